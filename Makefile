@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: MIT
+#
+# MLU accelerator stack: top-level entry points.  Each target does its own
+# set-up on a fresh Debian 12 machine (packages, QEMU source, builds); the
+# heavy artefacts (QEMU source and build, kernel builds) are cached outside
+# the tree in $(MLU_CACHE_DIR).
+
+MLU_CACHE_DIR ?= $(HOME)/.cache/mlu-stack
+export MLU_CACHE_DIR
+
+.PHONY: all setup qemu check bench demo clean help
+
+all: qemu
+
+help:
+	@echo "make demo    build everything, boot a guest with the card, run a matmul and a conv"
+	@echo "make check   run every test; ends with 'N passed, M failed'"
+	@echo "make bench   run the benchmarks ('bench: <name> <value> <unit>' lines)"
+	@echo "make qemu    fetch and build QEMU with the MLU card (cached in $(MLU_CACHE_DIR))"
+
+setup:
+	@scripts/setup-host.sh
+
+qemu: setup
+	@scripts/build-qemu.sh >/dev/null
+
+check: setup
+	@scripts/check.sh
+
+bench: setup
+	@scripts/bench.sh
+
+clean:
+	rm -rf build

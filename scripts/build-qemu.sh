@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Fetch QEMU 10.0 from Debian's trixie source package, hook qemu-device/ into
+# hw/misc with a single meson line, and build a minimal qemu-system-x86_64.
+#
+# Everything lives outside the git tree in $MLU_CACHE_DIR (default
+# ~/.cache/mlu-stack) so that a second run, from this or any other clone,
+# is incremental.  The device sources are copied into QEMU's tree only when
+# their content changed, so ninja rebuilds exactly what changed.
+#
+# Usage: build-qemu.sh [--asan]   (prints the path of the built binary last)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${MLU_CACHE_DIR:-$HOME/.cache/mlu-stack}
+variant=release
+if [ "${1:-}" = "--asan" ]; then
+	variant=asan
+fi
+
+log() { echo "build-qemu: $*" >&2; }
+
+mkdir -p "$cache"
+srcdir=$(ls -d "$cache"/qemu-src/qemu-10.0*/ 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$srcdir" ]; then
+	log "fetching QEMU source package (trixie)"
+	rm -rf "$cache/qemu-src.tmp"
+	mkdir -p "$cache/qemu-src.tmp"
+	(cd "$cache/qemu-src.tmp" && apt-get source -q qemu/trixie >&2)
+	rm -rf "$cache/qemu-src"
+	mv "$cache/qemu-src.tmp" "$cache/qemu-src"
+	srcdir=$(ls -d "$cache"/qemu-src/qemu-10.0*/ | sort -V | tail -n 1)
+fi
+srcdir=${srcdir%/}
+
+# The one-line hook into QEMU's tree.
+if ! grep -q "^subdir('mlu')" "$srcdir/hw/misc/meson.build"; then
+	echo "subdir('mlu')" >>"$srcdir/hw/misc/meson.build"
+fi
+# Sync qemu-device/ (and the shared hardware header) into hw/misc/mlu.
+dst=$srcdir/hw/misc/mlu
+mkdir -p "$dst"
+sync_file() {
+	local from=$1 to=$2
+	mkdir -p "$(dirname "$to")"
+	if ! cmp -s "$from" "$to"; then
+		cp "$from" "$to"
+	fi
+}
+wanted=$(mktemp)
+(cd "$top/qemu-device" && find . -type f \( -name '*.c' -o -name '*.h' -o -name 'meson.build' \) -print) |
+	sed 's|^\./||' | sort >"$wanted"
+while read -r f; do
+	sync_file "$top/qemu-device/$f" "$dst/$f"
+done <"$wanted"
+sync_file "$top/include/mlu_hw.h" "$dst/mlu_hw.h"
+echo mlu_hw.h >>"$wanted"
+(cd "$dst" && find . -type f -print) | sed 's|^\./||' | sort |
+	comm -23 - <(sort "$wanted") | while read -r f; do rm -f "$dst/$f"; done
+rm -f "$wanted"
+
+build=$cache/qemu-build-$variant
+# A device set of our own: configure only looks for it in QEMU's configs tree.
+devices=$srcdir/configs/devices/x86_64-softmmu/mlu.mak
+cat >"$devices.new" <<MAK
+# Minimal x86 machine set for the MLU card: q35 with PCIe root ports.
+CONFIG_Q35=y
+CONFIG_PCIE_PORT=y
+CONFIG_PCI_DEVICES=n
+CONFIG_ISA_DEBUG=y
+CONFIG_SERIAL_ISA=y
+MAK
+if ! cmp -s "$devices.new" "$devices"; then
+	mv "$devices.new" "$devices"
+else
+	rm -f "$devices.new"
+fi
+
+if [ ! -f "$build/build.ninja" ]; then
+	log "configuring ($variant) in $build"
+	rm -rf "$build"
+	mkdir -p "$build"
+	extra=()
+	if [ "$variant" = asan ]; then
+		extra+=(--enable-asan --enable-ubsan --enable-debug)
+	fi
+	cc=cc
+	if command -v ccache >/dev/null; then
+		cc="ccache cc"
+	fi
+	(cd "$build" && "$srcdir/configure" \
+		--python=/usr/bin/python3 --cc="$cc" \
+		--target-list=x86_64-softmmu \
+		--without-default-devices --with-devices-x86_64=mlu \
+		--disable-download --disable-fdt --disable-install-blobs --disable-docs --disable-tools \
+		--disable-guest-agent --disable-user --disable-werror \
+		--disable-gtk --disable-sdl --disable-vnc --disable-opengl \
+		--disable-slirp --disable-curl --disable-capstone \
+		--disable-libusb --disable-usb-redir --disable-spice \
+		--disable-xen --disable-kvm --enable-tcg \
+		"${extra[@]}" >&2)
+fi
+log "building ($variant)"
+ninja -C "$build" qemu-system-x86_64 >&2
+echo "$build/qemu-system-x86_64"
