@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Userspace interface of the mlu DRM accel driver (/dev/accel/accelN).
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#ifndef _UAPI_DRM_MLU_ACCEL_H_
+#define _UAPI_DRM_MLU_ACCEL_H_
+
+#include <linux/const.h>
+
+#include "drm.h"
+
+#if defined(__cplusplus)
+extern "C" {
+#endif
+
+/**
+ * DOC: MLU UAPI rules
+ *
+ * - Every structure is a multiple of 64 bits and has no implicit padding.
+ * - Fields named ``pad`` and every undefined flag bit must be zero, or the
+ *   ioctl fails with -EINVAL.
+ * - User pointers are passed as __u64.
+ * - Output fields are written by the kernel; their input value is ignored.
+ * - New ioctls go at the end of &enum drm_mlu_ioctl_id; new fields only
+ *   replace ``pad`` fields or are added at the end of structures that carry
+ *   their own size (&struct drm_mlu_dev_query, &drm_mlu_submit.in_sync_stride),
+ *   and a zero in a new field keeps the old behaviour.
+ *   &drm_mlu_device_info.driver_version tells userspace what the kernel knows.
+ */
+
+/** DRM_MLU_DRIVER_MAJOR - incompatible UAPI changes (never, so far). */
+#define DRM_MLU_DRIVER_MAJOR		1
+/** DRM_MLU_DRIVER_MINOR - bumped for every backward compatible addition. */
+#define DRM_MLU_DRIVER_MINOR		0
+
+/**
+ * enum drm_mlu_ioctl_id - ioctl numbers, relative to DRM_COMMAND_BASE
+ *
+ * Place new ioctls at the end; never re-order, remove or reuse one.
+ */
+enum drm_mlu_ioctl_id {
+	/** @DRM_MLU_DEV_QUERY: query device and driver properties. */
+	DRM_MLU_DEV_QUERY = 0,
+	/** @DRM_MLU_BO_CREATE: create a buffer object. */
+	DRM_MLU_BO_CREATE,
+	/** @DRM_MLU_BO_INFO: size, mmap offset and device address of a BO. */
+	DRM_MLU_BO_INFO,
+	/** @DRM_MLU_SUBMIT: queue a job of command packets on a queue. */
+	DRM_MLU_SUBMIT,
+};
+
+/**
+ * enum drm_mlu_dev_query_type - what &struct drm_mlu_dev_query returns
+ *
+ * Place new types at the end; never re-order, remove or reuse one.
+ */
+enum drm_mlu_dev_query_type {
+	/** @DRM_MLU_DEV_QUERY_DEVICE_INFO: &struct drm_mlu_device_info */
+	DRM_MLU_DEV_QUERY_DEVICE_INFO = 0,
+};
+
+/**
+ * struct drm_mlu_dev_query - argument of DRM_IOCTL_MLU_DEV_QUERY
+ *
+ * With @pointer zero, the kernel sets @size to the size of the structure
+ * it knows for @type and returns 0: userspace may use that to size its
+ * buffer.  Otherwise the kernel writes min(@size, its own size) bytes to
+ * @pointer and clears the rest of the user's @size bytes, so an older
+ * kernel leaves newer fields zero and a newer kernel never writes past the
+ * user's buffer.  @size must be at least the size of the first version of
+ * the structure (%DRM_MLU_DEVICE_INFO_SIZE_V1 for DEVICE_INFO), and at most
+ * 4096.
+ *
+ * Errors: -EINVAL for an unknown @type, non-zero @pad, or a @size out of
+ * range; -EFAULT if @pointer cannot be written.
+ */
+struct drm_mlu_dev_query {
+	/** @type: an &enum drm_mlu_dev_query_type. */
+	__u32 type;
+	/** @size: size in bytes of the buffer at @pointer (in), see above. */
+	__u32 size;
+	/** @pointer: user pointer to the result buffer, or 0 to ask for the size. */
+	__u64 pointer;
+	/** @pad: must be zero. */
+	__u64 pad;
+};
+
+/*
+ * Capability bits of &drm_mlu_device_info.capabilities.  Bits 0..31 are the
+ * card's own feature bits (the CAPS register); bits 32..63 are features of
+ * the driver.
+ */
+/** DRM_MLU_CAP_MATMUL - the card executes MATMUL packets. */
+#define DRM_MLU_CAP_MATMUL		_BITULL(0)
+/** DRM_MLU_CAP_CONV2D - the card executes CONV2D packets. */
+#define DRM_MLU_CAP_CONV2D		_BITULL(1)
+/** DRM_MLU_CAP_COPY - the card executes COPY packets. */
+#define DRM_MLU_CAP_COPY		_BITULL(2)
+/** DRM_MLU_CAP_TIMESTAMP - the card executes TIMESTAMP packets. */
+#define DRM_MLU_CAP_TIMESTAMP		_BITULL(3)
+/** DRM_MLU_CAP_DTYPE_F32 - IEEE binary32 operands. */
+#define DRM_MLU_CAP_DTYPE_F32		_BITULL(8)
+/** DRM_MLU_CAP_DTYPE_F16 - IEEE binary16 operands. */
+#define DRM_MLU_CAP_DTYPE_F16		_BITULL(9)
+/** DRM_MLU_CAP_DTYPE_BF16 - bfloat16 operands. */
+#define DRM_MLU_CAP_DTYPE_BF16		_BITULL(10)
+/** DRM_MLU_CAP_DTYPE_I8 - int8 operands with int32 results. */
+#define DRM_MLU_CAP_DTYPE_I8		_BITULL(11)
+/** DRM_MLU_CAP_FAULT_INJECT - the card has the fault-injection block. */
+#define DRM_MLU_CAP_FAULT_INJECT	_BITULL(16)
+/** DRM_MLU_CAP_BO_DEVMEM - DRM_MLU_BO_DEVMEM is supported. */
+#define DRM_MLU_CAP_BO_DEVMEM		_BITULL(32)
+
+/** DRM_MLU_DEVICE_INFO_SIZE_V1 - size of the first &struct drm_mlu_device_info */
+#define DRM_MLU_DEVICE_INFO_SIZE_V1	88
+
+/**
+ * struct drm_mlu_device_info - result of %DRM_MLU_DEV_QUERY_DEVICE_INFO
+ */
+struct drm_mlu_device_info {
+	/** @hw_version: the card's VERSION register, major << 16 | minor. */
+	__u32 hw_version;
+	/**
+	 * @driver_version: DRM_MLU_DRIVER_MAJOR << 16 | DRM_MLU_DRIVER_MINOR
+	 * of the running driver.
+	 */
+	__u32 driver_version;
+	/** @capabilities: DRM_MLU_CAP_* bits. */
+	__u64 capabilities;
+	/** @devmem_size: size of the card's device memory in bytes. */
+	__u64 devmem_size;
+	/** @serial: the card's unique serial number. */
+	__u64 serial;
+	/** @pci_vendor_id: PCI vendor id of the card. */
+	__u16 pci_vendor_id;
+	/** @pci_device_id: PCI device id of the card. */
+	__u16 pci_device_id;
+	/** @pci_subsystem_vendor_id: PCI subsystem vendor id. */
+	__u16 pci_subsystem_vendor_id;
+	/** @pci_subsystem_device_id: PCI subsystem device id. */
+	__u16 pci_subsystem_device_id;
+	/** @pci_revision: PCI revision id. */
+	__u32 pci_revision;
+	/**
+	 * @num_queues: number of hardware queues; valid
+	 * &drm_mlu_submit.queue values are 0 .. @num_queues - 1.
+	 */
+	__u32 num_queues;
+	/** @max_packets_per_submit: upper bound of &drm_mlu_submit.packet_count. */
+	__u32 max_packets_per_submit;
+	/** @max_bos_per_submit: upper bound of &drm_mlu_submit.bo_handle_count. */
+	__u32 max_bos_per_submit;
+	/** @max_syncs_per_submit: upper bound of &drm_mlu_submit.in_sync_count. */
+	__u32 max_syncs_per_submit;
+	/**
+	 * @context_id: the MMU context of the calling file.  It is what
+	 * device faults of this file's jobs report in the kernel log; every
+	 * submitted packet's header ctx is set to it.
+	 */
+	__u32 context_id;
+	/**
+	 * @va_start: lowest device virtual address a BO of this file can get.
+	 * Addresses below it are never mapped.
+	 */
+	__u64 va_start;
+	/** @va_end: end (exclusive) of this file's device virtual address space. */
+	__u64 va_end;
+	/** @job_timeout_ms: a job running longer than this is aborted. */
+	__u32 job_timeout_ms;
+	/** @pad: always zero. */
+	__u32 pad;
+};
+
+/** DRM_MLU_BO_DEVMEM - place the BO in the card's device memory. */
+#define DRM_MLU_BO_DEVMEM		_BITUL(0)
+/** DRM_MLU_BO_DEVICE_READ_ONLY - the card may read but not write the BO. */
+#define DRM_MLU_BO_DEVICE_READ_ONLY	_BITUL(1)
+
+/**
+ * struct drm_mlu_bo_create - argument of DRM_IOCTL_MLU_BO_CREATE
+ *
+ * Creates a buffer object in host memory (device memory with
+ * %DRM_MLU_BO_DEVMEM, only when %DRM_MLU_CAP_BO_DEVMEM is set), and maps it
+ * into the calling file's device address space.  The BO is zero-filled and
+ * CPU-mappable with mmap() at the offset DRM_IOCTL_MLU_BO_INFO returns.
+ * Every handle of the BO in another file (PRIME import) gets its own device
+ * address in that file's address space.  Close it with DRM_IOCTL_GEM_CLOSE.
+ *
+ * Errors: -EINVAL for a zero @size, unknown @flags; -E2BIG for a @size
+ * above the address space; -EOPNOTSUPP for %DRM_MLU_BO_DEVMEM without
+ * %DRM_MLU_CAP_BO_DEVMEM; -ENOMEM when memory or device address space run
+ * out; -ENODEV after the card was removed.
+ */
+struct drm_mlu_bo_create {
+	/**
+	 * @size: in: requested size in bytes; out: the size rounded up to
+	 * the page size.
+	 */
+	__u64 size;
+	/** @flags: DRM_MLU_BO_* flags. */
+	__u32 flags;
+	/** @handle: out: GEM handle of the new BO. */
+	__u32 handle;
+	/** @device_va: out: device virtual address of the BO in this file. */
+	__u64 device_va;
+};
+
+/**
+ * struct drm_mlu_bo_info - argument of DRM_IOCTL_MLU_BO_INFO
+ *
+ * Errors: -ENOENT for a @handle that is not a BO of this file; -EINVAL for
+ * non-zero @pad or a BO of another driver.
+ */
+struct drm_mlu_bo_info {
+	/** @handle: in: GEM handle. */
+	__u32 handle;
+	/** @flags: out: the DRM_MLU_BO_* flags the BO was created with. */
+	__u32 flags;
+	/** @size: out: size in bytes. */
+	__u64 size;
+	/** @mmap_offset: out: offset to pass to mmap() on this file. */
+	__u64 mmap_offset;
+	/** @device_va: out: device virtual address of the BO in this file. */
+	__u64 device_va;
+	/** @pad: must be zero. */
+	__u64 pad;
+};
+
+/**
+ * struct drm_mlu_sync - a synchronisation object to wait for
+ *
+ * A binary syncobj (@point zero) or one point of a timeline syncobj.
+ */
+struct drm_mlu_sync {
+	/** @handle: DRM syncobj handle. */
+	__u32 handle;
+	/** @flags: must be zero. */
+	__u32 flags;
+	/** @point: timeline point, or 0 for a binary syncobj. */
+	__u64 point;
+};
+
+/**
+ * struct drm_mlu_submit - argument of DRM_IOCTL_MLU_SUBMIT
+ *
+ * Queues one job on hardware queue @queue of the calling file.  Jobs of one
+ * file on one queue execute in submission order; jobs of different files
+ * or queues are independent unless ordered with syncobjs.
+ *
+ * The job is @packet_count command packets (``struct mlu_pkt_*`` of the
+ * card's hardware contract, 128 bytes each) copied from @packets at
+ * submission time.  Allowed opcodes are NOP, MATMUL, CONV2D, COPY and
+ * TIMESTAMP; the header's reserved field must be zero and its ctx field is
+ * replaced by the file's context.  Every address in a packet is a device
+ * virtual address of the calling file.  The kernel ends the job with its
+ * own FENCE; a job with no packets completes as soon as its in-fences have.
+ *
+ * The job starts when every in-sync has signalled.  When it completes, the
+ * out-sync (if any) is signalled with a fence that carries the job's
+ * result: no error on success, -EFAULT after a device MMU fault (an
+ * unmapped, read-only or out-of-range address), -EINVAL when the card
+ * rejected a packet's parameters, -EIO after a device error, -ETIMEDOUT
+ * when the job ran longer than &drm_mlu_device_info.job_timeout_ms,
+ * -ECANCELED when it was aborted by a reset caused by another job of the
+ * same file and queue, or -ENODEV when the card went away.
+ *
+ * The BOs in @bo_handles stay allocated and mapped until the job has
+ * completed, even if they are closed before.  Every BO the packets address
+ * must be listed; an unlisted BO closed while the job runs makes it fault.
+ *
+ * Errors: -EINVAL for non-zero @flags or @pad, a @queue out of range, an
+ * @in_sync_stride smaller than &struct drm_mlu_sync, non-zero unknown
+ * trailing bytes in an in-sync, non-zero &drm_mlu_sync.flags, a forbidden
+ * opcode (FENCE, unknown), a non-zero reserved header field,
+ * @out_sync_point non-zero with @out_sync zero, or an in-sync that has no
+ * fence (yet) at its point; -E2BIG for a count above the limits of
+ * &struct drm_mlu_device_info; -ENOENT for a BO or syncobj handle that
+ * does not exist in this file; -EFAULT for an unreadable array; -ENOMEM;
+ * -ENODEV after the card was removed.
+ */
+struct drm_mlu_submit {
+	/** @packets: user pointer to @packet_count 128-byte packets. */
+	__u64 packets;
+	/** @packet_count: number of packets, may be zero. */
+	__u32 packet_count;
+	/** @queue: hardware queue index, below &drm_mlu_device_info.num_queues. */
+	__u32 queue;
+	/** @bo_handles: user pointer to @bo_handle_count __u32 GEM handles. */
+	__u64 bo_handles;
+	/** @bo_handle_count: number of BO handles. */
+	__u32 bo_handle_count;
+	/** @flags: must be zero. */
+	__u32 flags;
+	/** @in_syncs: user pointer to @in_sync_count &struct drm_mlu_sync. */
+	__u64 in_syncs;
+	/** @in_sync_count: number of in-syncs. */
+	__u32 in_sync_count;
+	/**
+	 * @in_sync_stride: size of one element of @in_syncs as userspace
+	 * knows it, normally sizeof(struct drm_mlu_sync); ignored when
+	 * @in_sync_count is zero.
+	 */
+	__u32 in_sync_stride;
+	/** @out_sync: syncobj handle to signal on completion, 0 for none. */
+	__u32 out_sync;
+	/** @pad: must be zero. */
+	__u32 pad;
+	/**
+	 * @out_sync_point: timeline point to add to @out_sync, or 0 to
+	 * replace the fence of a binary syncobj.
+	 */
+	__u64 out_sync_point;
+};
+
+/** DRM_IOCTL_MLU_DEV_QUERY - query device properties. */
+#define DRM_IOCTL_MLU_DEV_QUERY \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_MLU_DEV_QUERY, struct drm_mlu_dev_query)
+/** DRM_IOCTL_MLU_BO_CREATE - create a buffer object. */
+#define DRM_IOCTL_MLU_BO_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_MLU_BO_CREATE, struct drm_mlu_bo_create)
+/** DRM_IOCTL_MLU_BO_INFO - get the properties of a buffer object. */
+#define DRM_IOCTL_MLU_BO_INFO \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_MLU_BO_INFO, struct drm_mlu_bo_info)
+/** DRM_IOCTL_MLU_SUBMIT - submit a job. */
+#define DRM_IOCTL_MLU_SUBMIT \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_MLU_SUBMIT, struct drm_mlu_submit)
+
+#if defined(__cplusplus)
+}
+#endif
+
+#endif /* _UAPI_DRM_MLU_ACCEL_H_ */
