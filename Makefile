@@ -8,7 +8,7 @@
 MLU_CACHE_DIR ?= $(HOME)/.cache/mlu-stack
 export MLU_CACHE_DIR
 
-.PHONY: all setup qemu check bench demo clean help
+.PHONY: all setup qemu check bench demo vm clean help
 
 all: qemu
 
@@ -16,6 +16,7 @@ help:
 	@echo "make demo    build everything, boot a guest with the card, run a matmul and a conv"
 	@echo "make check   run every test; ends with 'N passed, M failed'"
 	@echo "make bench   run the benchmarks ('bench: <name> <value> <unit>' lines)"
+	@echo "make vm      boot the test guest with an interactive shell (CARDS=n, default 1)"
 	@echo "make qemu    fetch and build QEMU with the MLU card (cached in $(MLU_CACHE_DIR))"
 
 setup:
@@ -29,6 +30,13 @@ check: setup
 
 bench: setup
 	@scripts/bench.sh
+
+# A kernel developer's shell in the test guest; build failures are reported
+# but do not stop the boot.
+CARDS ?= 1
+vm: setup
+	@scripts/guest/build.sh || true
+	@scripts/guest/run.sh --shell --cards $(CARDS)
 
 clean:
 	rm -rf build

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Build everything the guest runs: QEMU with the card, mlu.ko against the
+# guest kernel's headers, libmlu, the guest tests and the initramfs.
+#
+# A failing step prints a "not ok" TAP line (numbered from --tap-start)
+# with the end of its log, and the build goes on without that part, so the
+# guest still boots and the tests that need it fail or skip.  Successful
+# steps print nothing on stdout.  Exit status: the number of failed steps.
+#
+# Usage: build.sh [--tap-start N] [--initrd FILE] [--test-list FILE]
+set -uo pipefail
+
+. "$(dirname "$0")/common.sh"
+
+tap=1
+initrd=$guest_build/initramfs.cpio.gz
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--tap-start) tap=$2; shift 2 ;;
+	--initrd) initrd=$2; shift 2 ;;
+	*) echo "build.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+logs=$guest_top/build/logs
+mkdir -p "$logs" "$guest_build"
+failures=0
+
+# step NAME COMMAND...: run COMMAND with its output in build/logs.
+step() {
+	local what=$1 log=$logs/guest-build-${1//[^a-zA-Z0-9.]/_}.log
+	shift
+	if nice "$@" >"$log" 2>&1; then
+		return 0
+	fi
+	echo "not ok $tap build: $what (log: $log)"
+	tail -n 40 "$log" | sed 's/^/#   /'
+	tap=$((tap + 1))
+	failures=$((failures + 1))
+	return 1
+}
+
+kver=$(guest_kver) || exit 1
+step qemu "$guest_top/scripts/build-qemu.sh"
+
+# mlu.ko, built from a copy of the sources so that this build never races a
+# developer's own build of the same tree.
+module=
+kmod=$guest_build/kmod
+headers=/lib/modules/$kver/build
+if [ ! -f "$guest_top/Kbuild" ]; then
+	echo "not ok $tap build: mlu.ko (no top-level Kbuild: driver not present)"
+	tap=$((tap + 1))
+	failures=$((failures + 1))
+elif step mlu.ko sh -c "mkdir -p '$kmod' &&
+	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.mod*' \
+		--exclude '.*.cmd' --exclude Module.symvers --exclude modules.order \
+		--exclude '*.a' '$guest_top/Kbuild' \
+		\$(cd '$guest_top' && ls -d driver include uapi 2>/dev/null | sed 's|^|$guest_top/|') '$kmod/' &&
+	make -C '$headers' M='$kmod' modules"; then
+	module=$(find "$kmod" -name mlu.ko | head -n 1)
+fi
+
+if [ -f "$guest_top/runtime/Makefile" ]; then
+	step libmlu make -C "$guest_top/runtime" O="$guest_top/build/runtime"
+fi
+
+tests=()
+if step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/guest"; then
+	while read -r t; do
+		tests+=(-t "$guest_top/build/tests/guest/$t")
+	done <"$guest_top/build/tests/guest/tests.list"
+fi
+
+step initramfs "$guest_top/scripts/guest/mkinitramfs.sh" -o "$initrd" -k "$kver" \
+	${module:+-m "$module"} "${tests[@]}"
+exit "$failures"
