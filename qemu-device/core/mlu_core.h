@@ -25,19 +25,19 @@
 #include <stdint.h>
 
 enum mlu_core_dtype {
-	MLU_CORE_F32,
-	MLU_CORE_F16,
-	MLU_CORE_BF16,
-	MLU_CORE_I8,		/* int8 inputs; int32 output, bias and C */
+    MLU_CORE_F32,
+    MLU_CORE_F16,
+    MLU_CORE_BF16,
+    MLU_CORE_I8,        /* int8 inputs; int32 output, bias and C */
 };
 
 enum mlu_core_layout {
-	MLU_CORE_NCHW,		/* weight K x C/groups x R x S */
-	MLU_CORE_NHWC,		/* weight K x R x S x C/groups */
+    MLU_CORE_NCHW,      /* weight K x C/groups x R x S */
+    MLU_CORE_NHWC,      /* weight K x R x S x C/groups */
 };
 
 /* Largest extent of any single operand, in bytes; larger ones are -E2BIG. */
-#define MLU_CORE_MAX_OPERAND_BYTES	(512ull << 20)
+#define MLU_CORE_MAX_OPERAND_BYTES  (512ull << 20)
 
 /*
  * C = alpha * op(A) * op(B) + beta * C, then + bias[j] on every row, then
@@ -48,17 +48,17 @@ enum mlu_core_layout {
  * beta 0 or 1.  When beta is 0, C is not read (it may hold NaNs).
  */
 struct mlu_matmul_desc {
-	enum mlu_core_dtype dtype;
-	uint32_t m, n, k;
-	uint32_t lda, ldb, ldc;
-	bool trans_a, trans_b;
-	bool bias, relu;
-	float alpha, beta;
+    enum mlu_core_dtype dtype;
+    uint32_t m, n, k;
+    uint32_t lda, ldb, ldc;
+    bool trans_a, trans_b;
+    bool bias, relu;
+    float alpha, beta;
 };
 
 /* Bytes each operand spans (0 when unused), filled in by mlu_matmul_check(). */
 struct mlu_matmul_sizes {
-	uint64_t a, b, c, bias;
+    uint64_t a, b, c, bias;
 };
 
 /*
@@ -68,20 +68,20 @@ struct mlu_matmul_sizes {
  * write the input type; MLU_CORE_I8 writes int32 (bias int32).
  */
 struct mlu_conv2d_desc {
-	enum mlu_core_dtype dtype;
-	enum mlu_core_layout layout;
-	uint32_t n, c, h, w;
-	uint32_t k, r, s;
-	uint32_t stride_h, stride_w;
-	uint32_t pad_h, pad_w;
-	uint32_t dilation_h, dilation_w;
-	uint32_t groups;
-	bool bias, relu;
+    enum mlu_core_dtype dtype;
+    enum mlu_core_layout layout;
+    uint32_t n, c, h, w;
+    uint32_t k, r, s;
+    uint32_t stride_h, stride_w;
+    uint32_t pad_h, pad_w;
+    uint32_t dilation_h, dilation_w;
+    uint32_t groups;
+    bool bias, relu;
 };
 
 struct mlu_conv2d_sizes {
-	uint32_t p, q;			/* output height and width */
-	uint64_t input, weight, output, bias;
+    uint32_t p, q;              /* output height and width */
+    uint64_t input, weight, output, bias;
 };
 
 /*
@@ -100,13 +100,13 @@ int mlu_conv2d_check(const struct mlu_conv2d_desc *d, struct mlu_conv2d_sizes *s
  * errno from the check, or -ENOMEM.
  */
 int mlu_matmul(const struct mlu_matmul_desc *d, const void *a, const void *b,
-	       const void *bias, void *c);
+           const void *bias, void *c);
 int mlu_matmul_ref(const struct mlu_matmul_desc *d, const void *a,
-		   const void *b, const void *bias, void *c);
+           const void *b, const void *bias, void *c);
 int mlu_conv2d(const struct mlu_conv2d_desc *d, const void *input,
-	       const void *weight, const void *bias, void *output);
+           const void *weight, const void *bias, void *output);
 int mlu_conv2d_ref(const struct mlu_conv2d_desc *d, const void *input,
-		   const void *weight, const void *bias, void *output);
+           const void *weight, const void *bias, void *output);
 
 /* Threads the fast path may use per call (>= 1); process wide. */
 void mlu_core_set_threads(int threads);

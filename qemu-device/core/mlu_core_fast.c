@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * MLU compute core: the fast path, on OpenBLAS and oneDNN.
+ *
+ *   matmul f32       cblas_sgemm straight on the caller's buffers;
+ *   matmul f16/bf16  widen to f32 (vector conversions), sgemm, narrow;
+ *   matmul int8      oneDNN dnnl_gemm_s8s8s32 (VNNI kernels);
+ *   conv2d           oneDNN convolution on the caller's plain layout
+ *                    (f32, bf16, int8 natively; f16 through f32).
+ * Bias and ReLU of matmul are applied by one pass over C afterwards.
+ * Documentation/compute-core.rst has the measurements behind the choices.
+ *
+ * Threads: OpenBLAS has one process-wide thread count; oneDNN (Debian
+ * builds it with OpenMP) uses the OpenMP thread count of the calling
+ * thread, so every call sets that from the core's setting first.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#include <errno.h>
+#include <limits.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include "mlu_core.h"
+#include "mlu_core_int.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MLU_HAVE_F16C_PATH 1
+#endif
+
+/* 0 until mlu_core_set_threads(): leave the libraries' own defaults. */
+static int core_threads;
+
+static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
+static dnnl_engine_t cpu_engine;        /* NULL if oneDNN is unusable */
+
+static void dnnl_init(void)
+{
+    if (dnnl_engine_create(&cpu_engine, dnnl_cpu, 0) != dnnl_success) {
+        cpu_engine = NULL;
+    }
+}
+
+void mlu_core_set_threads(int threads)
+{
+    if (threads < 1) {
+        threads = 1;
+    }
+    __atomic_store_n(&core_threads, threads, __ATOMIC_RELAXED);
+    openblas_set_num_threads(threads);
+}
+
+/* Get the oneDNN engine ready for a call from this thread. */
+static dnnl_engine_t dnnl_enter(void)
+{
+    int threads = __atomic_load_n(&core_threads, __ATOMIC_RELAXED);
+
+    pthread_once(&dnnl_once, dnnl_init);
+    /* OpenMP's thread count is a per-thread setting. */
+    if (threads && omp_get_max_threads() != threads) {
+        omp_set_num_threads(threads);
+    }
+    return cpu_engine;
+}
+
+/* ---- conversions ------------------------------------------------------- */
+
+#ifdef MLU_HAVE_F16C_PATH
+static bool have_f16c(void)
+{
+    return __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+}
+
+__attribute__((target("avx,f16c")))
+static size_t f16_to_f32_f16c(const uint16_t *src, size_t n, float *dst)
+{
+    size_t i;
+
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
+
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    }
+    return i;
+}
+
+__attribute__((target("avx,f16c")))
+static size_t f32_to_f16_f16c(const float *src, size_t n, uint16_t *dst)
+{
+    size_t i;
+
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i),
+                                    _MM_FROUND_TO_NEAREST_INT);
+
+        _mm_storeu_si128((__m128i *)(dst + i), h);
+    }
+    return i;
+}
+#endif
+
+void mlu_core_to_f32(enum mlu_core_dtype dtype, const void *src, size_t n,
+                     float *dst)
+{
+    const uint16_t *h = src;
+    size_t i = 0;
+
+    switch (dtype) {
+    case MLU_CORE_F16:
+#ifdef MLU_HAVE_F16C_PATH
+        if (have_f16c()) {
+            i = f16_to_f32_f16c(h, n, dst);
+        }
+#endif
+        for (; i < n; i++) {
+            dst[i] = mlu_f16_to_f32(h[i]);
+        }
+        break;
+    case MLU_CORE_BF16:
+        /* A shift; the compiler vectorises this loop. */
+        for (; i < n; i++) {
+            uint32_t u = (uint32_t)h[i] << 16;
+
+            memcpy(&dst[i], &u, sizeof(u));
+        }
+        break;
+    default:
+        memcpy(dst, src, n * sizeof(float));
+        break;
+    }
+}
+
+void mlu_core_from_f32(enum mlu_core_dtype dtype, const float *src, size_t n,
+                       void *dst)
+{
+    uint16_t *h = dst;
+    size_t i = 0;
+
+    switch (dtype) {
+    case MLU_CORE_F16:
+#ifdef MLU_HAVE_F16C_PATH
+        if (have_f16c()) {
+            i = f32_to_f16_f16c(src, n, h);
+        }
+#endif
+        for (; i < n; i++) {
+            h[i] = mlu_f32_to_f16(src[i]);
+        }
+        break;
+    case MLU_CORE_BF16:
+        for (; i < n; i++) {
+            h[i] = mlu_f32_to_bf16(src[i]);
+        }
+        break;
+    default:
+        memcpy(dst, src, n * sizeof(float));
+        break;
+    }
+}
+
+/* ---- matmul ------------------------------------------------------------ */
+
+/*
+ * Leading dimension to hand a library: a single row's ld is never used, and
+ * may exceed INT_MAX; otherwise the extent limit keeps ld below 2^29.
+ */
+static int lib_ld(uint32_t rows, uint32_t cols, uint32_t ld)
+{
+    return rows == 1 ? (int)cols : (int)ld;
+}
+
+/* Bias and ReLU on an f32 C, row by row. */
+static void epilogue_f32(const struct mlu_matmul_desc *d, const float *bias,
+                         float *c, size_t ldc)
+{
+    uint32_t i, j;
+
+    for (i = 0; i < d->m; i++) {
+        float *row = c + i * ldc;
+
+        for (j = 0; j < d->n; j++) {
+            float v = row[j] + (bias ? bias[j] : 0.0f);
+
+            row[j] = d->relu ? mlu_relu_f32(v) : v;
+        }
+    }
+}
+
+static void sgemm(const struct mlu_matmul_desc *d, const float *a, int lda,
+                  const float *b, int ldb, float beta, float *c, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans,
+                d->trans_b ? CblasTrans : CblasNoTrans, d->m, d->n, d->k,
+                d->alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static int matmul_f32(const struct mlu_matmul_desc *d, const float *a,
+                      const float *b, const float *bias, float *c)
+{
+    uint32_t a_rows = d->trans_a ? d->k : d->m;
+    uint32_t b_rows = d->trans_b ? d->n : d->k;
+
+    sgemm(d, a, lib_ld(a_rows, d->trans_a ? d->m : d->k, d->lda),
+          b, lib_ld(b_rows, d->trans_b ? d->k : d->n, d->ldb),
+          d->beta, c, lib_ld(d->m, d->n, d->ldc));
+    if (d->bias || d->relu) {
+        epilogue_f32(d, d->bias ? bias : NULL, c, d->ldc);
+    }
+    return 0;
+}
+
+/* Widen a rows x cols strided matrix into a dense f32 one. */
+static void widen_matrix(enum mlu_core_dtype dtype, const uint16_t *src,
+                         uint32_t rows, uint32_t cols, uint32_t ld, float *dst)
+{
+    uint32_t i;
+
+    for (i = 0; i < rows; i++) {
+        mlu_core_to_f32(dtype, src + (size_t)i * ld, cols,
+                        dst + (size_t)i * cols);
+    }
+}
+
+static int matmul_half(const struct mlu_matmul_desc *d, const uint16_t *a,
+                       const uint16_t *b, const uint16_t *bias, uint16_t *c)
+{
+    uint32_t a_rows = d->trans_a ? d->k : d->m;
+    uint32_t a_cols = d->trans_a ? d->m : d->k;
+    uint32_t b_rows = d->trans_b ? d->n : d->k;
+    uint32_t b_cols = d->trans_b ? d->k : d->n;
+    size_t mn = (size_t)d->m * d->n;
+    float *a32 = malloc((size_t)d->m * d->k * sizeof(float));
+    float *b32 = malloc((size_t)d->k * d->n * sizeof(float));
+    float *c32 = malloc(mn * sizeof(float));
+    float *bias32 = d->bias ? malloc(d->n * sizeof(float)) : NULL;
+    int ret = -ENOMEM;
+    uint32_t i;
+
+    if (!a32 || !b32 || !c32 || (d->bias && !bias32)) {
+        goto out;
+    }
+    widen_matrix(d->dtype, a, a_rows, a_cols, d->lda, a32);
+    widen_matrix(d->dtype, b, b_rows, b_cols, d->ldb, b32);
+    if (d->beta != 0.0f) {
+        widen_matrix(d->dtype, c, d->m, d->n, d->ldc, c32);
+    }
+    if (bias32) {
+        mlu_core_to_f32(d->dtype, bias, d->n, bias32);
+    }
+    sgemm(d, a32, a_cols, b32, b_cols, d->beta, c32, d->n);
+    if (d->bias || d->relu) {
+        epilogue_f32(d, bias32, c32, d->n);
+    }
+    for (i = 0; i < d->m; i++) {
+        mlu_core_from_f32(d->dtype, c32 + (size_t)i * d->n, d->n,
+                          c + (size_t)i * d->ldc);
+    }
+    ret = 0;
+out:
+    free(a32);
+    free(b32);
+    free(c32);
+    free(bias32);
+    return ret;
+}
+
+static int matmul_int8(const struct mlu_matmul_desc *d, const int8_t *a,
+                       const int8_t *b, const int32_t *bias, int32_t *c)
+{
+    const int32_t zero = 0;
+    dnnl_status_t st;
+    uint32_t i, j;
+
+    if (!dnnl_enter()) {
+        return mlu_matmul_ref(d, a, b, bias, c);
+    }
+    st = dnnl_gemm_s8s8s32(d->trans_a ? 'T' : 'N', d->trans_b ? 'T' : 'N',
+                           'F', d->m, d->n, d->k, 1.0f,
+                           a, lib_ld(d->trans_a ? d->k : d->m,
+                                     d->trans_a ? d->m : d->k, d->lda), 0,
+                           b, lib_ld(d->trans_b ? d->n : d->k,
+                                     d->trans_b ? d->k : d->n, d->ldb), 0,
+                           d->beta, c, lib_ld(d->m, d->n, d->ldc), &zero);
+    if (st == dnnl_out_of_memory) {
+        return -ENOMEM;
+    }
+    if (st != dnnl_success) {
+        return mlu_matmul_ref(d, a, b, bias, c);
+    }
+    if (!d->bias && !d->relu) {
+        return 0;
+    }
+    for (i = 0; i < d->m; i++) {
+        int32_t *row = c + (size_t)i * d->ldc;
+
+        for (j = 0; j < d->n; j++) {
+            int32_t v = d->bias ? mlu_wrap_add(row[j], bias[j]) : row[j];
+
+            row[j] = d->relu && v < 0 ? 0 : v;
+        }
+    }
+    return 0;
+}
+
+int mlu_matmul(const struct mlu_matmul_desc *d, const void *a, const void *b,
+               const void *bias, void *c)
+{
+    int ret = mlu_matmul_check(d, NULL);
+
+    if (ret) {
+        return ret;
+    }
+    switch (d->dtype) {
+    case MLU_CORE_F32:
+        return matmul_f32(d, a, b, bias, c);
+    case MLU_CORE_I8:
+        return matmul_int8(d, a, b, bias, c);
+    default:
+        return matmul_half(d, a, b, bias, c);
+    }
+}
+
+/* ---- conv2d ------------------------------------------------------------ */
+
+static dnnl_status_t conv_memory_descs(const struct mlu_conv2d_desc *d,
+                                       const struct mlu_conv2d_sizes *sz,
+                                       dnnl_data_type_t in_type,
+                                       dnnl_data_type_t out_type,
+                                       dnnl_memory_desc_t *src,
+                                       dnnl_memory_desc_t *wei,
+                                       dnnl_memory_desc_t *bias,
+                                       dnnl_memory_desc_t *dst)
+{
+    bool nhwc = d->layout == MLU_CORE_NHWC;
+    dnnl_dims_t src_dims = { d->n, d->c, d->h, d->w };
+    dnnl_dims_t dst_dims = { d->n, d->k, sz->p, sz->q };
+    dnnl_dims_t bias_dims = { d->k };
+    dnnl_status_t st;
+
+    st = dnnl_memory_desc_init_by_tag(src, 4, src_dims, in_type,
+                                      nhwc ? dnnl_nhwc : dnnl_nchw);
+    if (st == dnnl_success) {
+        st = dnnl_memory_desc_init_by_tag(dst, 4, dst_dims, out_type,
+                                          nhwc ? dnnl_nhwc : dnnl_nchw);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_memory_desc_init_by_tag(bias, 1, bias_dims, out_type,
+                                          dnnl_a);
+    }
+    if (st != dnnl_success) {
+        return st;
+    }
+    if (d->groups == 1) {
+        dnnl_dims_t dims = { d->k, d->c, d->r, d->s };
+
+        return dnnl_memory_desc_init_by_tag(wei, 4, dims, in_type,
+                                            nhwc ? dnnl_ohwi : dnnl_oihw);
+    } else {
+        dnnl_dims_t dims = { d->groups, d->k / d->groups, d->c / d->groups,
+                             d->r, d->s };
+
+        return dnnl_memory_desc_init_by_tag(wei, 5, dims, in_type,
+                                            nhwc ? dnnl_gohwi : dnnl_goihw);
+    }
+}
+
+/* The primitive for one descriptor; oneDNN's own cache makes repeats cheap. */
+static dnnl_status_t conv_primitive(dnnl_engine_t engine,
+                                    const struct mlu_conv2d_desc *d,
+                                    const struct mlu_conv2d_sizes *sz,
+                                    dnnl_data_type_t in_type,
+                                    dnnl_data_type_t out_type,
+                                    dnnl_primitive_t *prim)
+{
+    dnnl_memory_desc_t src, wei, bias, dst;
+    dnnl_convolution_desc_t conv;
+    dnnl_dims_t strides = { d->stride_h, d->stride_w };
+    /* oneDNN counts dilation from 0: 0 means a dense filter. */
+    dnnl_dims_t dilates = { d->dilation_h - 1, d->dilation_w - 1 };
+    dnnl_dims_t padding = { d->pad_h, d->pad_w };
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post_ops = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t st;
+
+    st = conv_memory_descs(d, sz, in_type, out_type, &src, &wei, &bias, &dst);
+    if (st == dnnl_success) {
+        st = dnnl_dilated_convolution_forward_desc_init(
+            &conv, dnnl_forward_inference, dnnl_convolution_direct, &src,
+            &wei, d->bias ? &bias : NULL, &dst, strides, dilates, padding,
+            padding);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_attr_create(&attr);
+    }
+    if (st == dnnl_success && d->relu) {
+        st = dnnl_post_ops_create(&post_ops);
+        if (st == dnnl_success) {
+            st = dnnl_post_ops_append_eltwise(post_ops, 1.0f,
+                                              dnnl_eltwise_relu, 0.0f, 0.0f);
+        }
+        if (st == dnnl_success) {
+            st = dnnl_primitive_attr_set_post_ops(attr, post_ops);
+        }
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_desc_create(&pd, &conv, attr, engine, NULL);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_create(prim, pd);
+    }
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_post_ops_destroy(post_ops);
+    dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
+static dnnl_status_t conv_execute(dnnl_engine_t engine, dnnl_primitive_t prim,
+                                  const void *input, const void *weight,
+                                  const void *bias, void *output)
+{
+    /* oneDNN wraps caller memory without copying; it only reads inputs. */
+    void *const ptrs[] = {
+        (void *)input, (void *)weight, (void *)bias, output
+    };
+    static const int arg_ids[] = {
+        DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST
+    };
+    const_dnnl_primitive_desc_t pd;
+    dnnl_exec_arg_t args[4];
+    dnnl_stream_t stream = NULL;
+    dnnl_status_t st;
+    int nargs = 0;
+    int i;
+
+    st = dnnl_primitive_get_primitive_desc(prim, &pd);
+    for (i = 0; i < 4 && st == dnnl_success; i++) {
+        const dnnl_memory_desc_t *md =
+            dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md,
+                                         arg_ids[i]);
+
+        if (!md || md->ndims == 0) {
+            continue;                   /* no bias */
+        }
+        args[nargs].arg = arg_ids[i];
+        st = dnnl_memory_create(&args[nargs].memory, md, engine, ptrs[i]);
+        if (st == dnnl_success) {
+            nargs++;
+        }
+    }
+    if (st == dnnl_success) {
+        st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_execute(prim, stream, nargs, args);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_stream_wait(stream);
+    }
+    dnnl_stream_destroy(stream);
+    for (i = 0; i < nargs; i++) {
+        dnnl_memory_destroy(args[i].memory);
+    }
+    return st;
+}
+
+static dnnl_data_type_t dnnl_in_type(enum mlu_core_dtype dtype)
+{
+    switch (dtype) {
+    case MLU_CORE_F16:
+        return dnnl_f16;
+    case MLU_CORE_BF16:
+        return dnnl_bf16;
+    case MLU_CORE_I8:
+        return dnnl_s8;
+    default:
+        return dnnl_f32;
+    }
+}
+
+/* Run the conv natively in oneDNN; an error if it has no kernel for it. */
+static dnnl_status_t conv_dnnl(const struct mlu_conv2d_desc *d,
+                               const struct mlu_conv2d_sizes *sz,
+                               const void *input, const void *weight,
+                               const void *bias, void *output)
+{
+    dnnl_engine_t engine = dnnl_enter();
+    dnnl_data_type_t in_type = dnnl_in_type(d->dtype);
+    dnnl_data_type_t out_type = d->dtype == MLU_CORE_I8 ? dnnl_s32 : in_type;
+    dnnl_primitive_t prim;
+    dnnl_status_t st;
+
+    if (!engine) {
+        return dnnl_runtime_error;
+    }
+    st = conv_primitive(engine, d, sz, in_type, out_type, &prim);
+    if (st != dnnl_success) {
+        return st;
+    }
+    st = conv_execute(engine, prim, input, weight, d->bias ? bias : NULL,
+                      output);
+    dnnl_primitive_destroy(prim);
+    return st;
+}
+
+/* A conv oneDNN lacks a kernel for in this dtype: widen to f32 and back. */
+static int conv_via_f32(const struct mlu_conv2d_desc *d,
+                        const struct mlu_conv2d_sizes *sz, const void *input,
+                        const void *weight, const void *bias, void *output)
+{
+    struct mlu_conv2d_desc d32 = *d;
+    size_t in_elems = sz->input / mlu_core_in_size(d->dtype);
+    size_t wei_elems = sz->weight / mlu_core_in_size(d->dtype);
+    size_t out_elems = sz->output / mlu_core_out_size(d->dtype);
+    float *in32 = malloc(in_elems * sizeof(float));
+    float *wei32 = malloc(wei_elems * sizeof(float));
+    float *out32 = malloc(out_elems * sizeof(float));
+    float *bias32 = d->bias ? malloc(d->k * sizeof(float)) : NULL;
+    int ret = -ENOMEM;
+
+    d32.dtype = MLU_CORE_F32;
+    if (!in32 || !wei32 || !out32 || (d->bias && !bias32)) {
+        goto out;
+    }
+    mlu_core_to_f32(d->dtype, input, in_elems, in32);
+    mlu_core_to_f32(d->dtype, weight, wei_elems, wei32);
+    if (bias32) {
+        mlu_core_to_f32(d->dtype, bias, d->k, bias32);
+    }
+    if (conv_dnnl(&d32, sz, in32, wei32, bias32, out32) != dnnl_success) {
+        ret = mlu_conv2d_ref(&d32, in32, wei32, bias32, out32);
+        if (ret) {
+            goto out;
+        }
+    }
+    mlu_core_from_f32(d->dtype, out32, out_elems, output);
+    ret = 0;
+out:
+    free(in32);
+    free(wei32);
+    free(out32);
+    free(bias32);
+    return ret;
+}
+
+/* Bias and ReLU of an int8 conv, wrapping like the reference. */
+static void conv_epilogue_int8(const struct mlu_conv2d_desc *d,
+                               const struct mlu_conv2d_sizes *sz,
+                               const int32_t *bias, int32_t *out)
+{
+    size_t plane = (size_t)sz->p * sz->q;
+    size_t pixels = d->n * plane;
+    size_t i, k;
+
+    for (i = 0; i < pixels; i++) {
+        for (k = 0; k < d->k; k++) {
+            /* NCHW: channel planes; NHWC: channels innermost. */
+            size_t o = d->layout == MLU_CORE_NHWC ? i * d->k + k :
+                       (i / plane * d->k + k) * plane + i % plane;
+            int32_t v = d->bias ? mlu_wrap_add(out[o], bias[k]) : out[o];
+
+            out[o] = d->relu && v < 0 ? 0 : v;
+        }
+    }
+}
+
+/*
+ * oneDNN's int8 kernels take the int32 accumulator through f32 for bias
+ * and post-ops, which rounds sums past 2^24; keep that stage in integers.
+ */
+static dnnl_status_t conv_int8(const struct mlu_conv2d_desc *d,
+                               const struct mlu_conv2d_sizes *sz,
+                               const void *input, const void *weight,
+                               const int32_t *bias, int32_t *output)
+{
+    struct mlu_conv2d_desc plain = *d;
+    dnnl_status_t st;
+
+    plain.bias = false;
+    plain.relu = false;
+    st = conv_dnnl(&plain, sz, input, weight, NULL, output);
+    if (st == dnnl_success && (d->bias || d->relu)) {
+        conv_epilogue_int8(d, sz, bias, output);
+    }
+    return st;
+}
+
+int mlu_conv2d(const struct mlu_conv2d_desc *d, const void *input,
+               const void *weight, const void *bias, void *output)
+{
+    struct mlu_conv2d_sizes sz;
+    dnnl_status_t st;
+    int ret = mlu_conv2d_check(d, &sz);
+
+    if (ret) {
+        return ret;
+    }
+    if (d->dtype == MLU_CORE_I8) {
+        st = conv_int8(d, &sz, input, weight, bias, output);
+    } else {
+        st = conv_dnnl(d, &sz, input, weight, bias, output);
+    }
+    if (st == dnnl_success) {
+        return 0;
+    }
+    if (st == dnnl_out_of_memory) {
+        return -ENOMEM;
+    }
+    if (d->dtype == MLU_CORE_I8 || d->dtype == MLU_CORE_F32) {
+        return mlu_conv2d_ref(d, input, weight, bias, output);
+    }
+    return conv_via_f32(d, &sz, input, weight, bias, output);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * MLU compute core: helpers shared by the reference and the fast path.
+ * Not part of the public API.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#ifndef MLU_CORE_INT_H
+#define MLU_CORE_INT_H
+
+#include <string.h>
+
+#include "mlu_core.h"
+
+/* Load element @i of a typed array as f32 (float dtypes only). */
+static inline float mlu_load_float(enum mlu_core_dtype dtype,
+                                   const void *base, size_t i)
+{
+    switch (dtype) {
+    case MLU_CORE_F16:
+        return mlu_f16_to_f32(((const uint16_t *)base)[i]);
+    case MLU_CORE_BF16:
+        return mlu_bf16_to_f32(((const uint16_t *)base)[i]);
+    default:
+        return ((const float *)base)[i];
+    }
+}
+
+/* Store @v as element @i of a typed array, rounding to nearest even. */
+static inline void mlu_store_float(enum mlu_core_dtype dtype, void *base,
+                                   size_t i, float v)
+{
+    switch (dtype) {
+    case MLU_CORE_F16:
+        ((uint16_t *)base)[i] = mlu_f32_to_f16(v);
+        break;
+    case MLU_CORE_BF16:
+        ((uint16_t *)base)[i] = mlu_f32_to_bf16(v);
+        break;
+    default:
+        ((float *)base)[i] = v;
+        break;
+    }
+}
+
+/*
+ * int32 arithmetic that wraps modulo 2^32 like the hardware accumulator,
+ * without the undefined behaviour of signed overflow in C.
+ */
+static inline int32_t mlu_wrap_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static inline int32_t mlu_wrap_mac(int32_t acc, int8_t a, int8_t b)
+{
+    return mlu_wrap_add(acc, (int32_t)a * b);
+}
+
+/* ReLU that keeps NaN as NaN, so both paths agree on it. */
+static inline float mlu_relu_f32(float v)
+{
+    return v < 0.0f ? 0.0f : v;
+}
+
+/*
+ * Convert @n elements between a float dtype and f32 (vectorised where the
+ * CPU allows), rounding to nearest even; F32 is a copy.
+ */
+void mlu_core_to_f32(enum mlu_core_dtype dtype, const void *src, size_t n,
+                     float *dst);
+void mlu_core_from_f32(enum mlu_core_dtype dtype, const float *src, size_t n,
+                       void *dst);
+
+#endif /* MLU_CORE_INT_H */
