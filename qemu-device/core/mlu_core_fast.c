@@ -328,9 +328,13 @@ int mlu_matmul(const struct mlu_matmul_desc *d, const void *a, const void *b,
 
 /* ---- conv2d ------------------------------------------------------------ */
 
+/*
+ * Memory descriptors of a conv: the caller's plain layout, or with @any the
+ * "let the primitive choose" layout for src, weights and dst.
+ */
 static dnnl_status_t conv_memory_descs(const struct mlu_conv2d_desc *d,
                                        const struct mlu_conv2d_sizes *sz,
-                                       dnnl_data_type_t in_type,
+                                       bool any, dnnl_data_type_t in_type,
                                        dnnl_data_type_t out_type,
                                        dnnl_memory_desc_t *src,
                                        dnnl_memory_desc_t *wei,
@@ -338,16 +342,16 @@ static dnnl_status_t conv_memory_descs(const struct mlu_conv2d_desc *d,
                                        dnnl_memory_desc_t *dst)
 {
     bool nhwc = d->layout == MLU_CORE_NHWC;
+    dnnl_format_tag_t act = any ? dnnl_format_tag_any :
+                            nhwc ? dnnl_nhwc : dnnl_nchw;
     dnnl_dims_t src_dims = { d->n, d->c, d->h, d->w };
     dnnl_dims_t dst_dims = { d->n, d->k, sz->p, sz->q };
     dnnl_dims_t bias_dims = { d->k };
     dnnl_status_t st;
 
-    st = dnnl_memory_desc_init_by_tag(src, 4, src_dims, in_type,
-                                      nhwc ? dnnl_nhwc : dnnl_nchw);
+    st = dnnl_memory_desc_init_by_tag(src, 4, src_dims, in_type, act);
     if (st == dnnl_success) {
-        st = dnnl_memory_desc_init_by_tag(dst, 4, dst_dims, out_type,
-                                          nhwc ? dnnl_nhwc : dnnl_nchw);
+        st = dnnl_memory_desc_init_by_tag(dst, 4, dst_dims, out_type, act);
     }
     if (st == dnnl_success) {
         st = dnnl_memory_desc_init_by_tag(bias, 1, bias_dims, out_type,
@@ -360,23 +364,30 @@ static dnnl_status_t conv_memory_descs(const struct mlu_conv2d_desc *d,
         dnnl_dims_t dims = { d->k, d->c, d->r, d->s };
 
         return dnnl_memory_desc_init_by_tag(wei, 4, dims, in_type,
+                                            any ? dnnl_format_tag_any :
                                             nhwc ? dnnl_ohwi : dnnl_oihw);
     } else {
         dnnl_dims_t dims = { d->groups, d->k / d->groups, d->c / d->groups,
                              d->r, d->s };
 
         return dnnl_memory_desc_init_by_tag(wei, 5, dims, in_type,
+                                            any ? dnnl_format_tag_any :
                                             nhwc ? dnnl_gohwi : dnnl_goihw);
     }
 }
 
-/* The primitive for one descriptor; oneDNN's own cache makes repeats cheap. */
-static dnnl_status_t conv_primitive(dnnl_engine_t engine,
+/*
+ * The conv's primitive descriptor, with layouts of its own choosing: on
+ * plain NCHW/NHWC tensors oneDNN 2.6 often has only slow kernels (see
+ * Documentation/compute-core.rst), while its blocked ones are fast even
+ * counting the reorders.  oneDNN caches the kernels behind it.
+ */
+static dnnl_status_t conv_pd_create(dnnl_engine_t engine,
                                     const struct mlu_conv2d_desc *d,
                                     const struct mlu_conv2d_sizes *sz,
                                     dnnl_data_type_t in_type,
                                     dnnl_data_type_t out_type,
-                                    dnnl_primitive_t *prim)
+                                    dnnl_primitive_desc_t *pd)
 {
     dnnl_memory_desc_t src, wei, bias, dst;
     dnnl_convolution_desc_t conv;
@@ -386,10 +397,10 @@ static dnnl_status_t conv_primitive(dnnl_engine_t engine,
     dnnl_dims_t padding = { d->pad_h, d->pad_w };
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t post_ops = NULL;
-    dnnl_primitive_desc_t pd = NULL;
     dnnl_status_t st;
 
-    st = conv_memory_descs(d, sz, in_type, out_type, &src, &wei, &bias, &dst);
+    st = conv_memory_descs(d, sz, true, in_type, out_type, &src, &wei, &bias,
+                           &dst);
     if (st == dnnl_success) {
         st = dnnl_dilated_convolution_forward_desc_init(
             &conv, dnnl_forward_inference, dnnl_convolution_direct, &src,
@@ -410,64 +421,76 @@ static dnnl_status_t conv_primitive(dnnl_engine_t engine,
         }
     }
     if (st == dnnl_success) {
-        st = dnnl_primitive_desc_create(&pd, &conv, attr, engine, NULL);
+        st = dnnl_primitive_desc_create(pd, &conv, attr, engine, NULL);
     }
-    if (st == dnnl_success) {
-        st = dnnl_primitive_create(prim, pd);
-    }
-    dnnl_primitive_desc_destroy(pd);
     dnnl_post_ops_destroy(post_ops);
     dnnl_primitive_attr_destroy(attr);
     return st;
 }
 
-static dnnl_status_t conv_execute(dnnl_engine_t engine, dnnl_primitive_t prim,
-                                  const void *input, const void *weight,
-                                  const void *bias, void *output)
+/*
+ * One conv operand: the caller's buffer, and when the primitive wants
+ * another layout a buffer in that layout plus the reorder between them.
+ */
+struct conv_operand {
+    dnnl_memory_t user;
+    dnnl_memory_t lib;                  /* == user when no reorder */
+    dnnl_primitive_t reorder;           /* NULL when no reorder */
+};
+
+static dnnl_status_t conv_operand_init(dnnl_engine_t engine,
+                                       struct conv_operand *op,
+                                       const dnnl_memory_desc_t *user_md,
+                                       const dnnl_memory_desc_t *lib_md,
+                                       void *ptr, bool to_user)
 {
-    /* oneDNN wraps caller memory without copying; it only reads inputs. */
-    void *const ptrs[] = {
-        (void *)input, (void *)weight, (void *)bias, output
-    };
-    static const int arg_ids[] = {
-        DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST
-    };
-    const_dnnl_primitive_desc_t pd;
-    dnnl_exec_arg_t args[4];
-    dnnl_stream_t stream = NULL;
+    dnnl_primitive_desc_t pd = NULL;
     dnnl_status_t st;
-    int nargs = 0;
-    int i;
 
-    st = dnnl_primitive_get_primitive_desc(prim, &pd);
-    for (i = 0; i < 4 && st == dnnl_success; i++) {
-        const dnnl_memory_desc_t *md =
-            dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md,
-                                         arg_ids[i]);
-
-        if (!md || md->ndims == 0) {
-            continue;                   /* no bias */
-        }
-        args[nargs].arg = arg_ids[i];
-        st = dnnl_memory_create(&args[nargs].memory, md, engine, ptrs[i]);
-        if (st == dnnl_success) {
-            nargs++;
-        }
+    st = dnnl_memory_create(&op->user, user_md, engine, ptr);
+    if (st != dnnl_success) {
+        return st;
+    }
+    if (dnnl_memory_desc_equal(user_md, lib_md)) {
+        op->lib = op->user;
+        return dnnl_success;
+    }
+    st = dnnl_memory_create(&op->lib, lib_md, engine, DNNL_MEMORY_ALLOCATE);
+    if (st == dnnl_success) {
+        st = to_user ?
+             dnnl_reorder_primitive_desc_create(&pd, lib_md, engine, user_md,
+                                                engine, NULL) :
+             dnnl_reorder_primitive_desc_create(&pd, user_md, engine, lib_md,
+                                                engine, NULL);
     }
     if (st == dnnl_success) {
-        st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+        st = dnnl_primitive_create(&op->reorder, pd);
     }
-    if (st == dnnl_success) {
-        st = dnnl_primitive_execute(prim, stream, nargs, args);
-    }
-    if (st == dnnl_success) {
-        st = dnnl_stream_wait(stream);
-    }
-    dnnl_stream_destroy(stream);
-    for (i = 0; i < nargs; i++) {
-        dnnl_memory_destroy(args[i].memory);
-    }
+    dnnl_primitive_desc_destroy(pd);
     return st;
+}
+
+static dnnl_status_t conv_operand_reorder(struct conv_operand *op,
+                                          dnnl_stream_t stream, bool to_user)
+{
+    dnnl_exec_arg_t args[] = {
+        { DNNL_ARG_FROM, to_user ? op->lib : op->user },
+        { DNNL_ARG_TO, to_user ? op->user : op->lib },
+    };
+
+    if (!op->reorder) {
+        return dnnl_success;
+    }
+    return dnnl_primitive_execute(op->reorder, stream, 2, args);
+}
+
+static void conv_operand_destroy(struct conv_operand *op)
+{
+    dnnl_primitive_destroy(op->reorder);
+    if (op->lib != op->user) {
+        dnnl_memory_destroy(op->lib);
+    }
+    dnnl_memory_destroy(op->user);
 }
 
 static dnnl_data_type_t dnnl_in_type(enum mlu_core_dtype dtype)
@@ -484,28 +507,88 @@ static dnnl_data_type_t dnnl_in_type(enum mlu_core_dtype dtype)
     }
 }
 
-/* Run the conv natively in oneDNN; an error if it has no kernel for it. */
+enum { CONV_SRC, CONV_WEI, CONV_BIAS, CONV_DST, CONV_OPERANDS };
+
+/* Run the conv in oneDNN; an error if it has no kernel for it. */
 static dnnl_status_t conv_dnnl(const struct mlu_conv2d_desc *d,
                                const struct mlu_conv2d_sizes *sz,
                                const void *input, const void *weight,
                                const void *bias, void *output)
 {
+    static const int arg_ids[CONV_OPERANDS] = {
+        DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST
+    };
+    static const dnnl_query_t queries[CONV_OPERANDS] = {
+        dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_weights_md,
+        dnnl_query_dst_md
+    };
     dnnl_engine_t engine = dnnl_enter();
     dnnl_data_type_t in_type = dnnl_in_type(d->dtype);
     dnnl_data_type_t out_type = d->dtype == MLU_CORE_I8 ? dnnl_s32 : in_type;
-    dnnl_primitive_t prim;
+    dnnl_memory_desc_t user_md[CONV_OPERANDS];
+    /* oneDNN wraps caller memory without copying; it only reads inputs. */
+    void *const ptrs[CONV_OPERANDS] = {
+        (void *)input, (void *)weight, (void *)bias, output
+    };
+    struct conv_operand ops[CONV_OPERANDS] = { { 0 } };
+    dnnl_exec_arg_t args[CONV_OPERANDS];
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t prim = NULL;
+    dnnl_stream_t stream = NULL;
     dnnl_status_t st;
+    int nargs = 0;
+    int i;
 
     if (!engine) {
         return dnnl_runtime_error;
     }
-    st = conv_primitive(engine, d, sz, in_type, out_type, &prim);
-    if (st != dnnl_success) {
-        return st;
+    st = conv_memory_descs(d, sz, false, in_type, out_type,
+                           &user_md[CONV_SRC], &user_md[CONV_WEI],
+                           &user_md[CONV_BIAS], &user_md[CONV_DST]);
+    if (st == dnnl_success) {
+        st = conv_pd_create(engine, d, sz, in_type, out_type, &pd);
     }
-    st = conv_execute(engine, prim, input, weight, d->bias ? bias : NULL,
-                      output);
+    for (i = 0; i < CONV_OPERANDS && st == dnnl_success; i++) {
+        /* Bias is the second weights operand and stays plain. */
+        const dnnl_memory_desc_t *lib_md = i == CONV_BIAS ? &user_md[i] :
+            dnnl_primitive_desc_query_md(pd, queries[i], 0);
+
+        if (i == CONV_BIAS && !d->bias) {
+            continue;
+        }
+        st = conv_operand_init(engine, &ops[i], &user_md[i], lib_md,
+                               ptrs[i], i == CONV_DST);
+        args[nargs].arg = arg_ids[i];
+        args[nargs++].memory = ops[i].lib;
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_create(&prim, pd);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+    }
+    /* An in-order stream: reorders in, the conv, the reorder out. */
+    if (st == dnnl_success) {
+        st = conv_operand_reorder(&ops[CONV_SRC], stream, false);
+    }
+    if (st == dnnl_success) {
+        st = conv_operand_reorder(&ops[CONV_WEI], stream, false);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_execute(prim, stream, nargs, args);
+    }
+    if (st == dnnl_success) {
+        st = conv_operand_reorder(&ops[CONV_DST], stream, true);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_stream_wait(stream);
+    }
+    dnnl_stream_destroy(stream);
     dnnl_primitive_destroy(prim);
+    dnnl_primitive_desc_destroy(pd);
+    for (i = 0; i < CONV_OPERANDS; i++) {
+        conv_operand_destroy(&ops[i]);
+    }
     return st;
 }
 
