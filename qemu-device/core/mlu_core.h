@@ -88,11 +88,15 @@ struct mlu_conv2d_sizes {
  * Validate a descriptor and compute operand extents with overflow checks.
  * Returns 0, -EINVAL for an inconsistent descriptor (zero or mismatched
  * dimensions, leading dimension too small, bad dtype/layout, alpha/beta
- * not allowed for the dtype), or -E2BIG when an operand exceeds
- * MLU_CORE_MAX_OPERAND_BYTES.  Never trusts any field.
+ * not finite or not allowed for the dtype, groups not dividing c and k,
+ * zero stride/dilation, empty output), or -E2BIG when an operand exceeds
+ * MLU_CORE_MAX_OPERAND_BYTES (or its size overflows).  @sz may be NULL and
+ * is written only on success.  Never trusts any field.
  */
-int mlu_matmul_check(const struct mlu_matmul_desc *d, struct mlu_matmul_sizes *sz);
-int mlu_conv2d_check(const struct mlu_conv2d_desc *d, struct mlu_conv2d_sizes *sz);
+int mlu_matmul_check(const struct mlu_matmul_desc *d,
+                     struct mlu_matmul_sizes *sz);
+int mlu_conv2d_check(const struct mlu_conv2d_desc *d,
+                     struct mlu_conv2d_sizes *sz);
 
 /*
  * Run an operation.  Operand pointers cover at least the extents from the
@@ -108,7 +112,13 @@ int mlu_conv2d(const struct mlu_conv2d_desc *d, const void *input,
 int mlu_conv2d_ref(const struct mlu_conv2d_desc *d, const void *input,
            const void *weight, const void *bias, void *output);
 
-/* Threads the fast path may use per call (>= 1); process wide. */
+/*
+ * Threads the fast path may use per call (>= 1, smaller values count as 1);
+ * process wide.  Until it is called the libraries keep their own defaults
+ * (all CPUs, or OMP_NUM_THREADS / OPENBLAS_NUM_THREADS).  Call it at setup,
+ * not while other threads are inside the core: OpenBLAS resizes its one
+ * shared thread pool here.
+ */
 void mlu_core_set_threads(int threads);
 
 /* Element size of a dtype's inputs, and of its outputs (4 for I8). */

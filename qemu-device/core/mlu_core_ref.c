@@ -77,7 +77,7 @@ float mlu_f16_to_f32(uint16_t h)
     }
     if (exp == 0) {
         /* Zero or subnormal: mant * 2^-24, exact in f32. */
-        v = (float)mant * 0x1p-24f;
+        v = ldexpf(mant, -24);
         return sign ? -v : v;
     }
     return f32_from_bits(sign | ((exp + 127 - 15) << 23) | (mant << 13));
