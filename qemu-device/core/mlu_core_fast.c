@@ -3,11 +3,13 @@
  * MLU compute core: the fast path, on OpenBLAS and oneDNN.
  *
  *   matmul f32       cblas_sgemm straight on the caller's buffers;
- *   matmul f16/bf16  widen to f32 (vector conversions), sgemm, narrow;
+ *   matmul bf16      oneDNN matmul (AVX512-BF16 kernels), f32 result;
+ *   matmul f16       widen to f32 (F16C conversions), sgemm;
  *   matmul int8      oneDNN dnnl_gemm_s8s8s32 (VNNI kernels);
  *   conv2d           oneDNN convolution on the caller's plain layout
  *                    (f32, bf16, int8 natively; f16 through f32).
- * Bias and ReLU of matmul are applied by one pass over C afterwards.
+ * Bias and ReLU of matmul (and beta for f16/bf16, whose C is narrower than
+ * the accumulator) are applied by one pass over C afterwards.
  * Documentation/compute-core.rst has the measurements behind the choices.
  *
  * Threads: OpenBLAS has one process-wide thread count; oneDNN (Debian
@@ -227,45 +229,180 @@ static void widen_matrix(enum mlu_core_dtype dtype, const uint16_t *src,
     }
 }
 
-static int matmul_half(const struct mlu_matmul_desc *d, const uint16_t *a,
-                       const uint16_t *b, const uint16_t *bias, uint16_t *c)
+/*
+ * Finish a half-precision matmul from acc = alpha * op(A) * op(B) in f32:
+ * C = relu(acc + beta * C + bias), rounded to the dtype, row by row.
+ */
+static int finish_half(const struct mlu_matmul_desc *d, float *acc,
+                       const float *bias32, uint16_t *c)
+{
+    float *old = d->beta != 0.0f ? malloc(d->n * sizeof(float)) : NULL;
+    uint32_t i, j;
+
+    if (d->beta != 0.0f && !old) {
+        return -ENOMEM;
+    }
+    for (i = 0; i < d->m; i++) {
+        float *row = acc + (size_t)i * d->n;
+        uint16_t *out = c + (size_t)i * d->ldc;
+
+        if (old) {
+            mlu_core_to_f32(d->dtype, out, d->n, old);
+        }
+        for (j = 0; j < d->n; j++) {
+            float v = row[j];
+
+            if (old) {
+                v += d->beta * old[j];
+            }
+            if (bias32) {
+                v += bias32[j];
+            }
+            row[j] = d->relu ? mlu_relu_f32(v) : v;
+        }
+        mlu_core_from_f32(d->dtype, row, d->n, out);
+    }
+    free(old);
+    return 0;
+}
+
+/* A row-major matrix view for oneDNN; strides express the transpose. */
+static dnnl_status_t matrix_md(dnnl_memory_desc_t *md, uint32_t rows,
+                               uint32_t cols, uint32_t ld, bool trans,
+                               dnnl_data_type_t type)
+{
+    dnnl_dims_t dims = { rows, cols };
+    dnnl_dims_t strides = { ld, 1 };
+
+    if (trans) {
+        strides[0] = 1;
+        strides[1] = ld;
+    }
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, type, strides);
+}
+
+/*
+ * acc = alpha * op(A) * op(B) by oneDNN's matmul on bf16 operands with f32
+ * output: its AVX512-BF16 kernels beat widening to f32 and sgemm.
+ */
+static dnnl_status_t matmul_bf16_dnnl(const struct mlu_matmul_desc *d,
+                                      const uint16_t *a, const uint16_t *b,
+                                      float *acc)
+{
+    dnnl_engine_t engine = dnnl_enter();
+    dnnl_memory_desc_t a_md, b_md, c_md;
+    dnnl_matmul_desc_t desc;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t prim = NULL;
+    dnnl_stream_t stream = NULL;
+    dnnl_exec_arg_t args[3] = {
+        { DNNL_ARG_SRC, NULL }, { DNNL_ARG_WEIGHTS, NULL },
+        { DNNL_ARG_DST, NULL },
+    };
+    dnnl_status_t st;
+    int i;
+
+    if (!engine) {
+        return dnnl_runtime_error;
+    }
+    st = matrix_md(&a_md, d->m, d->k, d->lda, d->trans_a, dnnl_bf16);
+    if (st == dnnl_success) {
+        st = matrix_md(&b_md, d->k, d->n, d->ldb, d->trans_b, dnnl_bf16);
+    }
+    if (st == dnnl_success) {
+        st = matrix_md(&c_md, d->m, d->n, d->n, false, dnnl_f32);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &c_md);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_attr_create(&attr);
+    }
+    if (st == dnnl_success && d->alpha != 1.0f) {
+        st = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &d->alpha);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_create(&prim, pd);
+    }
+    /* oneDNN wraps caller memory without copying; it only reads inputs. */
+    if (st == dnnl_success) {
+        st = dnnl_memory_create(&args[0].memory, &a_md, engine, (void *)a);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_memory_create(&args[1].memory, &b_md, engine, (void *)b);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_memory_create(&args[2].memory, &c_md, engine, acc);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_execute(prim, stream, 3, args);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_stream_wait(stream);
+    }
+    dnnl_stream_destroy(stream);
+    for (i = 0; i < 3; i++) {
+        dnnl_memory_destroy(args[i].memory);
+    }
+    dnnl_primitive_destroy(prim);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
+/* acc = alpha * op(A) * op(B): widen both operands to f32, then sgemm. */
+static int matmul_half_sgemm(const struct mlu_matmul_desc *d,
+                             const uint16_t *a, const uint16_t *b, float *acc)
 {
     uint32_t a_rows = d->trans_a ? d->k : d->m;
     uint32_t a_cols = d->trans_a ? d->m : d->k;
     uint32_t b_rows = d->trans_b ? d->n : d->k;
     uint32_t b_cols = d->trans_b ? d->k : d->n;
-    size_t mn = (size_t)d->m * d->n;
     float *a32 = malloc((size_t)d->m * d->k * sizeof(float));
     float *b32 = malloc((size_t)d->k * d->n * sizeof(float));
-    float *c32 = malloc(mn * sizeof(float));
+    int ret = -ENOMEM;
+
+    if (a32 && b32) {
+        widen_matrix(d->dtype, a, a_rows, a_cols, d->lda, a32);
+        widen_matrix(d->dtype, b, b_rows, b_cols, d->ldb, b32);
+        sgemm(d, a32, a_cols, b32, b_cols, 0.0f, acc, d->n);
+        ret = 0;
+    }
+    free(a32);
+    free(b32);
+    return ret;
+}
+
+static int matmul_half(const struct mlu_matmul_desc *d, const uint16_t *a,
+                       const uint16_t *b, const uint16_t *bias, uint16_t *c)
+{
+    float *acc = malloc((size_t)d->m * d->n * sizeof(float));
     float *bias32 = d->bias ? malloc(d->n * sizeof(float)) : NULL;
     int ret = -ENOMEM;
-    uint32_t i;
 
-    if (!a32 || !b32 || !c32 || (d->bias && !bias32)) {
+    if (!acc || (d->bias && !bias32)) {
         goto out;
-    }
-    widen_matrix(d->dtype, a, a_rows, a_cols, d->lda, a32);
-    widen_matrix(d->dtype, b, b_rows, b_cols, d->ldb, b32);
-    if (d->beta != 0.0f) {
-        widen_matrix(d->dtype, c, d->m, d->n, d->ldc, c32);
     }
     if (bias32) {
         mlu_core_to_f32(d->dtype, bias, d->n, bias32);
     }
-    sgemm(d, a32, a_cols, b32, b_cols, d->beta, c32, d->n);
-    if (d->bias || d->relu) {
-        epilogue_f32(d, bias32, c32, d->n);
+    if (d->dtype != MLU_CORE_BF16 ||
+        matmul_bf16_dnnl(d, a, b, acc) != dnnl_success) {
+        ret = matmul_half_sgemm(d, a, b, acc);
+        if (ret) {
+            goto out;
+        }
     }
-    for (i = 0; i < d->m; i++) {
-        mlu_core_from_f32(d->dtype, c32 + (size_t)i * d->n, d->n,
-                          c + (size_t)i * d->ldc);
-    }
-    ret = 0;
+    ret = finish_half(d, acc, bias32, c);
 out:
-    free(a32);
-    free(b32);
-    free(c32);
+    free(acc);
     free(bias32);
     return ret;
 }
