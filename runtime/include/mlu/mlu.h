@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmlu: a thin runtime for MLU accelerator cards driven by the mlu DRM
+ * accel driver (/dev/accel/accelN).
+ *
+ * Objects:
+ *   struct mlu_device  an open card (one file descriptor, one device
+ *                      address space);
+ *   struct mlu_buffer  memory the card can address (a GEM buffer object with
+ *                      a device virtual address), CPU-mappable;
+ *   struct mlu_queue   an in-order stream of operations on one hardware
+ *                      queue of the card;
+ *   struct mlu_event   a point in a queue (a DRM syncobj) to wait for from
+ *                      the CPU or from another queue.
+ *
+ * Every function returns an enum mlu_status: MLU_SUCCESS (0) or a negative
+ * code that mlu_strerror() describes.
+ *
+ * Thread safety: devices, buffers and events may be used from several
+ * threads at once (their state is immutable after creation, or kept by the
+ * kernel).  A queue is not internally locked: calls on one queue must not
+ * run concurrently; use one queue per thread or lock around it.  Objects
+ * must not be destroyed while another thread uses them, and buffers and
+ * events must be destroyed before the device they came from.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#ifndef MLU_MLU_H
+#define MLU_MLU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MLU_VERSION_MAJOR	0
+#define MLU_VERSION_MINOR	1
+#define MLU_VERSION_PATCH	0
+/* Compile-time version, comparable with mlu_version(). */
+#define MLU_VERSION \
+	((MLU_VERSION_MAJOR << 16) | (MLU_VERSION_MINOR << 8) | MLU_VERSION_PATCH)
+
+/* Version of the library actually loaded, in MLU_VERSION's encoding. */
+unsigned int mlu_version(void);
+
+enum mlu_status {
+	MLU_SUCCESS = 0,
+	MLU_ERROR_INVALID_ARGUMENT = -1,	/* bad parameter or descriptor */
+	MLU_ERROR_NO_DEVICE = -2,		/* no such card, or it went away */
+	MLU_ERROR_OUT_OF_MEMORY = -3,		/* host, device or address space */
+	MLU_ERROR_NOT_SUPPORTED = -4,		/* the card or driver lacks it */
+	MLU_ERROR_TIMEOUT = -5,			/* a wait timed out (work goes on) */
+	MLU_ERROR_NOT_READY = -6,		/* event not yet complete */
+	MLU_ERROR_DEVICE_FAULT = -7,		/* a job hit an unmapped address */
+	MLU_ERROR_BAD_COMMAND = -8,		/* the card rejected a command */
+	MLU_ERROR_DEVICE = -9,			/* device error, card was reset */
+	MLU_ERROR_JOB_TIMEOUT = -10,		/* a job ran too long, aborted */
+	MLU_ERROR_CANCELED = -11,		/* a job was aborted by a reset */
+	MLU_ERROR_PERMISSION = -12,		/* no access to the device node */
+	MLU_ERROR_TOO_LARGE = -13,		/* size or count above a limit */
+	MLU_ERROR_DRIVER_MISMATCH = -14,	/* kernel driver not supported */
+	MLU_ERROR_SYSTEM = -15,			/* any other system call failure */
+};
+
+/* A constant string describing a status; never NULL. */
+const char *mlu_strerror(int status);
+
+/* ---- devices ----------------------------------------------------------- */
+
+struct mlu_device;
+
+/* Number of MLU cards in the system (accel nodes bound to the mlu driver). */
+int mlu_device_count(unsigned int *count);
+
+/* Open the index-th card (in /dev/accel/accelN order). */
+int mlu_device_open(unsigned int index, struct mlu_device **device);
+/* Open a given accel node, e.g. "/dev/accel/accel0". */
+int mlu_device_open_path(const char *path, struct mlu_device **device);
+void mlu_device_close(struct mlu_device *device);
+/* The DRM file descriptor, for interop (sync_file, dma-buf). */
+int mlu_device_fd(const struct mlu_device *device);
+
+#define MLU_DEVICE_CAP_MATMUL		(1ull << 0)
+#define MLU_DEVICE_CAP_CONV2D		(1ull << 1)
+#define MLU_DEVICE_CAP_COPY		(1ull << 2)
+#define MLU_DEVICE_CAP_TIMESTAMP	(1ull << 3)
+#define MLU_DEVICE_CAP_DTYPE_F32	(1ull << 8)
+#define MLU_DEVICE_CAP_DTYPE_F16	(1ull << 9)
+#define MLU_DEVICE_CAP_DTYPE_BF16	(1ull << 10)
+#define MLU_DEVICE_CAP_DTYPE_I8	(1ull << 11)
+#define MLU_DEVICE_CAP_DEVMEM		(1ull << 32)
+
+struct mlu_device_props {
+	char node[64];			/* "/dev/accel/accel0" */
+	char pci_slot[32];		/* "0000:01:00.0", or "" */
+	uint32_t hw_version;		/* major << 16 | minor */
+	uint32_t driver_version;	/* major << 16 | minor */
+	uint64_t capabilities;		/* MLU_DEVICE_CAP_* */
+	uint64_t devmem_size;		/* bytes of device memory */
+	uint64_t serial;
+	uint16_t pci_vendor_id, pci_device_id;
+	uint32_t num_queues;
+	uint32_t context_id;		/* MMU context of this open device */
+	uint64_t va_start, va_end;	/* device address space of this open */
+	uint32_t job_timeout_ms;
+	uint32_t max_ops_per_submit;
+};
+
+int mlu_device_get_props(struct mlu_device *device, struct mlu_device_props *props);
+
+/* ---- memory ------------------------------------------------------------ */
+
+struct mlu_buffer;
+
+#define MLU_BUFFER_DEVMEM	(1u << 0)	/* in the card's memory */
+#define MLU_BUFFER_READ_ONLY	(1u << 1)	/* the card may only read it */
+
+/* A zero-filled buffer of at least size bytes (rounded up to pages). */
+int mlu_buffer_alloc(struct mlu_device *device, uint64_t size, unsigned int flags,
+		     struct mlu_buffer **buffer);
+/* Frees the buffer; jobs already queued that use it keep it alive. */
+void mlu_buffer_free(struct mlu_buffer *buffer);
+/* CPU mapping of the whole buffer, created on first use, valid until free. */
+int mlu_buffer_map(struct mlu_buffer *buffer, void **ptr);
+uint64_t mlu_buffer_size(const struct mlu_buffer *buffer);
+uint64_t mlu_buffer_device_address(const struct mlu_buffer *buffer);
+/* The GEM handle, for interop and for tests. */
+uint32_t mlu_buffer_handle(const struct mlu_buffer *buffer);
+
+/* ---- events ------------------------------------------------------------ */
+
+struct mlu_event;
+
+int mlu_event_create(struct mlu_device *device, struct mlu_event **event);
+void mlu_event_destroy(struct mlu_event *event);
+/*
+ * Wait until the event completes, at most timeout_ns nanoseconds (0 polls,
+ * UINT64_MAX waits forever).  Returns MLU_SUCCESS, MLU_ERROR_TIMEOUT, or
+ * the error of the job the event was recorded after (MLU_ERROR_DEVICE_FAULT,
+ * ...).  An event never recorded is MLU_ERROR_INVALID_ARGUMENT.
+ */
+int mlu_event_wait(struct mlu_event *event, uint64_t timeout_ns);
+/* Like mlu_event_wait(event, 0) but MLU_ERROR_NOT_READY while pending. */
+int mlu_event_query(struct mlu_event *event);
+/* The syncobj handle, for interop and for tests. */
+uint32_t mlu_event_handle(const struct mlu_event *event);
+
+/* ---- queues and operations --------------------------------------------- */
+
+struct mlu_queue;
+
+/* An in-order stream on hardware queue hw_queue (< props.num_queues). */
+int mlu_queue_create(struct mlu_device *device, unsigned int hw_queue,
+		     struct mlu_queue **queue);
+/* Waits for the queue's work to finish, then frees it. */
+void mlu_queue_destroy(struct mlu_queue *queue);
+
+/* The next operation enqueued on queue starts only after event completed. */
+int mlu_queue_wait_event(struct mlu_queue *queue, struct mlu_event *event);
+/* event completes when every operation enqueued so far on queue has. */
+int mlu_queue_record_event(struct mlu_queue *queue, struct mlu_event *event);
+/*
+ * Wait for every operation enqueued so far (timeout as mlu_event_wait).
+ * Returns the first error of an operation since the previous successful
+ * synchronize, so a failed job is reported even if later ones worked.
+ */
+int mlu_queue_synchronize(struct mlu_queue *queue, uint64_t timeout_ns);
+
+enum mlu_data_type {
+	MLU_TYPE_F32 = 0,
+	MLU_TYPE_F16 = 1,
+	MLU_TYPE_BF16 = 2,
+	MLU_TYPE_I8 = 3,	/* int8 inputs, int32 outputs and bias */
+};
+
+/* An operand: a buffer and a byte offset into it. */
+struct mlu_operand {
+	struct mlu_buffer *buffer;
+	uint64_t offset;
+};
+
+#define MLU_MATMUL_FLAG_TRANS_A	(1u << 0)
+#define MLU_MATMUL_FLAG_TRANS_B	(1u << 1)
+#define MLU_MATMUL_FLAG_RELU	(1u << 2)
+
+/*
+ * C = alpha * op(A) * op(B) + beta * C (+ bias[n] when bias.buffer is set),
+ * then ReLU with MLU_MATMUL_FLAG_RELU.  Row-major; op(A) is m x k, op(B) k x n,
+ * C m x n; leading dimensions in elements (0 means packed).
+ */
+struct mlu_matmul_args {
+	enum mlu_data_type dtype;
+	uint32_t m, n, k;
+	uint32_t lda, ldb, ldc;
+	uint32_t flags;			/* MLU_MATMUL_FLAG_* */
+	float alpha, beta;
+	struct mlu_operand a, b, c, bias;
+};
+
+enum mlu_tensor_layout {
+	MLU_TENSOR_NCHW = 0,	/* weight k x c/groups x r x s */
+	MLU_TENSOR_NHWC = 1,	/* weight k x r x s x c/groups */
+};
+
+#define MLU_CONV2D_FLAG_RELU	(1u << 0)
+
+/*
+ * output = conv2d(input, weight) (+ bias[k]) (ReLU); zero padding; output
+ * height (h + 2 pad_h - dilation_h (r - 1) - 1) / stride_h + 1, likewise
+ * width.  Zero strides, dilations and groups mean 1.
+ */
+struct mlu_conv2d_args {
+	enum mlu_data_type dtype;
+	enum mlu_tensor_layout layout;
+	uint32_t n, c, h, w;
+	uint32_t k, r, s;
+	uint32_t stride_h, stride_w;
+	uint32_t pad_h, pad_w;
+	uint32_t dilation_h, dilation_w;
+	uint32_t groups;
+	uint32_t flags;			/* MLU_CONV2D_FLAG_* */
+	struct mlu_operand input, weight, output, bias;
+};
+
+int mlu_enqueue_matmul(struct mlu_queue *queue, const struct mlu_matmul_args *args);
+int mlu_enqueue_conv2d(struct mlu_queue *queue, const struct mlu_conv2d_args *args);
+/* Copy size bytes between two (non-overlapping) operands on the card. */
+int mlu_enqueue_copy(struct mlu_queue *queue, struct mlu_operand dst,
+		     struct mlu_operand src, uint64_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MLU_MLU_H */
