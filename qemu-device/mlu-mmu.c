@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * MLU accelerator card: device MMU and guest memory access.
+ *
+ * Every address in a command packet is a device virtual address of the
+ * packet's context.  It is translated page by page through the context
+ * table and a three-level page table in host memory (formats in mlu_hw.h);
+ * leaves map either host memory (reached by PCI DMA) or device memory
+ * (BAR2, reached through its host pointer).  Nothing is cached, so
+ * MLU_REG_MMU_INVALIDATE has nothing to do.
+ *
+ * The card only reaches guest RAM: DMA whose target is not directly
+ * accessible RAM (MMIO, unassigned space, bus mastering off) fails as a
+ * bus error.  This keeps worker threads off the BQL, which MMIO dispatch
+ * would take, and lets reset and unrealize wait for them safely.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/rcu.h"
+#include "exec/memory.h"
+#include "system/dma.h"
+#include "hw/pci/pci.h"
+#include "mlu.h"
+
+/* True when [addr, addr + len) of the bus master address space is RAM. */
+static bool mlu_host_range_is_ram(MLUState *s, uint64_t addr, uint64_t len,
+                                  bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+
+    if (len == 0 || addr + len < addr) {
+        return false;
+    }
+    RCU_READ_LOCK_GUARD();
+    while (len) {
+        hwaddr xlat, plen = len;
+        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &plen,
+                                                   is_write,
+                                                   MEMTXATTRS_UNSPECIFIED);
+
+        if (!plen || !memory_access_is_direct(mr, is_write,
+                                              MEMTXATTRS_UNSPECIFIED)) {
+            return false;
+        }
+        addr += plen;
+        len -= plen;
+    }
+    return true;
+}
+
+bool mlu_host_read(MLUState *s, uint64_t addr, void *buf, uint64_t len)
+{
+    if (!mlu_host_range_is_ram(s, addr, len, false)) {
+        return false;
+    }
+    return pci_dma_read(PCI_DEVICE(s), addr, buf, len) == MEMTX_OK;
+}
+
+bool mlu_host_write(MLUState *s, uint64_t addr, const void *buf,
+                    uint64_t len)
+{
+    if (!mlu_host_range_is_ram(s, addr, len, true)) {
+        return false;
+    }
+    return pci_dma_write(PCI_DEVICE(s), addr, buf, len) == MEMTX_OK;
+}
+
+static bool mlu_read_le64(MLUState *s, uint64_t addr, uint64_t *val)
+{
+    uint8_t raw[8];
+
+    if (!mlu_host_read(s, addr, raw, sizeof(raw))) {
+        return false;
+    }
+    *val = ldq_le_p(raw);
+    return true;
+}
+
+typedef struct MLUTarget {
+    bool devmem;        /* @addr is an offset into BAR2 */
+    uint64_t addr;      /* host bus address or BAR2 offset of @va */
+} MLUTarget;
+
+static bool mlu_fault(MLUFault *fault, unsigned int reason, uint64_t va,
+                      bool write)
+{
+    fault->reason = reason;
+    fault->va = va;
+    fault->write = write;
+    return false;
+}
+
+/* Consume queue @q's armed MLU_REG_FI_FAULT bit, if any. */
+static bool mlu_take_injected_fault(MLUState *s, MLUQueue *q)
+{
+    bool armed;
+
+    qemu_mutex_lock(&s->lock);
+    armed = s->fi_fault & MLU_IRQ_QUEUE(q->index);
+    s->fi_fault &= ~MLU_IRQ_QUEUE(q->index);
+    qemu_mutex_unlock(&s->lock);
+    return armed;
+}
+
+/* Walk context @ctx's page table for @va. */
+static bool mlu_translate(MLUState *s, MLUQueue *q, uint32_t ctx,
+                          uint64_t va, bool write, MLUTarget *t,
+                          MLUFault *fault)
+{
+    uint64_t table, count, entry;
+    int level;
+
+    if (mlu_take_injected_fault(s, q)) {
+        return mlu_fault(fault, MLU_FAULT_REASON_INJECTED, va, write);
+    }
+    if (va >= MLU_VA_SIZE) {
+        return mlu_fault(fault, MLU_FAULT_REASON_RANGE, va, write);
+    }
+
+    qemu_mutex_lock(&s->lock);
+    table = s->ctx_table;
+    count = s->ctx_count;
+    qemu_mutex_unlock(&s->lock);
+
+    if (ctx >= count) {
+        return mlu_fault(fault, MLU_FAULT_REASON_BAD_CONTEXT, va, write);
+    }
+    if (!mlu_read_le64(s, table + ctx * 8ull, &entry)) {
+        return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, write);
+    }
+    if (!(entry & MLU_CTX_VALID)) {
+        return mlu_fault(fault, MLU_FAULT_REASON_BAD_CONTEXT, va, write);
+    }
+
+    table = entry & MLU_PTE_ADDR_MASK;
+    for (level = MLU_PT_LEVELS - 1; level >= 0; level--) {
+        if (!mlu_read_le64(s, table + MLU_PT_INDEX(va, level) * 8, &entry)) {
+            return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, write);
+        }
+        if (!(entry & MLU_PTE_VALID)) {
+            return mlu_fault(fault, MLU_FAULT_REASON_NOT_PRESENT, va, write);
+        }
+        table = entry & MLU_PTE_ADDR_MASK;
+    }
+
+    /* WRITE and DEVMEM are only looked at in the leaf. */
+    if (write && !(entry & MLU_PTE_WRITE)) {
+        return mlu_fault(fault, MLU_FAULT_REASON_READ_ONLY, va, write);
+    }
+    t->devmem = entry & MLU_PTE_DEVMEM;
+    if (t->devmem && table >= s->devmem_size) {
+        return mlu_fault(fault, MLU_FAULT_REASON_RANGE, va, write);
+    }
+    t->addr = table | (va & (MLU_PAGE_SIZE - 1));
+    return true;
+}
+
+/* Bytes from @va to the end of its page, at most @len. */
+static uint64_t mlu_page_chunk(uint64_t va, uint64_t len)
+{
+    return MIN(len, MLU_PAGE_SIZE - (va & (MLU_PAGE_SIZE - 1)));
+}
+
+static bool mlu_range_ok(uint64_t va, uint64_t len, bool write,
+                         MLUFault *fault)
+{
+    if (va >= MLU_VA_SIZE || len > MLU_VA_SIZE - va) {
+        return mlu_fault(fault, MLU_FAULT_REASON_RANGE,
+                         va >= MLU_VA_SIZE ? va : MLU_VA_SIZE, write);
+    }
+    return true;
+}
+
+bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+                  void *buf, uint64_t len, MLUFault *fault)
+{
+    uint8_t *out = buf;
+
+    if (!mlu_range_ok(va, len, false, fault)) {
+        return false;
+    }
+    while (len) {
+        uint64_t chunk = mlu_page_chunk(va, len);
+        MLUTarget t;
+
+        if (!mlu_translate(s, q, ctx, va, false, &t, fault)) {
+            return false;
+        }
+        if (t.devmem) {
+            memcpy(out, s->devmem_ptr + t.addr, chunk);
+        } else if (!mlu_host_read(s, t.addr, out, chunk)) {
+            return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, false);
+        }
+        out += chunk;
+        va += chunk;
+        len -= chunk;
+    }
+    return true;
+}
+
+bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+                   const void *buf, uint64_t len, MLUFault *fault)
+{
+    const uint8_t *in = buf;
+
+    if (!mlu_range_ok(va, len, true, fault)) {
+        return false;
+    }
+    while (len) {
+        uint64_t chunk = mlu_page_chunk(va, len);
+        MLUTarget t;
+
+        if (!mlu_translate(s, q, ctx, va, true, &t, fault)) {
+            return false;
+        }
+        if (t.devmem) {
+            memcpy(s->devmem_ptr + t.addr, in, chunk);
+            memory_region_set_dirty(&s->devmem, t.addr, chunk);
+        } else if (!mlu_host_write(s, t.addr, in, chunk)) {
+            return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, true);
+        }
+        in += chunk;
+        va += chunk;
+        len -= chunk;
+    }
+    return true;
+}
+
+/*
+ * Check that every page of [va, va + len) is mapped writable before a
+ * command computes, so that a bad output address fails the command
+ * without leaving a partly written result.
+ */
+bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+                         uint64_t len, MLUFault *fault)
+{
+    if (!mlu_range_ok(va, len, true, fault)) {
+        return false;
+    }
+    while (len) {
+        uint64_t chunk = mlu_page_chunk(va, len);
+        MLUTarget t;
+
+        if (!mlu_translate(s, q, ctx, va, true, &t, fault)) {
+            return false;
+        }
+        if (!t.devmem && !mlu_host_range_is_ram(s, t.addr, chunk, true)) {
+            return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, true);
+        }
+        va += chunk;
+        len -= chunk;
+    }
+    return true;
+}
