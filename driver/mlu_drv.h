@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mlu: DRM accel driver for the MLU PCIe accelerator card.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#ifndef __MLU_DRV_H__
+#define __MLU_DRV_H__
+
+#include <linux/dma-fence.h>
+#include <linux/io.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_mm.h>
+#include <drm/gpu_scheduler.h>
+
+#include "mlu_hw.h"
+
+#define MLU_DRIVER_NAME		"mlu"
+#define MLU_DRIVER_DESC		"MLU PCIe accelerator"
+
+/* Ring entries per hardware queue: 1024 packets, 128 KiB. */
+#define MLU_RING_ENTRIES	1024
+/* A job is its packets plus the kernel's FENCE; keep room for several. */
+#define MLU_MAX_JOB_PACKETS	255
+#define MLU_MAX_JOB_BOS		4096
+#define MLU_MAX_JOB_SYNCS	256
+#define MLU_JOB_TIMEOUT_MS	5000
+
+/*
+ * Device virtual address layout.  Context 0 is the driver's own: it maps
+ * each queue's fence area at MLU_KERNEL_FENCE_VA(q).  User contexts get BOs
+ * in [MLU_USER_VA_START, MLU_USER_VA_END); page 0 .. start stays unmapped
+ * so that a NULL-ish address always faults.
+ */
+#define MLU_KERNEL_CTX_ID	0
+#define MLU_KERNEL_FENCE_VA(q)	(SZ_1M + (u64)(q) * SZ_64K)
+#define MLU_USER_VA_START	((u64)SZ_16M)
+#define MLU_USER_VA_END		MLU_VA_SIZE
+
+/**
+ * struct mlu_fence_area - per-queue memory the card writes completions to
+ * @seqno: value of the last kernel FENCE that retired on the queue
+ * @pad: keeps @status 8-byte aligned
+ * @status: job status (enum mlu_cmd_status), indexed by the ring slot of
+ *	the job's FENCE packet
+ */
+struct mlu_fence_area {
+	__le64 seqno;
+	__le64 pad;
+	__le32 status[MLU_RING_ENTRIES];
+};
+
+/**
+ * struct mlu_pt - one 4 KiB page table of the device MMU
+ * @entries: CPU view of the 512 little-endian entries
+ * @dma: bus address of the table
+ * @children: tables the entries point to (NULL for leaf tables)
+ */
+struct mlu_pt {
+	__le64 *entries;
+	dma_addr_t dma;
+	struct mlu_pt **children;
+};
+
+/**
+ * struct mlu_mmu_ctx - a device address space (one per open file + ctx 0)
+ * @mdev: owning device
+ * @ref: the file and every BO mapping and job of the context hold one
+ * @id: context id, the index in the card's context table
+ * @lock: protects @mm and the page tables
+ * @mm: allocator of device virtual addresses
+ * @root: level-2 page table
+ */
+struct mlu_mmu_ctx {
+	struct mlu_device *mdev;
+	struct kref ref;
+	u32 id;
+	struct mutex lock;		/* protects mm, page tables */
+	struct drm_mm mm;
+	struct mlu_pt root;
+};
+
+/**
+ * struct mlu_queue - a hardware queue (ring) and its scheduler
+ * @mdev: owning device
+ * @index: hardware queue number
+ * @sched: GPU scheduler feeding the ring
+ * @ring: CPU view of the ring (MLU_RING_ENTRIES packets)
+ * @ring_dma: bus address of the ring
+ * @tail: next ring slot software writes; protected by @lock
+ * @fences: completion area written by the card
+ * @fences_dma: bus address of @fences
+ * @fence_context: dma_fence context of the hardware fences
+ * @seqno: last hardware fence seqno handed out; protected by @lock
+ * @lock: protects @tail, @seqno, @inflight and signalling of the queue's
+ *	hardware fences (it is their dma_fence lock); taken from the IRQ
+ * @inflight: jobs written to the ring and not yet retired, oldest first
+ * @name: scheduler name
+ */
+struct mlu_queue {
+	struct mlu_device *mdev;
+	unsigned int index;
+	struct drm_gpu_scheduler sched;
+	u8 (*ring)[MLU_PKT_SIZE];
+	dma_addr_t ring_dma;
+	u32 tail;
+	struct mlu_fence_area *fences;
+	dma_addr_t fences_dma;
+	u64 fence_context;
+	u64 seqno;
+	spinlock_t lock;		/* ring, seqno, inflight, fences */
+	struct list_head inflight;
+	char name[16];
+};
+
+/**
+ * struct mlu_device - one MLU card
+ * @drm: DRM device
+ * @pdev: PCI function
+ * @regs: BAR0 register mapping
+ * @hw_version: VERSION register
+ * @caps: CAPS register
+ * @num_queues: number of hardware queues used
+ * @devmem_size: size of BAR2
+ * @serial: SERIAL register
+ * @queues: hardware queues
+ * @ctx_table: CPU view of the MMU context table
+ * @ctx_table_dma: bus address of the context table
+ * @ctx_ida: allocator of user context ids
+ * @kernel_ctx: context 0, maps the queues' fence areas
+ * @irq_vectors: number of allocated interrupt vectors
+ * @msix: one vector per queue plus an error vector
+ * @reset_wq: ordered queue running timeouts and resets one at a time
+ * @reset_work: full card reset after a fatal device error
+ * @reset_count: number of card or queue resets, for diagnostics
+ */
+struct mlu_device {
+	struct drm_device drm;
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	u32 hw_version;
+	u32 caps;
+	u32 num_queues;
+	u64 devmem_size;
+	u64 serial;
+	struct mlu_queue queues[MLU_MAX_QUEUES];
+	__le64 *ctx_table;
+	dma_addr_t ctx_table_dma;
+	struct ida ctx_ida;
+	struct mlu_mmu_ctx *kernel_ctx;
+	int irq_vectors;
+	bool msix;
+	struct workqueue_struct *reset_wq;
+	struct work_struct reset_work;
+	atomic_t reset_count;
+};
+
+/**
+ * struct mlu_file - per open file state
+ * @mdev: device
+ * @ctx: the file's address space
+ * @submit_lock: makes arming and pushing a job atomic, so that jobs enter
+ *	an entity in the order of their finished-fence seqnos
+ * @entities: one scheduler entity per hardware queue
+ */
+struct mlu_file {
+	struct mlu_device *mdev;
+	struct mlu_mmu_ctx *ctx;
+	struct mutex submit_lock;	/* job arm + push order */
+	struct drm_sched_entity entities[MLU_MAX_QUEUES];
+};
+
+static inline struct mlu_device *to_mlu_device(struct drm_device *drm)
+{
+	return container_of(drm, struct mlu_device, drm);
+}
+
+static inline u32 mlu_read(struct mlu_device *mdev, u32 reg)
+{
+	return readl(mdev->regs + reg);
+}
+
+static inline void mlu_write(struct mlu_device *mdev, u32 reg, u32 val)
+{
+	writel(val, mdev->regs + reg);
+}
+
+static inline u32 mlu_queue_read(struct mlu_queue *q, u32 reg)
+{
+	return mlu_read(q->mdev, MLU_QUEUE_REG(q->index, reg));
+}
+
+static inline void mlu_queue_write(struct mlu_queue *q, u32 reg, u32 val)
+{
+	mlu_write(q->mdev, MLU_QUEUE_REG(q->index, reg), val);
+}
+
+/* mlu_hw.c */
+int mlu_hw_init(struct mlu_device *mdev);
+void mlu_hw_fini(struct mlu_device *mdev);
+int mlu_hw_reset(struct mlu_device *mdev);
+int mlu_hw_queue_restart(struct mlu_queue *q);
+void mlu_hw_queue_ring_doorbell(struct mlu_queue *q);
+
+/* mlu_mmu.c */
+int mlu_mmu_init(struct mlu_device *mdev);
+void mlu_mmu_hw_setup(struct mlu_device *mdev);
+struct mlu_mmu_ctx *mlu_mmu_ctx_create(struct mlu_device *mdev);
+void mlu_mmu_ctx_put(struct mlu_mmu_ctx *ctx);
+int mlu_mmu_map_sgt(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
+		    struct sg_table *sgt, u64 size, bool writable);
+int mlu_mmu_map_at(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma, u64 size,
+		   bool writable);
+void mlu_mmu_unmap(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node);
+void mlu_mmu_report_fault(struct mlu_device *mdev);
+
+static inline void mlu_mmu_ctx_get(struct mlu_mmu_ctx *ctx)
+{
+	kref_get(&ctx->ref);
+}
+
+/* mlu_job.c */
+int mlu_job_init(struct mlu_device *mdev);
+void mlu_job_fini(struct mlu_device *mdev);
+int mlu_job_open(struct mlu_file *mfile);
+void mlu_job_close(struct mlu_file *mfile);
+void mlu_job_retire(struct mlu_queue *q);
+void mlu_job_cancel_inflight(struct mlu_device *mdev, int error);
+void mlu_job_device_error(struct mlu_device *mdev);
+int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file);
+
+#endif /* __MLU_DRV_H__ */

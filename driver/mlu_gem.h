@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#ifndef __MLU_GEM_H__
+#define __MLU_GEM_H__
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_mm.h>
+
+struct drm_device;
+struct drm_file;
+struct mlu_mmu_ctx;
+
+/**
+ * struct mlu_bo - a buffer object in host memory
+ * @base: shmem GEM object
+ * @flags: DRM_MLU_BO_* creation flags
+ * @mappings_lock: protects @mappings
+ * @mappings: one &struct mlu_bo_mapping per context that has a handle
+ */
+struct mlu_bo {
+	struct drm_gem_shmem_object base;
+	u32 flags;
+	struct mutex mappings_lock;	/* protects mappings */
+	struct list_head mappings;
+};
+
+/**
+ * struct mlu_bo_mapping - a BO mapped into one context
+ * @ref: one per GEM handle of the BO in the context's file, one per job
+ *	that lists the BO
+ * @link: entry in &mlu_bo.mappings
+ * @bo: the BO, referenced
+ * @ctx: the context, referenced
+ * @node: device virtual address range (with a trailing guard page)
+ */
+struct mlu_bo_mapping {
+	struct kref ref;
+	struct list_head link;
+	struct mlu_bo *bo;
+	struct mlu_mmu_ctx *ctx;
+	struct drm_mm_node node;
+};
+
+static inline struct mlu_bo *to_mlu_bo(struct drm_gem_object *obj)
+{
+	return container_of(to_drm_gem_shmem_obj(obj), struct mlu_bo, base);
+}
+
+struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
+					     size_t size);
+struct mlu_bo_mapping *mlu_bo_mapping_lookup(struct drm_file *file,
+					     u32 handle);
+void mlu_bo_mapping_put(struct mlu_bo_mapping *mapping);
+int mlu_ioctl_bo_create(struct drm_device *drm, void *data,
+			struct drm_file *file);
+int mlu_ioctl_bo_info(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+
+#endif /* __MLU_GEM_H__ */

@@ -1,0 +1,742 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Jobs: the submit ioctl, one drm_sched scheduler per hardware ring,
+ * hardware fences signalled from the queue interrupts, and recovery from
+ * hung jobs and device errors.
+ *
+ * A job is written to its ring as the user's packets followed by a kernel
+ * FENCE in context 0 that stores the job's seqno in the queue's fence area
+ * and its status in the status slot of the FENCE's ring index.  The queue
+ * interrupt retires every in-flight job whose seqno the card has reached.
+ *
+ * Recovery runs on mlu_device.reset_wq, an ordered workqueue shared by all
+ * schedulers as their timeout queue, so at most one recovery runs at a time.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+
+#include <linux/dma-fence-chain.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
+#include <drm/drm_syncobj.h>
+#include <drm/gpu_scheduler.h>
+#include <drm/mlu_accel.h>
+
+#include "mlu_drv.h"
+#include "mlu_gem.h"
+
+/* Status slot value before the card has written the job's status. */
+#define MLU_FENCE_STATUS_PENDING	0xffffffffu
+
+/**
+ * struct mlu_job - a submitted job
+ * @base: scheduler job
+ * @q: hardware queue
+ * @ctx: the submitter's context, referenced so that its id is not reused
+ *	while the card may run the job
+ * @packets: validated copies of the user's packets
+ * @packet_count: number of @packets
+ * @mappings: BO mappings kept alive until the job is freed
+ * @mapping_count: number of @mappings
+ * @hw_fence: signalled when the card retired the job's FENCE (or the job
+ *	was aborted); initialised when the job first runs
+ * @hw_fence_armed: @hw_fence has been initialised (seqno assigned)
+ * @seqno: value the job's FENCE writes; protected by &mlu_queue.lock
+ * @fence_slot: ring index of the job's FENCE, its status slot
+ * @abort_error: set by recovery: complete with this error instead of
+ *	running again
+ * @inflight: entry in &mlu_queue.inflight; protected by &mlu_queue.lock
+ */
+struct mlu_job {
+	struct drm_sched_job base;
+	struct mlu_queue *q;
+	struct mlu_mmu_ctx *ctx;
+	u8 (*packets)[MLU_PKT_SIZE];
+	u32 packet_count;
+	struct mlu_bo_mapping **mappings;
+	u32 mapping_count;
+	struct dma_fence *hw_fence;
+	bool hw_fence_armed;
+	u64 seqno;
+	u32 fence_slot;
+	int abort_error;
+	struct list_head inflight;
+};
+
+static inline struct mlu_job *to_mlu_job(struct drm_sched_job *sched_job)
+{
+	return container_of(sched_job, struct mlu_job, base);
+}
+
+static const char *mlu_fence_get_driver_name(struct dma_fence *fence)
+{
+	return MLU_DRIVER_NAME;
+}
+
+static const char *mlu_fence_get_timeline_name(struct dma_fence *fence)
+{
+	/* Not the queue's name: the fence may outlive the device. */
+	return "mlu-queue";
+}
+
+static const struct dma_fence_ops mlu_fence_ops = {
+	.get_driver_name = mlu_fence_get_driver_name,
+	.get_timeline_name = mlu_fence_get_timeline_name,
+};
+
+static int mlu_status_to_errno(u32 status)
+{
+	switch (status) {
+	case MLU_CMD_STATUS_OK:
+		return 0;
+	case MLU_CMD_STATUS_MMU_FAULT:
+		return -EFAULT;
+	case MLU_CMD_STATUS_BAD_PACKET:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static void mlu_job_complete_locked(struct mlu_queue *q, struct mlu_job *job,
+				    int error)
+{
+	struct dma_fence *fence = dma_fence_get(job->hw_fence);
+
+	lockdep_assert_held(&q->lock);
+
+	/* The job may be freed as soon as its fence has signalled. */
+	list_del_init(&job->inflight);
+	if (error)
+		dma_fence_set_error(fence, error);
+	dma_fence_signal_locked(fence);
+	dma_fence_put(fence);
+}
+
+/**
+ * mlu_job_retire() - signal the jobs the card has completed on a queue
+ * @q: queue
+ *
+ * Called from the queue interrupt and from recovery.
+ */
+void mlu_job_retire(struct mlu_queue *q)
+{
+	struct mlu_job *job, *next;
+	unsigned long flags;
+	u64 done;
+
+	spin_lock_irqsave(&q->lock, flags);
+	done = le64_to_cpu(READ_ONCE(q->fences->seqno));
+	/* The card writes the status before the seqno. */
+	dma_rmb();
+	list_for_each_entry_safe(job, next, &q->inflight, inflight) {
+		u32 status;
+
+		if (job->seqno > done)
+			break;
+		status = le32_to_cpu(READ_ONCE(q->fences->status[job->fence_slot]));
+		mlu_job_complete_locked(q, job, mlu_status_to_errno(status));
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/* Take the queue's unretired jobs off the ring, to re-run or abort them. */
+static void mlu_job_unqueue_inflight(struct mlu_queue *q, int abort_error)
+{
+	struct mlu_job *job, *next;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	list_for_each_entry_safe(job, next, &q->inflight, inflight) {
+		list_del_init(&job->inflight);
+		if (abort_error && !job->abort_error)
+			job->abort_error = abort_error;
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/**
+ * mlu_job_cancel_inflight() - complete every job on the rings with an error
+ * @mdev: device, whose card no longer runs anything
+ * @error: errno the jobs complete with
+ */
+void mlu_job_cancel_inflight(struct mlu_device *mdev, int error)
+{
+	unsigned int i;
+
+	for (i = 0; i < mdev->num_queues; i++) {
+		struct mlu_queue *q = &mdev->queues[i];
+		struct mlu_job *job, *next;
+		unsigned long flags;
+
+		spin_lock_irqsave(&q->lock, flags);
+		list_for_each_entry_safe(job, next, &q->inflight, inflight)
+			mlu_job_complete_locked(q, job, error);
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
+}
+
+static void mlu_job_write_packet(struct mlu_queue *q, const void *pkt)
+{
+	lockdep_assert_held(&q->lock);
+
+	memcpy(q->ring[q->tail], pkt, MLU_PKT_SIZE);
+	q->tail = (q->tail + 1) & (MLU_RING_ENTRIES - 1);
+}
+
+static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
+{
+	u64 area = MLU_KERNEL_FENCE_VA(q->index);
+	struct mlu_pkt_fence fence = {
+		.hdr.opcode = MLU_OP_FENCE,
+		.hdr.flags = MLU_FENCE_IRQ,
+		.hdr.ctx = cpu_to_le16(MLU_KERNEL_CTX_ID),
+		.addr = cpu_to_le64(area + offsetof(struct mlu_fence_area, seqno)),
+		.value = cpu_to_le64(job->seqno),
+	};
+	u32 i;
+
+	lockdep_assert_held(&q->lock);
+
+	for (i = 0; i < job->packet_count; i++)
+		mlu_job_write_packet(q, job->packets[i]);
+
+	job->fence_slot = q->tail;
+	fence.status_addr = cpu_to_le64(area +
+		offsetof(struct mlu_fence_area, status[job->fence_slot]));
+	WRITE_ONCE(q->fences->status[job->fence_slot],
+		   cpu_to_le32(MLU_FENCE_STATUS_PENDING));
+	mlu_job_write_packet(q, &fence);
+
+	list_add_tail(&job->inflight, &q->inflight);
+	mlu_hw_queue_ring_doorbell(q);
+}
+
+static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
+{
+	struct mlu_job *job = to_mlu_job(sched_job);
+	int error = job->abort_error ?: sched_job->s_fence->finished.error;
+	struct mlu_queue *q = job->q;
+	struct dma_fence *fence = job->hw_fence;
+	unsigned long flags;
+	int idx;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (!job->hw_fence_armed) {
+		job->seqno = ++q->seqno;
+		dma_fence_init(fence, &mlu_fence_ops, &q->lock, q->fence_context,
+			       job->seqno);
+		job->hw_fence_armed = true;
+	}
+
+	/* Re-run after a reset: it may have completed before the reset. */
+	if (test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &fence->flags))
+		goto out_unlock;
+
+	if (!error) {
+		if (drm_dev_enter(&q->mdev->drm, &idx)) {
+			mlu_job_emit(q, job);
+			drm_dev_exit(idx);
+			goto out_unlock;
+		}
+		error = -ENODEV;
+	}
+	dma_fence_set_error(fence, error);
+	dma_fence_signal_locked(fence);
+
+out_unlock:
+	spin_unlock_irqrestore(&q->lock, flags);
+	return dma_fence_get(fence);
+}
+
+static void mlu_job_free(struct drm_sched_job *sched_job)
+{
+	struct mlu_job *job = to_mlu_job(sched_job);
+	u32 i;
+
+	drm_sched_job_cleanup(sched_job);
+	for (i = 0; i < job->mapping_count; i++)
+		mlu_bo_mapping_put(job->mappings[i]);
+	kvfree(job->mappings);
+	kvfree(job->packets);
+	mlu_mmu_ctx_put(job->ctx);
+	/* An unarmed fence was never initialised and has no reference count. */
+	if (job->hw_fence_armed)
+		dma_fence_put(job->hw_fence);
+	else
+		kfree(job->hw_fence);
+	kfree(job);
+}
+
+/*
+ * Reset the whole card.  Every job that was on a ring completes with an
+ * error (@bad with its own, -ETIMEDOUT, the others -EIO); jobs still
+ * waiting in the schedulers run afterwards.  @stopped is a queue whose
+ * scheduler the caller already stopped, or NULL.
+ */
+static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
+				   struct mlu_queue *stopped)
+{
+	unsigned int i;
+
+	for (i = 0; i < mdev->num_queues; i++) {
+		struct mlu_queue *q = &mdev->queues[i];
+
+		if (q != stopped)
+			drm_sched_stop(&q->sched,
+				       bad && bad->q == q ? &bad->base : NULL);
+	}
+
+	if (mlu_hw_reset(mdev))
+		drm_err(&mdev->drm, "reset failed, the card is unusable\n");
+	atomic_inc(&mdev->reset_count);
+
+	for (i = 0; i < mdev->num_queues; i++) {
+		struct mlu_queue *q = &mdev->queues[i];
+
+		mlu_job_retire(q);
+		mlu_job_unqueue_inflight(q, -EIO);
+		/* Every job that was on the ring is aborted: this completes them. */
+		drm_sched_resubmit_jobs(&q->sched);
+		drm_sched_start(&q->sched);
+	}
+}
+
+/*
+ * Restart the queue of a hung job.  The queue executes in order, so the
+ * jobs behind the hung one never started: they run again unless they come
+ * from the same submitter (the scheduler cancels those, they may depend on
+ * the hung one).  Other queues are not disturbed.
+ */
+static void mlu_job_recover_queue(struct mlu_job *bad)
+{
+	struct mlu_queue *q = bad->q;
+	struct mlu_device *mdev = q->mdev;
+
+	drm_sched_stop(&q->sched, &bad->base);
+	if (mlu_hw_queue_restart(q)) {
+		drm_warn(&mdev->drm, "queue %u did not stop, resetting the card\n",
+			 q->index);
+		mlu_job_recover_device(mdev, bad, q);
+		return;
+	}
+	atomic_inc(&mdev->reset_count);
+
+	mlu_job_retire(q);
+	mlu_job_unqueue_inflight(q, 0);
+	drm_sched_increase_karma(&bad->base);
+	drm_sched_resubmit_jobs(&q->sched);
+	drm_sched_start(&q->sched);
+}
+
+static enum drm_gpu_sched_stat mlu_job_timedout(struct drm_sched_job *sched_job)
+{
+	struct mlu_job *job = to_mlu_job(sched_job);
+	struct mlu_queue *q = job->q;
+	struct mlu_device *mdev = q->mdev;
+	int idx;
+
+	if (!drm_dev_enter(&mdev->drm, &idx)) {
+		/* Unplugged: removal completes every job on the rings. */
+		dma_fence_wait(&sched_job->s_fence->finished, false);
+		mlu_job_free(sched_job);
+		return DRM_GPU_SCHED_STAT_ENODEV;
+	}
+
+	/* A lost or late interrupt? */
+	mlu_job_retire(q);
+	if (dma_fence_is_signaled(job->hw_fence)) {
+		/*
+		 * The scheduler took the job off its list before calling us;
+		 * once its done-callback has run nobody else frees it.
+		 */
+		dma_fence_wait(&sched_job->s_fence->finished, false);
+		mlu_job_free(sched_job);
+		drm_dev_exit(idx);
+		return DRM_GPU_SCHED_STAT_NOMINAL;
+	}
+
+	dev_warn_ratelimited(mdev->drm.dev,
+			     "queue %u: job %llu of context %u timed out\n",
+			     q->index, job->seqno, job->ctx->id);
+	job->abort_error = -ETIMEDOUT;
+	if (mlu_read(mdev, MLU_REG_STATUS) & MLU_STATUS_FATAL)
+		mlu_job_recover_device(mdev, job, NULL);
+	else
+		mlu_job_recover_queue(job);
+
+	drm_dev_exit(idx);
+	return DRM_GPU_SCHED_STAT_NOMINAL;
+}
+
+static const struct drm_sched_backend_ops mlu_sched_ops = {
+	.run_job = mlu_job_run,
+	.timedout_job = mlu_job_timedout,
+	.free_job = mlu_job_free,
+};
+
+static void mlu_job_reset_work(struct work_struct *work)
+{
+	struct mlu_device *mdev = container_of(work, struct mlu_device,
+					       reset_work);
+	int idx;
+
+	if (!drm_dev_enter(&mdev->drm, &idx))
+		return;
+	drm_err(&mdev->drm, "device error, resetting the card\n");
+	mlu_job_recover_device(mdev, NULL, NULL);
+	drm_dev_exit(idx);
+}
+
+/**
+ * mlu_job_device_error() - the card reported a fatal error
+ * @mdev: device
+ *
+ * Called from the error interrupt; the reset runs on the reset workqueue.
+ */
+void mlu_job_device_error(struct mlu_device *mdev)
+{
+	queue_work(mdev->reset_wq, &mdev->reset_work);
+}
+
+/* Copy the user's packets, check each header, tag it with the context. */
+static int mlu_job_copy_packets(struct drm_device *drm, struct mlu_job *job,
+				u64 uptr, u32 count)
+{
+	u32 i;
+
+	if (!count)
+		return 0;
+
+	job->packets = kvmalloc_array(count, MLU_PKT_SIZE, GFP_KERNEL);
+	if (!job->packets)
+		return -ENOMEM;
+	if (copy_from_user(job->packets, u64_to_user_ptr(uptr),
+			   array_size(count, MLU_PKT_SIZE)))
+		return -EFAULT;
+	job->packet_count = count;
+
+	for (i = 0; i < count; i++) {
+		struct mlu_pkt_header *hdr = (void *)job->packets[i];
+
+		switch (hdr->opcode) {
+		case MLU_OP_NOP:
+		case MLU_OP_MATMUL:
+		case MLU_OP_CONV2D:
+		case MLU_OP_COPY:
+		case MLU_OP_TIMESTAMP:
+			break;
+		default:
+			drm_dbg(drm, "packet %u: opcode %u not allowed\n", i,
+				hdr->opcode);
+			return -EINVAL;
+		}
+		if (hdr->flags || hdr->reserved) {
+			drm_dbg(drm, "packet %u: reserved header bits set\n", i);
+			return -EINVAL;
+		}
+		hdr->ctx = cpu_to_le16(job->ctx->id);
+	}
+	return 0;
+}
+
+static int mlu_job_lookup_bos(struct drm_file *file, struct mlu_job *job,
+			      u64 uptr, u32 count)
+{
+	u32 *handles;
+	int ret = 0;
+	u32 i;
+
+	if (!count)
+		return 0;
+
+	handles = kvmalloc_array(count, sizeof(*handles), GFP_KERNEL);
+	job->mappings = kvcalloc(count, sizeof(*job->mappings), GFP_KERNEL);
+	if (!handles || !job->mappings) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (copy_from_user(handles, u64_to_user_ptr(uptr),
+			   array_size(count, sizeof(*handles)))) {
+		ret = -EFAULT;
+		goto out;
+	}
+
+	for (i = 0; i < count; i++) {
+		struct mlu_bo_mapping *mapping;
+
+		mapping = mlu_bo_mapping_lookup(file, handles[i]);
+		if (IS_ERR(mapping)) {
+			ret = PTR_ERR(mapping);
+			goto out;
+		}
+		job->mappings[job->mapping_count++] = mapping;
+	}
+out:
+	kvfree(handles);
+	return ret;
+}
+
+static int mlu_job_add_in_syncs(struct drm_file *file, struct mlu_job *job,
+				const struct drm_mlu_submit *args)
+{
+	u32 i;
+	int ret;
+
+	if (!args->in_sync_count)
+		return 0;
+	if (args->in_sync_stride < sizeof(struct drm_mlu_sync))
+		return -EINVAL;
+
+	for (i = 0; i < args->in_sync_count; i++) {
+		u64 uptr = args->in_syncs + (u64)i * args->in_sync_stride;
+		struct drm_mlu_sync sync;
+		struct dma_fence *fence;
+
+		ret = copy_struct_from_user(&sync, sizeof(sync),
+					    u64_to_user_ptr(uptr),
+					    args->in_sync_stride);
+		if (ret)
+			return ret == -E2BIG ? -EINVAL : ret;
+		if (sync.flags)
+			return -EINVAL;
+
+		ret = drm_syncobj_find_fence(file, sync.handle, sync.point, 0,
+					     &fence);
+		if (ret)
+			return ret;
+		/* Consumes the fence reference, even on error. */
+		ret = drm_sched_job_add_dependency(&job->base, fence);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int mlu_submit_check_args(struct mlu_device *mdev,
+				 const struct drm_mlu_submit *args)
+{
+	if (args->flags || args->pad)
+		return -EINVAL;
+	if (args->queue >= mdev->num_queues)
+		return -EINVAL;
+	if (args->out_sync_point && !args->out_sync)
+		return -EINVAL;
+	if (args->packet_count > MLU_MAX_JOB_PACKETS ||
+	    args->bo_handle_count > MLU_MAX_JOB_BOS ||
+	    args->in_sync_count > MLU_MAX_JOB_SYNCS)
+		return -E2BIG;
+	return 0;
+}
+
+/* Publish the job's finished fence in the out-syncobj and queue the job. */
+static void mlu_job_push(struct mlu_file *mfile, struct mlu_job *job,
+			 struct drm_syncobj *syncobj,
+			 struct dma_fence_chain *chain, u64 point)
+{
+	struct dma_fence *finished;
+
+	mutex_lock(&mfile->submit_lock);
+	drm_sched_job_arm(&job->base);
+	finished = dma_fence_get(&job->base.s_fence->finished);
+	drm_sched_entity_push_job(&job->base);
+	mutex_unlock(&mfile->submit_lock);
+
+	if (syncobj && chain)
+		drm_syncobj_add_point(syncobj, chain, finished, point);
+	else if (syncobj)
+		drm_syncobj_replace_fence(syncobj, finished);
+	dma_fence_put(finished);
+}
+
+int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
+{
+	struct mlu_device *mdev = to_mlu_device(drm);
+	struct mlu_file *mfile = file->driver_priv;
+	struct drm_mlu_submit *args = data;
+	struct dma_fence_chain *chain = NULL;
+	struct drm_syncobj *syncobj = NULL;
+	struct mlu_job *job;
+	int ret;
+
+	ret = mlu_submit_check_args(mdev, args);
+	if (ret) {
+		drm_dbg(drm, "submit: invalid arguments (%d)\n", ret);
+		return ret;
+	}
+
+	if (args->out_sync) {
+		syncobj = drm_syncobj_find(file, args->out_sync);
+		if (!syncobj)
+			return -ENOENT;
+		if (args->out_sync_point) {
+			chain = dma_fence_chain_alloc();
+			if (!chain) {
+				ret = -ENOMEM;
+				goto err_put_syncobj;
+			}
+		}
+	}
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job) {
+		ret = -ENOMEM;
+		goto err_free_chain;
+	}
+	INIT_LIST_HEAD(&job->inflight);
+	job->q = &mdev->queues[args->queue];
+	mlu_mmu_ctx_get(mfile->ctx);
+	job->ctx = mfile->ctx;
+	/* Allocated here: run_job must not allocate memory. */
+	job->hw_fence = kzalloc(sizeof(*job->hw_fence), GFP_KERNEL);
+	if (!job->hw_fence) {
+		ret = -ENOMEM;
+		goto err_free_job;
+	}
+
+	ret = drm_sched_job_init(&job->base, &mfile->entities[args->queue],
+				 args->packet_count + 1, mfile, file->client_id);
+	if (ret)
+		goto err_free_job;
+
+	ret = mlu_job_copy_packets(drm, job, args->packets, args->packet_count);
+	if (ret)
+		goto err_cleanup_job;
+	ret = mlu_job_lookup_bos(file, job, args->bo_handles,
+				 args->bo_handle_count);
+	if (ret)
+		goto err_cleanup_job;
+	ret = mlu_job_add_in_syncs(file, job, args);
+	if (ret)
+		goto err_cleanup_job;
+
+	mlu_job_push(mfile, job, syncobj, chain, args->out_sync_point);
+	if (syncobj)
+		drm_syncobj_put(syncobj);
+	return 0;
+
+err_cleanup_job:
+	/* mlu_job_free() also runs drm_sched_job_cleanup(). */
+	mlu_job_free(&job->base);
+	goto err_free_chain;
+err_free_job:
+	mlu_mmu_ctx_put(job->ctx);
+	kfree(job->hw_fence);
+	kfree(job);
+err_free_chain:
+	dma_fence_chain_free(chain);
+err_put_syncobj:
+	if (syncobj)
+		drm_syncobj_put(syncobj);
+	if (ret != -ENOMEM)
+		drm_dbg(drm, "submit failed: %d\n", ret);
+	return ret;
+}
+
+/**
+ * mlu_job_open() - create the scheduler entities of a new file
+ * @mfile: file
+ *
+ * Return: 0 or a negative errno.
+ */
+int mlu_job_open(struct mlu_file *mfile)
+{
+	struct mlu_device *mdev = mfile->mdev;
+	unsigned int i;
+	int ret;
+
+	mutex_init(&mfile->submit_lock);
+	for (i = 0; i < mdev->num_queues; i++) {
+		struct drm_gpu_scheduler *sched = &mdev->queues[i].sched;
+
+		ret = drm_sched_entity_init(&mfile->entities[i],
+					    DRM_SCHED_PRIORITY_NORMAL, &sched,
+					    1, NULL);
+		if (ret)
+			goto err_destroy;
+	}
+	return 0;
+
+err_destroy:
+	while (i--)
+		drm_sched_entity_destroy(&mfile->entities[i]);
+	mutex_destroy(&mfile->submit_lock);
+	return ret;
+}
+
+/**
+ * mlu_job_close() - tear down the entities of a closing file
+ * @mfile: file
+ *
+ * Jobs already handed to the card keep running and hold what they use;
+ * jobs still waiting in the entities are flushed or killed.
+ */
+void mlu_job_close(struct mlu_file *mfile)
+{
+	unsigned int i;
+
+	for (i = 0; i < mfile->mdev->num_queues; i++)
+		drm_sched_entity_destroy(&mfile->entities[i]);
+	mutex_destroy(&mfile->submit_lock);
+}
+
+static void mlu_job_release(struct drm_device *drm, void *arg)
+{
+	struct mlu_device *mdev = to_mlu_device(drm);
+	unsigned int i;
+
+	for (i = 0; i < mdev->num_queues; i++) {
+		if (mdev->queues[i].sched.ops)
+			drm_sched_fini(&mdev->queues[i].sched);
+	}
+	destroy_workqueue(mdev->reset_wq);
+}
+
+/**
+ * mlu_job_init() - create a scheduler per hardware queue
+ * @mdev: device with its queues allocated
+ *
+ * The schedulers live as long as the DRM device, so that files still open
+ * after the card was removed can be closed safely.
+ *
+ * Return: 0 or a negative errno.
+ */
+int mlu_job_init(struct mlu_device *mdev)
+{
+	unsigned int i;
+	int ret;
+
+	INIT_WORK(&mdev->reset_work, mlu_job_reset_work);
+	mdev->reset_wq = alloc_ordered_workqueue("mlu-reset", 0);
+	if (!mdev->reset_wq)
+		return -ENOMEM;
+	ret = drmm_add_action_or_reset(&mdev->drm, mlu_job_release, NULL);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < mdev->num_queues; i++) {
+		struct mlu_queue *q = &mdev->queues[i];
+		const struct drm_sched_init_args args = {
+			.ops = &mlu_sched_ops,
+			.timeout_wq = mdev->reset_wq,
+			.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+			.credit_limit = MLU_RING_ENTRIES - 1,
+			.timeout = msecs_to_jiffies(MLU_JOB_TIMEOUT_MS),
+			.name = q->name,
+			.dev = mdev->drm.dev,
+		};
+
+		ret = drm_sched_init(&q->sched, &args);
+		if (ret) {
+			q->sched.ops = NULL;
+			return ret;
+		}
+	}
+	return 0;
+}

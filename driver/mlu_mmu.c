@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Device MMU: contexts, their three-level page tables and VA allocators.
+ *
+ * The context table and the page tables live in DMA-coherent host memory
+ * that the card walks.  Context 0 belongs to the driver; every open file
+ * gets a context id from an IDA in 1 .. MLU_MAX_CONTEXTS - 1.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+
+#include <linux/bitfield.h>
+#include <linux/dma-mapping.h>
+#include <linux/idr.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
+
+#include "mlu_drv.h"
+
+#define MLU_PT_BYTES	(MLU_PT_ENTRIES * sizeof(__le64))
+
+static int mlu_pt_alloc(struct mlu_device *mdev, struct mlu_pt *pt, bool leaf)
+{
+	pt->entries = dma_alloc_coherent(mdev->drm.dev, MLU_PT_BYTES, &pt->dma,
+					 GFP_KERNEL);
+	if (!pt->entries)
+		return -ENOMEM;
+	if (!leaf) {
+		pt->children = kcalloc(MLU_PT_ENTRIES, sizeof(*pt->children),
+				       GFP_KERNEL);
+		if (!pt->children) {
+			dma_free_coherent(mdev->drm.dev, MLU_PT_BYTES,
+					  pt->entries, pt->dma);
+			pt->entries = NULL;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void mlu_pt_free(struct mlu_device *mdev, struct mlu_pt *pt)
+{
+	unsigned int i;
+
+	if (pt->children) {
+		for (i = 0; i < MLU_PT_ENTRIES; i++) {
+			if (!pt->children[i])
+				continue;
+			mlu_pt_free(mdev, pt->children[i]);
+			kfree(pt->children[i]);
+		}
+		kfree(pt->children);
+	}
+	if (pt->entries)
+		dma_free_coherent(mdev->drm.dev, MLU_PT_BYTES, pt->entries,
+				  pt->dma);
+}
+
+/* Return the child table of @pt for @va at @level, allocating it. */
+static struct mlu_pt *mlu_pt_child(struct mlu_mmu_ctx *ctx, struct mlu_pt *pt,
+				   u64 va, unsigned int level)
+{
+	unsigned int idx = MLU_PT_INDEX(va, level);
+	struct mlu_pt *child = pt->children[idx];
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (child)
+		return child;
+
+	child = kzalloc(sizeof(*child), GFP_KERNEL);
+	if (!child)
+		return NULL;
+	if (mlu_pt_alloc(ctx->mdev, child, level == 1)) {
+		kfree(child);
+		return NULL;
+	}
+	pt->children[idx] = child;
+	/* The table must be complete before the card can see the entry. */
+	dma_wmb();
+	WRITE_ONCE(pt->entries[idx], cpu_to_le64((child->dma & MLU_PTE_ADDR_MASK) |
+						  MLU_PTE_VALID));
+	return child;
+}
+
+/* Leaf table covering @va, or NULL; allocates missing tables if @alloc. */
+static struct mlu_pt *mlu_pt_leaf(struct mlu_mmu_ctx *ctx, u64 va, bool alloc)
+{
+	struct mlu_pt *pt = &ctx->root;
+	unsigned int level;
+
+	lockdep_assert_held(&ctx->lock);
+
+	for (level = MLU_PT_LEVELS - 1; level > 0; level--) {
+		if (alloc)
+			pt = mlu_pt_child(ctx, pt, va, level);
+		else
+			pt = pt->children[MLU_PT_INDEX(va, level)];
+		if (!pt)
+			return NULL;
+	}
+	return pt;
+}
+
+static void mlu_mmu_invalidate(struct mlu_mmu_ctx *ctx)
+{
+	struct mlu_device *mdev = ctx->mdev;
+	int idx;
+
+	if (!drm_dev_enter(&mdev->drm, &idx))
+		return;
+	mlu_write(mdev, MLU_REG_MMU_INVALIDATE, ctx->id);
+	drm_dev_exit(idx);
+}
+
+static void mlu_mmu_clear_range(struct mlu_mmu_ctx *ctx, u64 va, u64 size)
+{
+	u64 end = va + size;
+	struct mlu_pt *leaf;
+
+	lockdep_assert_held(&ctx->lock);
+
+	for (; va < end; va += MLU_PAGE_SIZE) {
+		leaf = mlu_pt_leaf(ctx, va, false);
+		if (leaf)
+			WRITE_ONCE(leaf->entries[MLU_PT_INDEX(va, 0)], 0);
+	}
+}
+
+static int mlu_mmu_set_range(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma,
+			     u64 size, u64 flags)
+{
+	struct mlu_pt *leaf;
+	u64 off;
+
+	lockdep_assert_held(&ctx->lock);
+
+	for (off = 0; off < size; off += MLU_PAGE_SIZE) {
+		leaf = mlu_pt_leaf(ctx, va + off, true);
+		if (!leaf)
+			return -ENOMEM;
+		WRITE_ONCE(leaf->entries[MLU_PT_INDEX(va + off, 0)],
+			   cpu_to_le64(((dma + off) & MLU_PTE_ADDR_MASK) | flags));
+	}
+	return 0;
+}
+
+/**
+ * mlu_mmu_map_sgt() - give a DMA-mapped sg table a device address
+ * @ctx: address space
+ * @node: zeroed node; receives the VA range (@size plus a guard page)
+ * @sgt: DMA-mapped pages, at least @size bytes
+ * @size: bytes to map, page aligned
+ * @writable: whether the card may write the pages
+ *
+ * The unmapped guard page after each range makes overruns fault instead of
+ * reaching the next buffer.
+ *
+ * Return: 0 or -ENOMEM (no memory or no free address range).
+ */
+int mlu_mmu_map_sgt(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
+		    struct sg_table *sgt, u64 size, bool writable)
+{
+	u64 flags = MLU_PTE_VALID | (writable ? MLU_PTE_WRITE : 0);
+	struct scatterlist *sg;
+	u64 va, mapped = 0;
+	unsigned int i;
+	int ret;
+
+	mutex_lock(&ctx->lock);
+	ret = drm_mm_insert_node_generic(&ctx->mm, node, size + MLU_PAGE_SIZE,
+					 MLU_PAGE_SIZE, 0, DRM_MM_INSERT_BEST);
+	if (ret) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+
+	va = node->start;
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		u64 len = min_t(u64, sg_dma_len(sg), size - mapped);
+
+		if (!len)
+			break;
+		ret = mlu_mmu_set_range(ctx, va + mapped, sg_dma_address(sg),
+					len, flags);
+		if (ret)
+			goto err_clear;
+		mapped += len;
+	}
+	if (mapped < size) {
+		ret = -EINVAL;
+		goto err_clear;
+	}
+	mutex_unlock(&ctx->lock);
+	return 0;
+
+err_clear:
+	mlu_mmu_clear_range(ctx, va, mapped);
+	drm_mm_remove_node(node);
+	mlu_mmu_invalidate(ctx);
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/**
+ * mlu_mmu_map_at() - map a contiguous DMA range at a fixed address
+ * @ctx: address space (used for the kernel context)
+ * @va: page-aligned device virtual address
+ * @dma: page-aligned bus address
+ * @size: page-aligned size
+ * @writable: whether the card may write
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mlu_mmu_map_at(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma, u64 size,
+		   bool writable)
+{
+	u64 flags = MLU_PTE_VALID | (writable ? MLU_PTE_WRITE : 0);
+	int ret;
+
+	mutex_lock(&ctx->lock);
+	ret = mlu_mmu_set_range(ctx, va, dma, size, flags);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/**
+ * mlu_mmu_unmap() - remove a range mapped by mlu_mmu_map_sgt()
+ * @ctx: address space
+ * @node: the range; removed from the allocator
+ *
+ * The card is told to drop cached translations before the range (and the
+ * pages behind it) can be reused.
+ */
+void mlu_mmu_unmap(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node)
+{
+	mutex_lock(&ctx->lock);
+	mlu_mmu_clear_range(ctx, node->start, node->size);
+	mlu_mmu_invalidate(ctx);
+	drm_mm_remove_node(node);
+	mutex_unlock(&ctx->lock);
+}
+
+static void mlu_mmu_ctx_set_entry(struct mlu_mmu_ctx *ctx, bool valid)
+{
+	struct mlu_device *mdev = ctx->mdev;
+	u64 entry = valid ? (ctx->root.dma | MLU_CTX_VALID) : 0;
+	int idx;
+
+	/* The context table is device-managed memory: gone after unplug. */
+	if (!drm_dev_enter(&mdev->drm, &idx))
+		return;
+	dma_wmb();
+	WRITE_ONCE(mdev->ctx_table[ctx->id], cpu_to_le64(entry));
+	if (!valid)
+		mlu_write(mdev, MLU_REG_MMU_INVALIDATE, ctx->id);
+	drm_dev_exit(idx);
+}
+
+static struct mlu_mmu_ctx *mlu_mmu_ctx_alloc(struct mlu_device *mdev, u32 id,
+					     u64 va_start, u64 va_end)
+{
+	struct mlu_mmu_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return NULL;
+	if (mlu_pt_alloc(mdev, &ctx->root, false)) {
+		kfree(ctx);
+		return NULL;
+	}
+	ctx->mdev = mdev;
+	ctx->id = id;
+	kref_init(&ctx->ref);
+	mutex_init(&ctx->lock);
+	drm_mm_init(&ctx->mm, va_start, va_end - va_start);
+	mlu_mmu_ctx_set_entry(ctx, true);
+	return ctx;
+}
+
+/**
+ * mlu_mmu_ctx_create() - create a user address space
+ * @mdev: device
+ *
+ * Return: the context with one reference, or an ERR_PTR: -EBUSY when every
+ * context id is in use, -ENOMEM.
+ */
+struct mlu_mmu_ctx *mlu_mmu_ctx_create(struct mlu_device *mdev)
+{
+	struct mlu_mmu_ctx *ctx;
+	int id;
+
+	id = ida_alloc_range(&mdev->ctx_ida, MLU_KERNEL_CTX_ID + 1,
+			     MLU_MAX_CONTEXTS - 1, GFP_KERNEL);
+	if (id < 0)
+		return ERR_PTR(id == -ENOSPC ? -EBUSY : id);
+
+	ctx = mlu_mmu_ctx_alloc(mdev, id, MLU_USER_VA_START, MLU_USER_VA_END);
+	if (!ctx) {
+		ida_free(&mdev->ctx_ida, id);
+		return ERR_PTR(-ENOMEM);
+	}
+	return ctx;
+}
+
+static void mlu_mmu_ctx_release(struct kref *ref)
+{
+	struct mlu_mmu_ctx *ctx = container_of(ref, struct mlu_mmu_ctx, ref);
+	struct mlu_device *mdev = ctx->mdev;
+
+	/*
+	 * Every BO mapping holds a reference, so the allocator is empty.  The
+	 * kernel context goes with the DRM device, after the card's memory.
+	 */
+	if (ctx->id != MLU_KERNEL_CTX_ID)
+		mlu_mmu_ctx_set_entry(ctx, false);
+	drm_mm_takedown(&ctx->mm);
+	mlu_pt_free(mdev, &ctx->root);
+	mutex_destroy(&ctx->lock);
+	if (ctx->id != MLU_KERNEL_CTX_ID)
+		ida_free(&mdev->ctx_ida, ctx->id);
+	kfree(ctx);
+}
+
+/**
+ * mlu_mmu_ctx_put() - drop a context reference
+ * @ctx: context, may be NULL
+ *
+ * The last reference invalidates the context table entry, frees the page
+ * tables and releases the id.  Jobs hold a reference, so an id is never
+ * reused while the card may still run work tagged with it.
+ */
+void mlu_mmu_ctx_put(struct mlu_mmu_ctx *ctx)
+{
+	if (ctx)
+		kref_put(&ctx->ref, mlu_mmu_ctx_release);
+}
+
+/**
+ * mlu_mmu_hw_setup() - point the card at the context table
+ * @mdev: device, just reset
+ */
+void mlu_mmu_hw_setup(struct mlu_device *mdev)
+{
+	mlu_write(mdev, MLU_REG_MMU_CTX_TABLE_LO, lower_32_bits(mdev->ctx_table_dma));
+	mlu_write(mdev, MLU_REG_MMU_CTX_TABLE_HI, upper_32_bits(mdev->ctx_table_dma));
+	mlu_write(mdev, MLU_REG_MMU_CTX_COUNT, MLU_MAX_CONTEXTS);
+}
+
+/**
+ * mlu_mmu_report_fault() - log and acknowledge the latched MMU fault
+ * @mdev: device
+ *
+ * The faulting job learns about it from its FENCE status; this is for the
+ * administrator, ratelimited because a user can trigger it at will.
+ */
+void mlu_mmu_report_fault(struct mlu_device *mdev)
+{
+	u32 status = mlu_read(mdev, MLU_REG_MMU_FAULT_STATUS);
+	u64 addr;
+	u32 ctx;
+
+	if (!(status & MLU_FAULT_VALID))
+		return;
+
+	ctx = mlu_read(mdev, MLU_REG_MMU_FAULT_CTX);
+	addr = mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_LO) |
+	       (u64)mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_HI) << 32;
+	dev_warn_ratelimited(mdev->drm.dev,
+			     "MMU fault: ctx %u queue %u %s va 0x%llx reason %u%s\n",
+			     ctx, FIELD_GET(MLU_FAULT_QUEUE_MASK, status),
+			     status & MLU_FAULT_WRITE ? "write" : "read", addr,
+			     FIELD_GET(MLU_FAULT_REASON_MASK, status),
+			     status & MLU_FAULT_OVERFLOW ? " (more dropped)" : "");
+	mlu_write(mdev, MLU_REG_MMU_FAULT_STATUS,
+		  MLU_FAULT_VALID | MLU_FAULT_OVERFLOW);
+}
+
+static void mlu_mmu_release(struct drm_device *drm, void *arg)
+{
+	struct mlu_device *mdev = to_mlu_device(drm);
+
+	mlu_mmu_ctx_put(mdev->kernel_ctx);
+	ida_destroy(&mdev->ctx_ida);
+}
+
+/**
+ * mlu_mmu_init() - allocate the context table and the kernel context
+ * @mdev: device
+ *
+ * Return: 0 or a negative errno.
+ */
+int mlu_mmu_init(struct mlu_device *mdev)
+{
+	size_t table_size = MLU_MAX_CONTEXTS * sizeof(__le64);
+
+	mdev->ctx_table = dmam_alloc_coherent(mdev->drm.dev, table_size,
+					      &mdev->ctx_table_dma, GFP_KERNEL);
+	if (!mdev->ctx_table)
+		return -ENOMEM;
+	ida_init(&mdev->ctx_ida);
+
+	mdev->kernel_ctx = mlu_mmu_ctx_alloc(mdev, MLU_KERNEL_CTX_ID, 0,
+					     MLU_USER_VA_START);
+	if (!mdev->kernel_ctx)
+		return -ENOMEM;
+
+	return drmm_add_action_or_reset(&mdev->drm, mlu_mmu_release, NULL);
+}
