@@ -480,6 +480,33 @@ TEST_F(matmul, single_row_huge_ld)
     run_matmul_case(_metadata, &self->rng, &d);
 }
 
+/* The int32 accumulator wraps modulo 2^32 in both paths. */
+TEST(matmul_int8_accumulator_wraps)
+{
+    /* 16384 * 2^18 = 2^32: the exact sum of k products of -128 * -128. */
+    const uint32_t k = (1u << 18) + 3;
+    const int32_t want = (int32_t)(uint32_t)(16384ull * k);
+    struct mlu_matmul_desc d = {
+        .dtype = MLU_CORE_I8, .m = 2, .n = 3, .k = k,
+        .lda = k, .ldb = 3, .ldc = 3, .alpha = 1.0f,
+    };
+    int8_t *a = malloc((size_t)d.m * k), *b = malloc((size_t)k * d.n);
+    int32_t c_ref[6], c_fast[6];
+    int i;
+
+    ASSERT_TRUE(a && b);
+    memset(a, -128, (size_t)d.m * k);
+    memset(b, -128, (size_t)k * d.n);
+    ASSERT_EQ(0, mlu_matmul_ref(&d, a, b, NULL, c_ref));
+    ASSERT_EQ(0, mlu_matmul(&d, a, b, NULL, c_fast));
+    for (i = 0; i < 6; i++) {
+        EXPECT_EQ(want, c_ref[i]);
+        EXPECT_EQ(want, c_fast[i]);
+    }
+    free(a);
+    free(b);
+}
+
 /* ---- conv2d: fast vs reference ----------------------------------------- */
 
 struct conv_case {
