@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# The mlu driver and its UAPI header, checked on the host (TAP):
+# - mlu.ko builds with W=1 against the guest kernel's headers (the newest
+#   installed 6.12 Debian headers) without a single compiler warning;
+# - checkpatch --strict is clean on every driver and UAPI file;
+# - kernel-doc finds no problem in the UAPI header;
+# - the UAPI header compiles on its own in userspace with -Wall -Werror
+#   (C, and C++ when g++ is installed) and its structures have the same
+#   size and no hidden padding on 64- and 32-bit ABIs.
+#
+# The module is built from a copy under build/driver-check so that this
+# never races a developer's own in-tree build.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=$top/build/driver-check
+logs=$top/build/logs
+mkdir -p "$out" "$logs"
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
+skip() { n=$((n + 1)); echo "ok $n $* # SKIP"; }
+# check NAME LOG COMMAND...: one TAP line; the end of LOG on failure.
+check() {
+	local name=$1 log=$2
+	shift 2
+	if "$@" >"$log" 2>&1; then
+		ok "$name"
+	else
+		not_ok "$name"
+		tail -n 30 "$log" | sed 's/^/#   /'
+	fi
+}
+
+headers=$(ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -n 1)
+tools=$("$top/scripts/linux-tools.sh" 2>/dev/null) || tools=
+
+# --- module build -----------------------------------------------------------
+build_log=$logs/driver-build.log
+if [ -z "$headers" ]; then
+	not_ok "driver: 6.12 kernel headers installed (run scripts/setup-host.sh)"
+else
+	rm -rf "$out/src"
+	mkdir -p "$out/src"
+	cp -r "$top/Kbuild" "$top/driver" "$top/include" "$top/uapi" "$out/src/"
+	# Only sources: a developer's in-tree objects must not leak in.
+	find "$out/src" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o \
+		-name '.*.cmd' -o -name modules.order \) -delete
+	check "driver: mlu.ko builds with W=1 against $(basename "$headers")" \
+		"$build_log" nice make -C "$headers" M="$out/src" W=1 modules
+	warnings=$(grep -cE 'warning:|error:' "$build_log")
+	if [ -f "$out/src/driver/mlu.ko" ] && [ "$warnings" = 0 ]; then
+		ok "driver: no compiler warnings"
+	else
+		not_ok "driver: no compiler warnings ($warnings found)"
+		grep -E 'warning:|error:' "$build_log" | head -n 20 | sed 's/^/#   /'
+	fi
+	ko=$out/src/driver/mlu.ko
+	if [ -f "$ko" ] &&
+	   [ "$(modinfo -F name "$ko")" = mlu ] &&
+	   [ "$(modinfo -F license "$ko")" = GPL ] &&
+	   modinfo -F alias "$ko" | grep -q '^pci:v00001AF4d000010FA' &&
+	   modinfo -F import_ns "$ko" | grep -qx DMA_BUF; then
+		ok "driver: module metadata (name, license, PCI alias, DMA_BUF namespace)"
+	else
+		not_ok "driver: module metadata (name, license, PCI alias, DMA_BUF namespace)"
+	fi
+fi
+
+# --- checkpatch -------------------------------------------------------------
+files=$(cd "$top" && ls driver/mlu_*.c driver/mlu_*.h uapi/drm/*.h)
+if [ -z "$tools" ] || [ ! -f "$tools/scripts/checkpatch.pl" ]; then
+	not_ok "checkpatch: available (scripts/linux-tools.sh failed)"
+else
+	for f in $files; do
+		log=$logs/checkpatch-$(basename "$f").log
+		# Clean means no ERROR, WARNING or CHECK at all: empty output.
+		(cd "$top" && perl "$tools/scripts/checkpatch.pl" --strict --no-tree \
+			--quiet --show-types -f "$f") >"$log" 2>&1
+		if [ -s "$log" ]; then
+			not_ok "checkpatch --strict: $f"
+			head -n 20 "$log" | sed 's/^/#   /'
+		else
+			ok "checkpatch --strict: $f"
+		fi
+	done
+fi
+
+# --- kernel-doc of the UAPI header -------------------------------------------
+kdoc_dir=${MLU_CACHE_DIR:-$HOME/.cache/mlu-stack}/kernel-doc
+tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n 1)
+if [ ! -x "$kdoc_dir/scripts/kernel-doc" ] && [ -n "$tarball" ]; then
+	mkdir -p "$kdoc_dir"
+	top_dir=$(basename "$tarball" | sed 's/\.tar\..*//')
+	tar -xf "$tarball" -C "$kdoc_dir" --strip-components=1 "$top_dir/scripts/kernel-doc" 2>/dev/null
+fi
+if [ -x "$kdoc_dir/scripts/kernel-doc" ]; then
+	log=$logs/kernel-doc-uapi.log
+	"$kdoc_dir/scripts/kernel-doc" -none -Wall "$top/uapi/drm/mlu_accel.h" >"$log" 2>&1
+	if [ -s "$log" ]; then
+		not_ok "kernel-doc -Wall: uapi/drm/mlu_accel.h"
+		head -n 20 "$log" | sed 's/^/#   /'
+	else
+		ok "kernel-doc -Wall: uapi/drm/mlu_accel.h"
+	fi
+else
+	skip "kernel-doc -Wall: uapi/drm/mlu_accel.h (linux-source-6.12 not installed)"
+fi
+
+# --- UAPI header in userspace ------------------------------------------------
+cat >"$out/uapi_test.c" <<'EOF'
+/* Every structure of the UAPI: a multiple of 8 bytes, no hidden padding. */
+#include <stddef.h>
+#include <drm/mlu_accel.h>
+#ifdef __cplusplus
+#define ASSERT(c) static_assert(c, #c)
+#else
+#define ASSERT(c) _Static_assert(c, #c)
+#endif
+#define SIZE(s, sz) ASSERT(sizeof(struct s) == (sz)); ASSERT(sizeof(struct s) % 8 == 0)
+SIZE(drm_mlu_dev_query, 24);
+SIZE(drm_mlu_device_info, DRM_MLU_DEVICE_INFO_SIZE_V1);
+SIZE(drm_mlu_bo_create, 24);
+SIZE(drm_mlu_bo_info, 40);
+SIZE(drm_mlu_sync, 16);
+SIZE(drm_mlu_submit, 64);
+ASSERT(offsetof(struct drm_mlu_device_info, va_start) == 64);
+ASSERT(offsetof(struct drm_mlu_submit, out_sync_point) == 56);
+int main(void)
+{
+	return 0;
+}
+EOF
+drm_inc=/usr/include/libdrm
+[ -f $drm_inc/drm.h ] || drm_inc=/usr/include/drm
+cflags=(-Wall -Wextra -Werror -pedantic -I"$top/uapi" -I"$drm_inc")
+check "uapi: mlu_accel.h compiles standalone as C11 (-Wall -Wextra -Werror -pedantic)" \
+	"$logs/uapi-c.log" gcc -std=c11 "${cflags[@]}" -c "$out/uapi_test.c" -o "$out/uapi_test.o"
+if command -v g++ >/dev/null; then
+	cp "$out/uapi_test.c" "$out/uapi_test.cc"
+	check "uapi: mlu_accel.h compiles standalone as C++17" "$logs/uapi-cxx.log" \
+		g++ -std=c++17 "${cflags[@]}" -c "$out/uapi_test.cc" -o "$out/uapi_test_cxx.o"
+else
+	skip "uapi: mlu_accel.h compiles standalone as C++17 (no g++)"
+fi
+# The 32-bit ABI (a compat ioctl caller) needs multilib headers.
+if echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null 2>/dev/null; then
+	check "uapi: same layout on the 32-bit ABI" "$logs/uapi-m32.log" \
+		gcc -m32 -std=c11 "${cflags[@]}" -c "$out/uapi_test.c" -o "$out/uapi_test32.o"
+else
+	skip "uapi: same layout on the 32-bit ABI (no gcc -m32 multilib)"
+fi
+
+echo "1..$n"
+[ "$failed" = 0 ]
