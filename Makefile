@@ -8,7 +8,7 @@
 MLU_CACHE_DIR ?= $(HOME)/.cache/mlu-stack
 export MLU_CACHE_DIR
 
-.PHONY: all setup qemu check bench demo vm clean help
+.PHONY: all setup qemu check bench demo vm driver clean help
 
 all: qemu
 
@@ -18,6 +18,7 @@ help:
 	@echo "make bench   run the benchmarks ('bench: <name> <value> <unit>' lines)"
 	@echo "make vm      boot the test guest with an interactive shell (CARDS=n, default 1)"
 	@echo "make qemu    fetch and build QEMU with the MLU card (cached in $(MLU_CACHE_DIR))"
+	@echo "make driver  build driver/mlu.ko against the guest kernel's headers (KDIR=...)"
 
 setup:
 	@scripts/setup-host.sh
@@ -38,5 +39,11 @@ vm: setup
 	@scripts/guest/build.sh || true
 	@scripts/guest/run.sh --shell --cards $(CARDS)
 
+# mlu.ko, built in the tree against the newest Debian 6.12 headers.
+KDIR ?= $(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -n 1)
+driver:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
 clean:
 	rm -rf build
+	[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
