@@ -46,4 +46,5 @@ driver:
 
 clean:
 	rm -rf build
-	[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	cd driver && rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order
+	rm -f Module.symvers modules.order .*.cmd
