@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the guest tests: finding cards, raw ioctl wrappers,
+ * syncobj and fence-status helpers, operand generation and comparison with
+ * the compute core's reference (qemu-device/core, the tests' oracle).
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#ifndef MLU_GUEST_H
+#define MLU_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <drm.h>
+#include <drm/mlu_accel.h>
+
+#include "mlu_hw.h"
+#include "mlu_core.h"
+
+#define MS (1000 * 1000ull)	/* nanoseconds */
+
+/* Cards bound to the mlu driver, in /dev/accel minor order. */
+int mlu_count_cards(void);
+/* Open the index-th card, or -1 with errno set. */
+int mlu_open_card(int index);
+/* Cards the host attached (MLU_GUEST_CARDS), or -1 when unknown. */
+int mlu_expected_cards(void);
+
+/* Raw ioctls: 0 or -errno. */
+int mlu_query_info(int fd, struct drm_mlu_device_info *info);
+int mlu_bo_create(int fd, uint64_t size, uint32_t flags, uint32_t *handle, uint64_t *va);
+int mlu_bo_info(int fd, uint32_t handle, struct drm_mlu_bo_info *info);
+void *mlu_bo_map(int fd, uint32_t handle);	/* NULL on failure */
+int mlu_bo_close(int fd, uint32_t handle);
+int mlu_submit(int fd, struct drm_mlu_submit *args);
+/* One job of packets on queue, waiting for in_sync (0: none), signalling out_sync. */
+int mlu_submit_simple(int fd, uint32_t queue, const void *packets, uint32_t count,
+		      const uint32_t *bos, uint32_t bo_count, uint32_t in_sync,
+		      uint32_t out_sync);
+
+uint32_t mlu_syncobj_create(int fd);		/* 0 on failure */
+/* Wait up to timeout_ns for a binary syncobj: 0, -ETIME, or -errno. */
+int mlu_syncobj_wait(int fd, uint32_t handle, uint64_t timeout_ns);
+/* Fence status: 1 signalled, 0 pending, negative: the fence's error. */
+int mlu_fence_status(int fd, uint32_t handle);
+
+/* Packets. */
+void mlu_pkt_copy_init(struct mlu_pkt_copy *p, uint64_t dst, uint64_t src, uint64_t size);
+void mlu_pkt_matmul_init(struct mlu_pkt_matmul *p, const struct mlu_matmul_desc *d,
+			 uint64_t a, uint64_t b, uint64_t c, uint64_t bias);
+void mlu_pkt_conv2d_init(struct mlu_pkt_conv2d *p, const struct mlu_conv2d_desc *d,
+			 uint64_t input, uint64_t weight, uint64_t output, uint64_t bias);
+
+/* count elements of dtype, uniform in [-1, 1) (int8: [-128, 127]). */
+void mlu_fill_random(enum mlu_core_dtype dtype, void *dst, size_t count, uint32_t seed);
+
+/*
+ * Compare a device result with the reference within the bound of
+ * Documentation/compute-core.rst: exact for int8, else twice the f32
+ * summation error bound gamma(n) * S (S, the same computation on absolute
+ * values, supplied in abs_ref) plus one output ulp for f16/bf16.  Returns
+ * the index of the first mismatch or -1; *max_err gets the worst error.
+ */
+long mlu_compare(enum mlu_core_dtype dtype, const void *got, const void *ref,
+		 const void *abs_ref, size_t count, unsigned int terms, double *max_err);
+
+/* Reference plus abs-value sums for a matmul or conv2d (see mlu_compare). */
+int mlu_matmul_oracle(const struct mlu_matmul_desc *d, const void *a, const void *b,
+		      const void *bias, const void *c_in, void *ref, void *abs_ref);
+int mlu_conv2d_oracle(const struct mlu_conv2d_desc *d, const void *in, const void *w,
+		      const void *bias, void *ref, void *abs_ref);
+
+#endif /* MLU_GUEST_H */

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The mlu driver's ioctls, called directly: device query, buffer objects
+ * and mmap, and every documented error of DEV_QUERY, BO_CREATE, BO_INFO and
+ * SUBMIT (uapi/drm/mlu_accel.h) with its exact errno.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <xf86drm.h>
+
+#include "kselftest_harness.h"
+#include "mlu_guest.h"
+
+/* Open card 0, or skip when the host attached none. */
+#define OPEN_CARD_OR_SKIP(fd)							\
+	do {									\
+		(fd) = mlu_open_card(0);					\
+		if ((fd) < 0) {							\
+			ASSERT_LE(mlu_expected_cards(), 0)			\
+				TH_LOG("host attached cards but no mlu node");	\
+			SKIP(return, "no MLU card");				\
+		}								\
+	} while (0)
+
+FIXTURE(card)
+{
+	int fd;
+	struct drm_mlu_device_info info;
+};
+
+FIXTURE_SETUP(card)
+{
+	OPEN_CARD_OR_SKIP(self->fd);
+	ASSERT_EQ(0, mlu_query_info(self->fd, &self->info));
+}
+
+FIXTURE_TEARDOWN(card)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* ---- DEV_QUERY -------------------------------------------------------- */
+
+TEST_F(card, device_info)
+{
+	const struct drm_mlu_device_info *i = &self->info;
+	const __u64 needed = DRM_MLU_CAP_MATMUL | DRM_MLU_CAP_CONV2D | DRM_MLU_CAP_DTYPE_F32;
+
+	EXPECT_EQ(MLU_HW_VERSION, i->hw_version);
+	EXPECT_EQ(DRM_MLU_DRIVER_MAJOR, i->driver_version >> 16);
+	EXPECT_EQ(needed, i->capabilities & needed);
+	EXPECT_EQ(MLU_PCI_VENDOR_ID, i->pci_vendor_id);
+	EXPECT_EQ(MLU_PCI_DEVICE_ID, i->pci_device_id);
+	EXPECT_EQ(MLU_PCI_REVISION, i->pci_revision);
+	EXPECT_GE(i->num_queues, 1);
+	EXPECT_LE(i->num_queues, MLU_MAX_QUEUES);
+	EXPECT_GE(i->max_packets_per_submit, 1);
+	EXPECT_GE(i->max_bos_per_submit, 1);
+	EXPECT_GE(i->max_syncs_per_submit, 1);
+	EXPECT_LT(i->va_start, i->va_end);
+	EXPECT_LE(i->va_end, MLU_VA_SIZE);
+	EXPECT_EQ(0, i->va_start % MLU_PAGE_SIZE);
+	EXPECT_GT(i->job_timeout_ms, 0);
+	EXPECT_EQ(0, i->pad);
+}
+
+TEST_F(card, query_size_negotiation)
+{
+	struct drm_mlu_dev_query q = { .type = DRM_MLU_DEV_QUERY_DEVICE_INFO };
+	unsigned char buf[4096];
+	size_t i;
+
+	/* pointer 0: the kernel says how big its structure is. */
+	ASSERT_EQ(0, drmIoctl(self->fd, DRM_IOCTL_MLU_DEV_QUERY, &q));
+	EXPECT_GE(q.size, DRM_MLU_DEVICE_INFO_SIZE_V1);
+	EXPECT_EQ(0, q.size % 8);
+
+	/* A bigger buffer: the kernel's part, then zeroes. */
+	memset(buf, 0xa5, sizeof(buf));
+	q.size = 1024;
+	q.pointer = (uintptr_t)buf;
+	ASSERT_EQ(0, drmIoctl(self->fd, DRM_IOCTL_MLU_DEV_QUERY, &q));
+	EXPECT_EQ(0, memcmp(buf, &self->info, DRM_MLU_DEVICE_INFO_SIZE_V1));
+	for (i = sizeof(struct drm_mlu_device_info); i < 1024; i++)
+		ASSERT_EQ(0, buf[i]) TH_LOG("byte %zu not cleared", i);
+	/* And nothing past the user's size. */
+	EXPECT_EQ(0xa5, buf[1024]);
+}
+
+TEST_F(card, query_errors)
+{
+	struct drm_mlu_device_info info;
+	struct drm_mlu_dev_query q;
+
+	q = (struct drm_mlu_dev_query){ .type = 1000, .size = sizeof(info),
+					.pointer = (uintptr_t)&info };
+	EXPECT_EQ(-1, drmIoctl(self->fd, DRM_IOCTL_MLU_DEV_QUERY, &q));
+	EXPECT_EQ(EINVAL, errno);
+
+	q = (struct drm_mlu_dev_query){ .size = sizeof(info), .pointer = (uintptr_t)&info,
+					.pad = 1 };
+	EXPECT_EQ(-1, drmIoctl(self->fd, DRM_IOCTL_MLU_DEV_QUERY, &q));
+	EXPECT_EQ(EINVAL, errno);
+
+	q = (struct drm_mlu_dev_query){ .size = DRM_MLU_DEVICE_INFO_SIZE_V1 - 8,
+					.pointer = (uintptr_t)&info };
+	EXPECT_EQ(-1, drmIoctl(self->fd, DRM_IOCTL_MLU_DEV_QUERY, &q));
+	EXPECT_EQ(EINVAL, errno);
+
+	q = (struct drm_mlu_dev_query){ .size = 4097, .pointer = (uintptr_t)&info };
+	EXPECT_EQ(-1, drmIoctl(self->fd, DRM_IOCTL_MLU_DEV_QUERY, &q));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* An unwritable pointer. */
+	q = (struct drm_mlu_dev_query){ .size = sizeof(info), .pointer = 8 };
+	EXPECT_EQ(-1, drmIoctl(self->fd, DRM_IOCTL_MLU_DEV_QUERY, &q));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST(each_open_gets_its_own_context)
+{
+	struct drm_mlu_device_info a, b;
+	int fd1, fd2;
+
+	OPEN_CARD_OR_SKIP(fd1);
+	fd2 = mlu_open_card(0);
+	ASSERT_GE(fd2, 0);
+	ASSERT_EQ(0, mlu_query_info(fd1, &a));
+	ASSERT_EQ(0, mlu_query_info(fd2, &b));
+	EXPECT_NE(a.context_id, b.context_id);
+	EXPECT_EQ(a.serial, b.serial);
+	close(fd1);
+	close(fd2);
+}
+
+/* ---- BO_CREATE, BO_INFO, mmap, GEM_CLOSE ------------------------------ */
+
+TEST_F(card, bo_create_info_mmap_close)
+{
+	struct drm_mlu_bo_info info;
+	uint32_t handle;
+	uint64_t va;
+	unsigned char *p;
+	size_t i;
+
+	ASSERT_EQ(0, mlu_bo_create(self->fd, 10000, 0, &handle, &va));
+	EXPECT_NE(0, handle);
+	EXPECT_GE(va, self->info.va_start);
+	EXPECT_LT(va, self->info.va_end);
+	EXPECT_EQ(0, va % MLU_PAGE_SIZE);
+
+	ASSERT_EQ(0, mlu_bo_info(self->fd, handle, &info));
+	EXPECT_EQ(3 * 4096, info.size);	/* rounded up to pages */
+	EXPECT_EQ(va, info.device_va);
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(0, info.mmap_offset % 4096);
+
+	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd,
+		 info.mmap_offset);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < info.size; i++)
+		ASSERT_EQ(0, p[i]) TH_LOG("BO not zero-filled at %zu", i);
+	memset(p, 0x5a, info.size);
+
+	/* The mapping outlives the handle; the offset does not. */
+	ASSERT_EQ(0, mlu_bo_close(self->fd, handle));
+	EXPECT_EQ(0x5a, p[info.size - 1]);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, info.size, PROT_READ, MAP_SHARED, self->fd,
+				   info.mmap_offset));
+	EXPECT_EQ(-ENOENT, mlu_bo_info(self->fd, handle, &info));
+	EXPECT_EQ(0, munmap(p, 3 * 4096));
+}
+
+TEST_F(card, bo_addresses_do_not_overlap)
+{
+	uint64_t va[8], size = 5 * 4096;
+	uint32_t h[8];
+	int i, j;
+
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, mlu_bo_create(self->fd, size, 0, &h[i], &va[i]));
+	for (i = 0; i < 8; i++)
+		for (j = i + 1; j < 8; j++)
+			EXPECT_TRUE(va[i] + size <= va[j] || va[j] + size <= va[i]);
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(0, mlu_bo_close(self->fd, h[i]));
+}
+
+TEST_F(card, bo_create_errors)
+{
+	uint32_t handle;
+
+	EXPECT_EQ(-EINVAL, mlu_bo_create(self->fd, 0, 0, &handle, NULL));
+	EXPECT_EQ(-EINVAL, mlu_bo_create(self->fd, 4096, 1u << 7, &handle, NULL));
+	EXPECT_EQ(-E2BIG, mlu_bo_create(self->fd, UINT64_MAX, 0, &handle, NULL));
+	EXPECT_EQ(-E2BIG, mlu_bo_create(self->fd, MLU_VA_SIZE, 0, &handle, NULL));
+	if (!(self->info.capabilities & DRM_MLU_CAP_BO_DEVMEM))
+		EXPECT_EQ(-EOPNOTSUPP, mlu_bo_create(self->fd, 4096, DRM_MLU_BO_DEVMEM,
+						     &handle, NULL));
+	/* A bad pointer to the argument itself. */
+	EXPECT_EQ(-1, ioctl(self->fd, DRM_IOCTL_MLU_BO_CREATE, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(card, bo_info_errors)
+{
+	struct drm_mlu_bo_info info;
+	uint32_t handle;
+
+	EXPECT_EQ(-ENOENT, mlu_bo_info(self->fd, 0, &info));
+	EXPECT_EQ(-ENOENT, mlu_bo_info(self->fd, 0xdead, &info));
+	ASSERT_EQ(0, mlu_bo_create(self->fd, 4096, 0, &handle, NULL));
+	memset(&info, 0, sizeof(info));
+	info.handle = handle;
+	info.pad = 1;
+	EXPECT_EQ(-1, drmIoctl(self->fd, DRM_IOCTL_MLU_BO_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mlu_bo_close(self->fd, handle));
+	EXPECT_EQ(-EINVAL, mlu_bo_close(self->fd, handle));	/* GEM: gone */
+}
+
+TEST_F(card, foreign_bo_handle)
+{
+	struct drm_mlu_bo_info info;
+	struct mlu_pkt_copy pkt;
+	uint32_t handle, out;
+	uint64_t va;
+	int other = mlu_open_card(0);
+
+	/* A BO of another open file is not visible here (this fd has none). */
+	ASSERT_GE(other, 0);
+	ASSERT_EQ(0, mlu_bo_create(other, 4096, 0, &handle, &va));
+	EXPECT_EQ(-ENOENT, mlu_bo_info(self->fd, handle, &info));
+	out = mlu_syncobj_create(self->fd);
+	ASSERT_NE(0, out);
+	mlu_pkt_copy_init(&pkt, va + 2048, va, 1024);
+	EXPECT_EQ(-ENOENT, mlu_submit_simple(self->fd, 0, &pkt, 1, &handle, 1, 0, out));
+	close(other);
+}
+
+/* ---- SUBMIT ------------------------------------------------------------ */
+
+FIXTURE(submit)
+{
+	int fd;
+	struct drm_mlu_device_info info;
+	uint32_t bo, out, sync;
+	uint64_t va;
+	struct mlu_pkt_copy pkt;
+	struct drm_mlu_sync in;
+	struct drm_mlu_submit args;	/* a valid submission, to break one field of */
+};
+
+FIXTURE_SETUP(submit)
+{
+	OPEN_CARD_OR_SKIP(self->fd);
+	ASSERT_EQ(0, mlu_query_info(self->fd, &self->info));
+	ASSERT_EQ(0, mlu_bo_create(self->fd, 8192, 0, &self->bo, &self->va));
+	self->out = mlu_syncobj_create(self->fd);
+	self->sync = mlu_syncobj_create(self->fd);
+	ASSERT_NE(0, self->out);
+	ASSERT_NE(0, self->sync);
+	/* Give the in-sync a fence: an empty job. */
+	ASSERT_EQ(0, mlu_submit_simple(self->fd, 0, NULL, 0, NULL, 0, 0, self->sync));
+	mlu_pkt_copy_init(&self->pkt, self->va + 4096, self->va, 4096);
+	self->in = (struct drm_mlu_sync){ .handle = self->sync };
+	self->args = (struct drm_mlu_submit){
+		.packets = (uintptr_t)&self->pkt,
+		.packet_count = 1,
+		.bo_handles = (uintptr_t)&self->bo,
+		.bo_handle_count = 1,
+		.in_syncs = (uintptr_t)&self->in,
+		.in_sync_count = 1,
+		.in_sync_stride = sizeof(self->in),
+		.out_sync = self->out,
+	};
+}
+
+FIXTURE_TEARDOWN(submit)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(submit, valid_submission_completes)
+{
+	ASSERT_EQ(0, mlu_submit(self->fd, &self->args));
+	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, self->out, 10000 * MS));
+	EXPECT_EQ(1, mlu_fence_status(self->fd, self->out));
+}
+
+TEST_F(submit, empty_job_signals)
+{
+	struct drm_mlu_submit s = { .out_sync = self->out };
+
+	ASSERT_EQ(0, mlu_submit(self->fd, &s));
+	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, self->out, 10000 * MS));
+	EXPECT_EQ(1, mlu_fence_status(self->fd, self->out));
+}
+
+#define EXPECT_SUBMIT_ERRNO(err, field, value)					\
+	do {									\
+		struct drm_mlu_submit s = self->args;				\
+		s.field = (value);						\
+		EXPECT_EQ(-(err), mlu_submit(self->fd, &s))			\
+			TH_LOG("submit with " #field " = " #value);		\
+	} while (0)
+
+TEST_F(submit, bad_fields)
+{
+	__u32 missing = 0xdead;
+
+	EXPECT_SUBMIT_ERRNO(EINVAL, flags, 1);
+	EXPECT_SUBMIT_ERRNO(EINVAL, pad, 1);
+	EXPECT_SUBMIT_ERRNO(EINVAL, queue, self->info.num_queues);
+	EXPECT_SUBMIT_ERRNO(EINVAL, queue, UINT32_MAX);
+	EXPECT_SUBMIT_ERRNO(EINVAL, in_sync_stride, sizeof(struct drm_mlu_sync) - 1);
+	EXPECT_SUBMIT_ERRNO(EINVAL, in_sync_stride, 0);
+	EXPECT_SUBMIT_ERRNO(EINVAL, out_sync_point, 5);
+	EXPECT_SUBMIT_ERRNO(E2BIG, packet_count, self->info.max_packets_per_submit + 1);
+	EXPECT_SUBMIT_ERRNO(E2BIG, bo_handle_count, self->info.max_bos_per_submit + 1);
+	EXPECT_SUBMIT_ERRNO(E2BIG, in_sync_count, self->info.max_syncs_per_submit + 1);
+	EXPECT_SUBMIT_ERRNO(ENOENT, out_sync, 0xdead);
+	EXPECT_SUBMIT_ERRNO(ENOENT, bo_handles, (uintptr_t)&missing);
+	EXPECT_SUBMIT_ERRNO(EFAULT, packets, 8);
+	EXPECT_SUBMIT_ERRNO(EFAULT, bo_handles, 8);
+	EXPECT_SUBMIT_ERRNO(EFAULT, in_syncs, 8);
+	/* out_sync_point with out_sync 0 is the error, not the point alone. */
+	{
+		struct drm_mlu_submit s = self->args;
+
+		s.out_sync = 0;
+		s.out_sync_point = 1;
+		EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	}
+}
+
+TEST_F(submit, bad_in_syncs)
+{
+	struct {
+		struct drm_mlu_sync sync;
+		__u64 future;		/* a field a newer UAPI might add */
+	} wide = { .sync = { .handle = self->sync } };
+	struct drm_mlu_submit s = self->args;
+	uint32_t empty = mlu_syncobj_create(self->fd);
+
+	self->in.flags = 1;
+	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	self->in.flags = 0;
+	self->in.handle = 0xdead;
+	EXPECT_EQ(-ENOENT, mlu_submit(self->fd, &s));
+	/* A syncobj that has no fence yet. */
+	self->in.handle = empty;
+	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	self->in.handle = self->sync;
+
+	/* A larger stride is fine while the unknown bytes are zero. */
+	s.in_syncs = (uintptr_t)&wide;
+	s.in_sync_stride = sizeof(wide);
+	EXPECT_EQ(0, mlu_submit(self->fd, &s));
+	wide.future = 1;
+	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, self->out, 10000 * MS));
+}
+
+TEST_F(submit, bad_packets)
+{
+	struct drm_mlu_submit s = self->args;
+	struct mlu_pkt_fence fence = { .hdr.opcode = MLU_OP_FENCE };
+
+	self->pkt.hdr.reserved = 1;
+	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	self->pkt.hdr.reserved = 0;
+	self->pkt.hdr.opcode = 99;
+	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	self->pkt.hdr.opcode = MLU_OP_COPY;
+	/* Only the kernel may end a job with a FENCE. */
+	fence.addr = self->va;
+	s.packets = (uintptr_t)&fence;
+	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+}
+
+TEST_HARNESS_MAIN
