@@ -226,6 +226,7 @@ static int mlu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = drm_dev_register(&mdev->drm, 0);
 	if (ret)
 		goto err_hw_fini;
+	mlu_debugfs_init(mdev);
 
 	drm_info(&mdev->drm, "MLU card %u.%u, %u queues, %llu MiB device memory, %s\n",
 		 mdev->hw_version >> 16, mdev->hw_version & 0xffff,

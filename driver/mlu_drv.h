@@ -203,6 +203,9 @@ static inline void mlu_queue_write(struct mlu_queue *q, u32 reg, u32 val)
 	mlu_write(q->mdev, MLU_QUEUE_REG(q->index, reg), val);
 }
 
+/* mlu_debugfs.c */
+void mlu_debugfs_init(struct mlu_device *mdev);
+
 /* mlu_hw.c */
 int mlu_hw_init(struct mlu_device *mdev);
 void mlu_hw_fini(struct mlu_device *mdev);
