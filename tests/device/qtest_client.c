@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+/*
+ * qtest protocol client (see qtest_client.h).
+ *
+ * QEMU connects to a Unix socket we listen on (`-qtest unix:PATH`); each
+ * command is one line and gets one "OK ..." / "ERR ..." / "FAIL ..." line
+ * back.  "IRQ ..." lines can arrive at any time and are skipped: this
+ * client observes interrupts as MSI-X writes to guest memory instead.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qtest_client.h"
+
+#define QTEST_CONNECT_TIMEOUT_MS	10000
+#define QTEST_REPLY_TIMEOUT_MS		20000
+#define QTEST_MAX_ARGS			64
+
+struct qtest {
+	pid_t pid;
+	int fd;
+	bool dead;
+	GString *rx;		/* bytes received, not yet consumed */
+	char dir[64];
+	char path[96];
+};
+
+static void qtest_mark_dead(struct qtest *qt)
+{
+	qt->dead = true;
+}
+
+static int qtest_listen(struct qtest *qt)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(qt->dir, sizeof(qt->dir), "/tmp/mlu-qtest-XXXXXX");
+	if (!mkdtemp(qt->dir))
+		return -1;
+	snprintf(qt->path, sizeof(qt->path), "%s/sock", qt->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", qt->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static pid_t qtest_spawn(struct qtest *qt, const char *qemu,
+			 const char *const *args)
+{
+	const char *argv[QTEST_MAX_ARGS];
+	char qtest_arg[128];
+	int n = 0, devnull;
+	pid_t pid;
+
+	snprintf(qtest_arg, sizeof(qtest_arg), "unix:%s", qt->path);
+	argv[n++] = qemu;
+	argv[n++] = "-machine";
+	argv[n++] = "q35";
+	argv[n++] = "-accel";
+	argv[n++] = "qtest";
+	argv[n++] = "-qtest";
+	argv[n++] = qtest_arg;
+	argv[n++] = "-qtest-log";
+	argv[n++] = "/dev/null";
+	argv[n++] = "-display";
+	argv[n++] = "none";
+	argv[n++] = "-nodefaults";
+	argv[n++] = "-m";
+	argv[n++] = "256M";
+	argv[n++] = "-L";
+	argv[n++] = "/usr/share/seabios";
+	argv[n++] = "-L";
+	argv[n++] = "/usr/share/qemu";
+	while (*args && n < QTEST_MAX_ARGS - 1)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+
+	pid = fork();
+	if (pid == 0) {
+		/* QEMU's own messages go to our stderr; keep stdin away. */
+		devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		execv(qemu, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+struct qtest *qtest_start(const char *qemu, const char *const *args)
+{
+	struct qtest *qt = calloc(1, sizeof(*qt));
+	struct pollfd pfd;
+	int lfd;
+
+	if (!qt)
+		return NULL;
+	qt->fd = -1;
+	qt->rx = g_string_new(NULL);
+	lfd = qtest_listen(qt);
+	if (lfd < 0)
+		goto fail;
+	qt->pid = qtest_spawn(qt, qemu, args);
+	if (qt->pid < 0) {
+		close(lfd);
+		goto fail;
+	}
+	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	if (poll(&pfd, 1, QTEST_CONNECT_TIMEOUT_MS) == 1)
+		qt->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(lfd);
+	if (qt->fd < 0)
+		goto fail;
+	return qt;
+fail:
+	qtest_quit(qt);
+	return NULL;
+}
+
+void qtest_quit(struct qtest *qt)
+{
+	int status;
+
+	if (!qt)
+		return;
+	if (qt->fd >= 0)
+		close(qt->fd);
+	if (qt->pid > 0) {
+		kill(qt->pid, SIGTERM);
+		waitpid(qt->pid, &status, 0);
+	}
+	unlink(qt->path);
+	rmdir(qt->dir);
+	g_string_free(qt->rx, TRUE);
+	free(qt);
+}
+
+static bool qtest_send(struct qtest *qt, const char *line, size_t len)
+{
+	while (len) {
+		ssize_t n = send(qt->fd, line, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			qtest_mark_dead(qt);
+			return false;
+		}
+		line += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* Receive one reply line (without "\n") into @out, skipping IRQ lines. */
+static bool qtest_recv_line(struct qtest *qt, GString *out)
+{
+	for (;;) {
+		char *nl = memchr(qt->rx->str, '\n', qt->rx->len);
+		struct pollfd pfd = { .fd = qt->fd, .events = POLLIN };
+		char buf[65536];
+		ssize_t n;
+
+		if (nl) {
+			size_t len = nl - qt->rx->str;
+
+			g_string_truncate(out, 0);
+			g_string_append_len(out, qt->rx->str, len);
+			g_string_erase(qt->rx, 0, len + 1);
+			if (!strncmp(out->str, "IRQ", 3))
+				continue;
+			return true;
+		}
+		if (poll(&pfd, 1, QTEST_REPLY_TIMEOUT_MS) != 1) {
+			qtest_mark_dead(qt);
+			return false;
+		}
+		n = recv(qt->fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			qtest_mark_dead(qt);
+			return false;
+		}
+		g_string_append_len(qt->rx, buf, n);
+	}
+}
+
+/* Send a command; on "OK", copy what follows it into @reply (if any). */
+static bool qtest_cmd(struct qtest *qt, GString *reply, const char *fmt, ...)
+{
+	g_autoptr(GString) line = g_string_new(NULL);
+	g_autoptr(GString) in = g_string_new(NULL);
+	va_list ap;
+
+	if (qt->dead)
+		return false;
+	va_start(ap, fmt);
+	g_string_vprintf(line, fmt, ap);
+	va_end(ap);
+	g_string_append_c(line, '\n');
+	if (!qtest_send(qt, line->str, line->len) || !qtest_recv_line(qt, in))
+		return false;
+	if (strncmp(in->str, "OK", 2))
+		return false;
+	if (reply) {
+		g_string_assign(reply, in->str + 2);
+		g_strstrip(reply->str);
+		reply->len = strlen(reply->str);
+	}
+	return true;
+}
+
+static uint64_t qtest_cmd_u64(struct qtest *qt, uint64_t fail,
+			      const char *op, uint64_t arg)
+{
+	g_autoptr(GString) reply = g_string_new(NULL);
+
+	if (!qtest_cmd(qt, reply, "%s 0x%llx", op, (unsigned long long)arg))
+		return fail;
+	return strtoull(reply->str, NULL, 0);
+}
+
+bool qtest_alive(struct qtest *qt)
+{
+	int status;
+
+	if (qt->dead || waitpid(qt->pid, &status, WNOHANG) != 0)
+		return false;
+	/* A round trip proves the main loop still answers. */
+	return qtest_cmd(qt, NULL, "readl 0x0");
+}
+
+uint32_t qtest_readl(struct qtest *qt, uint64_t addr)
+{
+	return qtest_cmd_u64(qt, UINT32_MAX, "readl", addr);
+}
+
+uint64_t qtest_readq(struct qtest *qt, uint64_t addr)
+{
+	return qtest_cmd_u64(qt, UINT64_MAX, "readq", addr);
+}
+
+uint32_t qtest_inl(struct qtest *qt, uint16_t port)
+{
+	return qtest_cmd_u64(qt, UINT32_MAX, "inl", port);
+}
+
+bool qtest_writel(struct qtest *qt, uint64_t addr, uint32_t val)
+{
+	return qtest_cmd(qt, NULL, "writel 0x%llx 0x%x",
+			 (unsigned long long)addr, val);
+}
+
+bool qtest_writeq(struct qtest *qt, uint64_t addr, uint64_t val)
+{
+	return qtest_cmd(qt, NULL, "writeq 0x%llx 0x%llx",
+			 (unsigned long long)addr, (unsigned long long)val);
+}
+
+bool qtest_outl(struct qtest *qt, uint16_t port, uint32_t val)
+{
+	return qtest_cmd(qt, NULL, "outl 0x%x 0x%x", port, val);
+}
+
+bool qtest_memwrite(struct qtest *qt, uint64_t addr, const void *buf,
+		    size_t len)
+{
+	g_autofree char *b64 = NULL;
+
+	if (!len)
+		return true;
+	b64 = g_base64_encode(buf, len);
+	return qtest_cmd(qt, NULL, "b64write 0x%llx 0x%zx %s",
+			 (unsigned long long)addr, len, b64);
+}
+
+bool qtest_memread(struct qtest *qt, uint64_t addr, void *buf, size_t len)
+{
+	g_autoptr(GString) reply = g_string_new(NULL);
+	g_autofree guchar *data = NULL;
+	gsize out_len;
+
+	if (!len)
+		return true;
+	if (!qtest_cmd(qt, reply, "b64read 0x%llx 0x%zx",
+		       (unsigned long long)addr, len))
+		return false;
+	data = g_base64_decode(reply->str, &out_len);
+	if (out_len != len)
+		return false;
+	memcpy(buf, data, len);
+	return true;
+}
+
+bool qtest_memset(struct qtest *qt, uint64_t addr, uint8_t val, size_t len)
+{
+	return qtest_cmd(qt, NULL, "memset 0x%llx 0x%zx 0x%x",
+			 (unsigned long long)addr, len, val);
+}
+
+int64_t qtest_clock_step(struct qtest *qt, int64_t ns)
+{
+	g_autoptr(GString) reply = g_string_new(NULL);
+
+	if (!qtest_cmd(qt, reply, "clock_step %lld", (long long)ns))
+		return -1;
+	return strtoll(reply->str, NULL, 0);
+}

@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Device tests of the emulated MLU card: build QEMU with the card and the
+# qtest-driven tests (tests/device/), run them, print TAP.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=$top/build/device
+mkdir -p "$out"
+
+qemu=$("$top/scripts/build-qemu.sh" | tail -n 1)
+selftests=$("$top/scripts/linux-tools.sh")/tools/testing/selftests
+
+# The compute core's reference implementation is the oracle.
+cc -O2 -g -Wall \
+	-I"$top/include" -I"$top/qemu-device/core" -I"$selftests" \
+	$(pkg-config --cflags glib-2.0) \
+	-o "$out/mlu_device_test" \
+	"$top"/tests/device/mlu_device_test.c \
+	"$top"/tests/device/mlu_testdev.c \
+	"$top"/tests/device/qtest_client.c \
+	"$top"/qemu-device/core/mlu_core_ref.c \
+	$(pkg-config --libs glib-2.0) -lm
+
+# QEMU's guest-error log goes to the suite log, not to the TAP stream.
+MLU_QEMU=$qemu exec "$out/mlu_device_test"
