@@ -116,7 +116,7 @@ static void mlu_fill_device_info(struct mlu_device *mdev, struct mlu_file *mfile
 	info->context_id = mfile->ctx->id;
 	info->va_start = MLU_USER_VA_START;
 	info->va_end = MLU_USER_VA_END;
-	info->job_timeout_ms = MLU_JOB_TIMEOUT_MS;
+	info->job_timeout_ms = mdev->job_timeout_ms;
 }
 
 /*

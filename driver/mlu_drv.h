@@ -32,7 +32,6 @@
 #define MLU_MAX_JOB_PACKETS	255
 #define MLU_MAX_JOB_BOS		4096
 #define MLU_MAX_JOB_SYNCS	256
-#define MLU_JOB_TIMEOUT_MS	5000
 
 /*
  * Device virtual address layout.  Context 0 is the driver's own: it maps
@@ -141,6 +140,7 @@ struct mlu_queue {
  * @reset_wq: ordered queue running timeouts and resets one at a time
  * @reset_work: full card reset after a fatal device error
  * @reset_count: number of card or queue resets, for diagnostics
+ * @job_timeout_ms: time a job may run before recovery starts
  */
 struct mlu_device {
 	struct drm_device drm;
@@ -161,6 +161,7 @@ struct mlu_device {
 	struct workqueue_struct *reset_wq;
 	struct work_struct reset_work;
 	atomic_t reset_count;
+	unsigned int job_timeout_ms;
 };
 
 /**

@@ -16,6 +16,7 @@
  */
 
 #include <linux/dma-fence-chain.h>
+#include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -30,6 +31,11 @@
 
 #include "mlu_drv.h"
 #include "mlu_gem.h"
+
+static unsigned int mlu_job_timeout_ms = 5000;
+module_param_named(job_timeout_ms, mlu_job_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(job_timeout_ms,
+		 "Time a job may run before its queue is reset (ms, min 10, default 5000)");
 
 /* Status slot value before the card has written the job's status. */
 #define MLU_FENCE_STATUS_PENDING	0xffffffffu
@@ -712,6 +718,7 @@ int mlu_job_init(struct mlu_device *mdev)
 	unsigned int i;
 	int ret;
 
+	mdev->job_timeout_ms = max(mlu_job_timeout_ms, 10u);
 	INIT_WORK(&mdev->reset_work, mlu_job_reset_work);
 	mdev->reset_wq = alloc_ordered_workqueue("mlu-reset", 0);
 	if (!mdev->reset_wq)
@@ -727,7 +734,7 @@ int mlu_job_init(struct mlu_device *mdev)
 			.timeout_wq = mdev->reset_wq,
 			.num_rqs = DRM_SCHED_PRIORITY_COUNT,
 			.credit_limit = MLU_RING_ENTRIES - 1,
-			.timeout = msecs_to_jiffies(MLU_JOB_TIMEOUT_MS),
+			.timeout = msecs_to_jiffies(mdev->job_timeout_ms),
 			.name = q->name,
 			.dev = mdev->drm.dev,
 		};

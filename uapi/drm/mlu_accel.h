@@ -211,7 +211,7 @@ struct drm_mlu_bo_create {
  * struct drm_mlu_bo_info - argument of DRM_IOCTL_MLU_BO_INFO
  *
  * Errors: -ENOENT for a @handle that is not a BO of this file; -EINVAL for
- * non-zero @pad or a BO of another driver.
+ * non-zero @pad; -ENOMEM when no mmap offset can be allocated.
  */
 struct drm_mlu_bo_info {
 	/** @handle: in: GEM handle. */
