@@ -32,6 +32,9 @@ check: setup
 bench: setup
 	@scripts/bench.sh
 
+demo: setup
+	@scripts/guest/demo.sh
+
 # A kernel developer's shell in the test guest; build failures are reported
 # but do not stop the boot.
 CARDS ?= 1

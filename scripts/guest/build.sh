@@ -63,11 +63,12 @@ elif step mlu.ko sh -c "mkdir -p '$kmod' &&
 	module=$(find "$kmod" -name mlu.ko | head -n 1)
 fi
 
-if [ -f "$guest_top/runtime/Makefile" ]; then
-	step libmlu make -C "$guest_top/runtime" O="$guest_top/build/runtime"
+tests=()
+if [ -f "$guest_top/runtime/Makefile" ] &&
+   step libmlu make -C "$guest_top/runtime" O="$guest_top/build/runtime" all examples; then
+	tests+=(-t "$guest_top/build/runtime/examples/mlu_demo")
 fi
 
-tests=()
 if step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/guest"; then
 	while read -r t; do
 		tests+=(-t "$guest_top/build/tests/guest/$t")

@@ -217,8 +217,12 @@ static void in_fence_ordering(struct __test_metadata *_metadata, bool timeline)
 	ASSERT_EQ(0, mlu_query_info(fd, &info));
 	if (info.num_queues < 2)
 		SKIP(return, "the card has a single queue");
-	ASSERT_EQ(0, mm_job_init(fd, &a, 512, 512, 512, 7));
-	c_bytes = 512 * 512 * 4;
+	/*
+	 * Long for the card, cheap for the guest: its result is not checked
+	 * against the reference here (the reference would run under TCG).
+	 */
+	ASSERT_EQ(0, mm_job_init(fd, &a, 768, 768, 768, 7));
+	c_bytes = 768 * 768 * 4;
 	ASSERT_EQ(0, mlu_bo_create(fd, c_bytes, 0, &dst, &dst_va));
 	dst_map = mlu_bo_map(fd, dst);
 	ASSERT_NE(NULL, dst_map);
@@ -256,7 +260,8 @@ static void in_fence_ordering(struct __test_metadata *_metadata, bool timeline)
 		EXPECT_EQ(1, mlu_fence_status(fd, a_done));
 	}
 	EXPECT_EQ(1, mlu_fence_status(fd, b_done));
-	EXPECT_EQ(-1, mm_job_check(&a));
+	/* B copied A's finished result, not the zeroes before it. */
+	EXPECT_NE(0, ((float *)((char *)a.map + a.c_off))[768 * 768 - 1]);
 	EXPECT_EQ(0, memcmp(dst_map, (char *)a.map + a.c_off, c_bytes));
 	close(fd);
 }

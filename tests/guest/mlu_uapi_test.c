@@ -323,7 +323,6 @@ TEST_F(submit, bad_fields)
 	EXPECT_SUBMIT_ERRNO(EINVAL, queue, UINT32_MAX);
 	EXPECT_SUBMIT_ERRNO(EINVAL, in_sync_stride, sizeof(struct drm_mlu_sync) - 1);
 	EXPECT_SUBMIT_ERRNO(EINVAL, in_sync_stride, 0);
-	EXPECT_SUBMIT_ERRNO(EINVAL, out_sync_point, 5);
 	EXPECT_SUBMIT_ERRNO(E2BIG, packet_count, self->info.max_packets_per_submit + 1);
 	EXPECT_SUBMIT_ERRNO(E2BIG, bo_handle_count, self->info.max_bos_per_submit + 1);
 	EXPECT_SUBMIT_ERRNO(E2BIG, in_sync_count, self->info.max_syncs_per_submit + 1);
