@@ -466,12 +466,42 @@ int mlu_matmul(const struct mlu_matmul_desc *d, const void *a, const void *b,
 /* ---- conv2d ------------------------------------------------------------ */
 
 /*
- * Memory descriptors of a conv: the caller's plain layout, or with @any the
- * "let the primitive choose" layout for src, weights and dst.
+ * Where a conv's activations live in the caller's tensors: @c_total input
+ * and @k_total output channels, of which the conv reads c and writes k
+ * (fewer when it runs one group of a bigger conv).
+ */
+struct conv_view {
+    uint32_t c_total, k_total;
+};
+
+/* @ch channels of a plain tensor with @total channels, as oneDNN sees it. */
+static dnnl_status_t act_md(dnnl_memory_desc_t *md, bool nhwc, uint32_t n,
+                            uint32_t ch, uint32_t total, uint32_t height,
+                            uint32_t width, dnnl_data_type_t type)
+{
+    dnnl_dims_t dims = { n, ch, height, width };
+    dnnl_dims_t strides = {
+        (dnnl_dim_t)total * height * width, (dnnl_dim_t)height * width,
+        width, 1
+    };
+
+    if (nhwc) {
+        strides[1] = 1;
+        strides[2] = (dnnl_dim_t)width * total;
+        strides[3] = total;
+    }
+    return dnnl_memory_desc_init_by_strides(md, 4, dims, type, strides);
+}
+
+/*
+ * Memory descriptors of a conv: the caller's plain layout as @view says,
+ * or without a view the "let the primitive choose" layout for src,
+ * weights and dst.
  */
 static dnnl_status_t conv_memory_descs(const struct mlu_conv2d_desc *d,
                                        const struct mlu_conv2d_sizes *sz,
-                                       bool any, dnnl_data_type_t in_type,
+                                       const struct conv_view *view,
+                                       dnnl_data_type_t in_type,
                                        dnnl_data_type_t out_type,
                                        dnnl_memory_desc_t *src,
                                        dnnl_memory_desc_t *wei,
@@ -479,16 +509,26 @@ static dnnl_status_t conv_memory_descs(const struct mlu_conv2d_desc *d,
                                        dnnl_memory_desc_t *dst)
 {
     bool nhwc = d->layout == MLU_CORE_NHWC;
-    dnnl_format_tag_t act = any ? dnnl_format_tag_any :
-                            nhwc ? dnnl_nhwc : dnnl_nchw;
+    bool any = !view;
     dnnl_dims_t src_dims = { d->n, d->c, d->h, d->w };
     dnnl_dims_t dst_dims = { d->n, d->k, sz->p, sz->q };
     dnnl_dims_t bias_dims = { d->k };
     dnnl_status_t st;
 
-    st = dnnl_memory_desc_init_by_tag(src, 4, src_dims, in_type, act);
-    if (st == dnnl_success) {
-        st = dnnl_memory_desc_init_by_tag(dst, 4, dst_dims, out_type, act);
+    if (any) {
+        st = dnnl_memory_desc_init_by_tag(src, 4, src_dims, in_type,
+                                          dnnl_format_tag_any);
+        if (st == dnnl_success) {
+            st = dnnl_memory_desc_init_by_tag(dst, 4, dst_dims, out_type,
+                                              dnnl_format_tag_any);
+        }
+    } else {
+        st = act_md(src, nhwc, d->n, d->c, view->c_total, d->h, d->w,
+                    in_type);
+        if (st == dnnl_success) {
+            st = act_md(dst, nhwc, d->n, d->k, view->k_total, sz->p, sz->q,
+                        out_type);
+        }
     }
     if (st == dnnl_success) {
         st = dnnl_memory_desc_init_by_tag(bias, 1, bias_dims, out_type,
@@ -536,7 +576,7 @@ static dnnl_status_t conv_pd_create(dnnl_engine_t engine,
     dnnl_post_ops_t post_ops = NULL;
     dnnl_status_t st;
 
-    st = conv_memory_descs(d, sz, true, in_type, out_type, &src, &wei, &bias,
+    st = conv_memory_descs(d, sz, NULL, in_type, out_type, &src, &wei, &bias,
                            &dst);
     if (st == dnnl_success) {
         st = dnnl_dilated_convolution_forward_desc_init(
@@ -646,9 +686,32 @@ static dnnl_data_type_t dnnl_in_type(enum mlu_core_dtype dtype)
 
 enum { CONV_SRC, CONV_WEI, CONV_BIAS, CONV_DST, CONV_OPERANDS };
 
-/* Run the conv in oneDNN; an error if it has no kernel for it. */
+/*
+ * oneDNN 2.6's GEMM-based int8 convolution gives wrong results for some
+ * grouped shapes (e.g. 2 groups of 1 -> 4 channels with a 4x2 filter;
+ * its direct and depthwise kernels, and every ungrouped shape tested, are
+ * right), so the core runs such convs one group at a time.
+ */
+static bool conv_kernel_trusted(const struct mlu_conv2d_desc *d,
+                                const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+
+    if (d->dtype != MLU_CORE_I8 || d->groups == 1) {
+        return true;
+    }
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0,
+                                     &impl) == dnnl_success &&
+           impl && !strstr(impl, "gemm");
+}
+
+/*
+ * Run the conv in oneDNN on tensors laid out as @view says; an error if
+ * it has no (trusted) kernel for it.
+ */
 static dnnl_status_t conv_dnnl(const struct mlu_conv2d_desc *d,
                                const struct mlu_conv2d_sizes *sz,
+                               const struct conv_view *view,
                                const void *input, const void *weight,
                                const void *bias, void *output)
 {
@@ -679,11 +742,14 @@ static dnnl_status_t conv_dnnl(const struct mlu_conv2d_desc *d,
     if (!engine) {
         return dnnl_runtime_error;
     }
-    st = conv_memory_descs(d, sz, false, in_type, out_type,
+    st = conv_memory_descs(d, sz, view, in_type, out_type,
                            &user_md[CONV_SRC], &user_md[CONV_WEI],
                            &user_md[CONV_BIAS], &user_md[CONV_DST]);
     if (st == dnnl_success) {
         st = conv_pd_create(engine, d, sz, in_type, out_type, &pd);
+    }
+    if (st == dnnl_success && !conv_kernel_trusted(d, pd)) {
+        st = dnnl_unimplemented;
     }
     for (i = 0; i < CONV_OPERANDS && st == dnnl_success; i++) {
         /* Bias is the second weights operand and stays plain. */
@@ -753,7 +819,10 @@ static int conv_via_f32(const struct mlu_conv2d_desc *d,
     if (bias32) {
         mlu_core_to_f32(d->dtype, bias, d->k, bias32);
     }
-    if (conv_dnnl(&d32, sz, in32, wei32, bias32, out32) != dnnl_success) {
+    struct conv_view view = { d->c, d->k };
+
+    if (conv_dnnl(&d32, sz, &view, in32, wei32, bias32, out32) !=
+        dnnl_success) {
         ret = mlu_conv2d_ref(&d32, in32, wei32, bias32, out32);
         if (ret) {
             goto out;
@@ -791,6 +860,37 @@ static void conv_epilogue_int8(const struct mlu_conv2d_desc *d,
 }
 
 /*
+ * A grouped int8 conv as one ungrouped conv per group, each on its slice
+ * of the caller's tensors (no copies: oneDNN reads strided views).
+ */
+static dnnl_status_t conv_int8_by_group(const struct mlu_conv2d_desc *d,
+                                        const struct mlu_conv2d_sizes *sz,
+                                        const int8_t *input,
+                                        const int8_t *weight,
+                                        int32_t *output)
+{
+    struct mlu_conv2d_desc one = *d;
+    struct conv_view view = { d->c, d->k };
+    bool nhwc = d->layout == MLU_CORE_NHWC;
+    size_t c_step, k_step, w_step;
+    dnnl_status_t st = dnnl_success;
+    uint32_t g;
+
+    one.groups = 1;
+    one.c = d->c / d->groups;
+    one.k = d->k / d->groups;
+    /* Where group g starts, in elements: channels are planes or inner. */
+    c_step = nhwc ? one.c : (size_t)one.c * d->h * d->w;
+    k_step = nhwc ? one.k : (size_t)one.k * sz->p * sz->q;
+    w_step = (size_t)one.k * one.c * d->r * d->s;
+    for (g = 0; g < d->groups && st == dnnl_success; g++) {
+        st = conv_dnnl(&one, sz, &view, input + g * c_step,
+                       weight + g * w_step, NULL, output + g * k_step);
+    }
+    return st;
+}
+
+/*
  * oneDNN's int8 kernels take the int32 accumulator through f32 for bias
  * and post-ops, which rounds sums past 2^24; keep that stage in integers.
  */
@@ -800,11 +900,15 @@ static dnnl_status_t conv_int8(const struct mlu_conv2d_desc *d,
                                const int32_t *bias, int32_t *output)
 {
     struct mlu_conv2d_desc plain = *d;
+    struct conv_view view = { d->c, d->k };
     dnnl_status_t st;
 
     plain.bias = false;
     plain.relu = false;
-    st = conv_dnnl(&plain, sz, input, weight, NULL, output);
+    st = conv_dnnl(&plain, sz, &view, input, weight, NULL, output);
+    if (st == dnnl_unimplemented && d->groups > 1) {
+        st = conv_int8_by_group(&plain, sz, input, weight, output);
+    }
     if (st == dnnl_success && (d->bias || d->relu)) {
         conv_epilogue_int8(d, sz, bias, output);
     }
@@ -824,7 +928,9 @@ int mlu_conv2d(const struct mlu_conv2d_desc *d, const void *input,
     if (d->dtype == MLU_CORE_I8) {
         st = conv_int8(d, &sz, input, weight, bias, output);
     } else {
-        st = conv_dnnl(d, &sz, input, weight, bias, output);
+        struct conv_view view = { d->c, d->k };
+
+        st = conv_dnnl(d, &sz, &view, input, weight, bias, output);
     }
     if (st == dnnl_success) {
         return 0;
