@@ -6,7 +6,8 @@
  *   matmul bf16      oneDNN matmul (AVX512-BF16 kernels), f32 result;
  *   matmul f16       widen to f32 (F16C conversions), sgemm;
  *   matmul int8      oneDNN dnnl_gemm_s8s8s32 (VNNI kernels);
- *   conv2d           oneDNN convolution on the caller's plain layout
+ *   conv2d           oneDNN convolution in layouts of its choosing, the
+ *                    caller's NCHW/NHWC tensors reordered in and out
  *                    (f32, bf16, int8 natively; f16 through f32).
  * Bias and ReLU of matmul (and beta for f16/bf16, whose C is narrower than
  * the accumulator) are applied by one pass over C afterwards.
@@ -19,7 +20,6 @@
  * Copyright (c) 2026 The MLU stack authors
  */
 #include <errno.h>
-#include <limits.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -40,7 +40,8 @@
 static int core_threads;
 
 static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
-static dnnl_engine_t cpu_engine;        /* NULL if oneDNN is unusable */
+/* One engine for the process, never freed; NULL if oneDNN is unusable. */
+static dnnl_engine_t cpu_engine;
 
 static void dnnl_init(void)
 {
