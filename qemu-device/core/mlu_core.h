@@ -13,7 +13,8 @@
  * Both accept exactly the same descriptors and return the same errors.
  *
  * All functions are thread safe; they may be called concurrently from
- * several device worker threads.
+ * several device worker threads.  Each calling thread keeps up to 64 MiB
+ * of scratch memory between calls (freed when the thread exits).
  *
  * Copyright (c) 2026 The MLU stack authors
  */
