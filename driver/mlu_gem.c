@@ -71,8 +71,8 @@ err_free:
 	return ERR_PTR(ret);
 }
 
+/* Called by kref_put_mutex() with mappings_lock held; drops it. */
 static void mlu_bo_mapping_release(struct kref *ref)
-	__releases(&mapping->bo->mappings_lock)
 {
 	struct mlu_bo_mapping *mapping =
 		container_of(ref, struct mlu_bo_mapping, ref);

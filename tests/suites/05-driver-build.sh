@@ -4,6 +4,7 @@
 # The mlu driver and its UAPI header, checked on the host (TAP):
 # - mlu.ko builds with W=1 against the guest kernel's headers (the newest
 #   installed 6.12 Debian headers) without a single compiler warning;
+# - sparse finds nothing (endianness of the card's in-memory structures);
 # - checkpatch --strict is clean on every driver and UAPI file;
 # - kernel-doc finds no problem in the UAPI header;
 # - the UAPI header compiles on its own in userspace with -Wall -Werror
@@ -58,6 +59,20 @@ else
 	else
 		not_ok "driver: no compiler warnings ($warnings found)"
 		grep -E 'warning:|error:' "$build_log" | head -n 20 | sed 's/^/#   /'
+	fi
+	# sparse: endianness (__le64 page tables and packets), address spaces.
+	if command -v sparse >/dev/null; then
+		sparse_log=$logs/driver-sparse.log
+		touch "$out"/src/driver/*.c
+		nice make -C "$headers" M="$out/src" C=1 W=1 modules >"$sparse_log" 2>&1
+		if grep -qE 'warning:|error:' "$sparse_log"; then
+			not_ok "driver: sparse (C=1) clean"
+			grep -E 'warning:|error:' "$sparse_log" | head -n 20 | sed 's/^/#   /'
+		else
+			ok "driver: sparse (C=1) clean"
+		fi
+	else
+		skip "driver: sparse (C=1) clean (sparse not installed)"
 	fi
 	ko=$out/src/driver/mlu.ko
 	if [ -f "$ko" ] &&
