@@ -135,9 +135,15 @@ static void mlu_gem_close(struct drm_gem_object *obj, struct drm_file *file)
 	mutex_lock(&bo->mappings_lock);
 	mapping = mlu_bo_find_mapping(bo, mfile->ctx);
 	mutex_unlock(&bo->mappings_lock);
-	/* Only the handle's own reference is dropped here. */
-	if (!drm_WARN_ON(obj->dev, !mapping))
+	/*
+	 * Only the handle's own reference is dropped here.  The mapping can
+	 * be missing when another thread closed a handle whose open() had
+	 * not run yet: userspace can cause that, so no WARN.
+	 */
+	if (mapping)
 		mlu_bo_mapping_put(mapping);
+	else
+		drm_dbg(obj->dev, "closing a handle without a mapping\n");
 }
 
 static void mlu_gem_free(struct drm_gem_object *obj)
