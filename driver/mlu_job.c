@@ -37,6 +37,9 @@ module_param_named(job_timeout_ms, mlu_job_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(job_timeout_ms,
 		 "Time a job may run before its queue is reset (ms, min 10, default 5000)");
 
+/* Room for future fields of struct drm_mlu_sync, bounded. */
+#define MLU_MAX_SYNC_STRIDE		4096
+
 /* Status slot value before the card has written the job's status. */
 #define MLU_FENCE_STATUS_PENDING	0xffffffffu
 
@@ -497,7 +500,8 @@ static int mlu_job_add_in_syncs(struct drm_file *file, struct mlu_job *job,
 
 	if (!args->in_sync_count)
 		return 0;
-	if (args->in_sync_stride < sizeof(struct drm_mlu_sync))
+	if (args->in_sync_stride < sizeof(struct drm_mlu_sync) ||
+	    args->in_sync_stride > MLU_MAX_SYNC_STRIDE)
 		return -EINVAL;
 
 	for (i = 0; i < args->in_sync_count; i++) {

@@ -271,9 +271,9 @@ struct drm_mlu_sync {
  * must be listed; an unlisted BO closed while the job runs makes it fault.
  *
  * Errors: -EINVAL for non-zero @flags or @pad, a @queue out of range, an
- * @in_sync_stride smaller than &struct drm_mlu_sync, non-zero unknown
- * trailing bytes in an in-sync, non-zero &drm_mlu_sync.flags, a forbidden
- * opcode (FENCE, unknown), a non-zero reserved header field,
+ * @in_sync_stride smaller than &struct drm_mlu_sync or above 4096, non-zero
+ * unknown trailing bytes in an in-sync, non-zero &drm_mlu_sync.flags, a
+ * forbidden opcode (FENCE, unknown), non-zero header flags or reserved field,
  * @out_sync_point non-zero with @out_sync zero, or an in-sync that has no
  * fence (yet) at its point; -E2BIG for a count above the limits of
  * &struct drm_mlu_device_info; -ENOENT for a BO or syncobj handle that
