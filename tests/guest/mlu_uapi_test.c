@@ -179,6 +179,35 @@ TEST_F(card, bo_create_info_mmap_close)
 	EXPECT_EQ(0, munmap(p, 3 * 4096));
 }
 
+TEST_F(card, mmap_bad_size_or_offset)
+{
+	struct drm_mlu_bo_info info;
+	uint32_t handle;
+	int other;
+	void *p;
+
+	ASSERT_EQ(0, mlu_bo_create(self->fd, 2 * 4096, 0, &handle, NULL));
+	ASSERT_EQ(0, mlu_bo_info(self->fd, handle, &info));
+	/* Longer than the BO. */
+	p = mmap(NULL, 3 * 4096, PROT_READ, MAP_SHARED, self->fd, info.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	/* Not the BO's offset (inside it, or unaligned). */
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, info.mmap_offset + 4096);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, info.mmap_offset + 1);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	/* The same offset on another open file of the card. */
+	other = mlu_open_card(0);
+	ASSERT_GE(other, 0);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, other, info.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	close(other);
+	EXPECT_EQ(0, mlu_bo_close(self->fd, handle));
+}
+
 TEST_F(card, bo_addresses_do_not_overlap)
 {
 	uint64_t va[8], size = 5 * 4096;
