@@ -7,6 +7,7 @@
  * back.  "IRQ ..." lines can arrive at any time and are skipped: this
  * client observes interrupts as MSI-X writes to guest memory instead.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -68,7 +70,7 @@ static pid_t qtest_spawn(struct qtest *qt, const char *qemu,
 	const char *argv[QTEST_MAX_ARGS];
 	char qtest_arg[128];
 	int n = 0, devnull;
-	pid_t pid;
+	pid_t parent = getpid(), pid;
 
 	snprintf(qtest_arg, sizeof(qtest_arg), "unix:%s", qt->path);
 	argv[n++] = qemu;
@@ -95,6 +97,13 @@ static pid_t qtest_spawn(struct qtest *qt, const char *qemu,
 
 	pid = fork();
 	if (pid == 0) {
+		/*
+		 * QEMU must not outlive the test, even when the harness kills
+		 * the test on a timeout before its teardown runs.
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		/* QEMU's own messages go to our stderr; keep stdin away. */
 		devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
@@ -141,12 +150,13 @@ void qtest_quit(struct qtest *qt)
 
 	if (!qt)
 		return;
-	if (qt->fd >= 0)
-		close(qt->fd);
+	/* Stop QEMU before closing the socket it would report as lost. */
 	if (qt->pid > 0) {
 		kill(qt->pid, SIGTERM);
 		waitpid(qt->pid, &status, 0);
 	}
+	if (qt->fd >= 0)
+		close(qt->fd);
 	unlink(qt->path);
 	rmdir(qt->dir);
 	g_string_free(qt->rx, TRUE);
