@@ -172,25 +172,26 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
     if (!mlu_reserved_zero(pkt, offsetof(struct mlu_pkt_matmul, reserved))) {
         return mlu_bad_packet(e, "matmul reserved field set");
     }
-    va_a = ldq_le_p(pkt + offsetof(struct mlu_pkt_matmul, a));
-    va_b = ldq_le_p(pkt + offsetof(struct mlu_pkt_matmul, b));
-    va_c = ldq_le_p(pkt + offsetof(struct mlu_pkt_matmul, c));
-    va_bias = ldq_le_p(pkt + offsetof(struct mlu_pkt_matmul, bias));
-    d.m = ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, m));
-    d.n = ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, n));
-    d.k = ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, k));
-    d.lda = ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, lda));
-    d.ldb = ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, ldb));
-    d.ldc = ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, ldc));
-    d.alpha = mlu_f32_from_bits(ldl_le_p(pkt +
-                                         offsetof(struct mlu_pkt_matmul, alpha)));
-    d.beta = mlu_f32_from_bits(ldl_le_p(pkt +
-                                        offsetof(struct mlu_pkt_matmul, beta)));
-    flags = ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, flags));
-    if (!mlu_core_dtype(ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, dtype)),
-                        &d.dtype)) {
+#define MATMUL_U32(f) ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, f))
+#define MATMUL_U64(f) ldq_le_p(pkt + offsetof(struct mlu_pkt_matmul, f))
+    va_a = MATMUL_U64(a);
+    va_b = MATMUL_U64(b);
+    va_c = MATMUL_U64(c);
+    va_bias = MATMUL_U64(bias);
+    d.m = MATMUL_U32(m);
+    d.n = MATMUL_U32(n);
+    d.k = MATMUL_U32(k);
+    d.lda = MATMUL_U32(lda);
+    d.ldb = MATMUL_U32(ldb);
+    d.ldc = MATMUL_U32(ldc);
+    d.alpha = mlu_f32_from_bits(MATMUL_U32(alpha));
+    d.beta = mlu_f32_from_bits(MATMUL_U32(beta));
+    flags = MATMUL_U32(flags);
+    if (!mlu_core_dtype(MATMUL_U32(dtype), &d.dtype)) {
         return mlu_bad_packet(e, "matmul dtype");
     }
+#undef MATMUL_U32
+#undef MATMUL_U64
     if (flags & ~(MLU_MATMUL_TRANS_A | MLU_MATMUL_TRANS_B | MLU_MATMUL_BIAS |
                   MLU_MATMUL_RELU)) {
         return mlu_bad_packet(e, "matmul flags");
@@ -211,14 +212,20 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
     if (!b) {
         goto out;
     }
-    if (d.bias && !(bias = mlu_gather(e, va_bias, sz.bias))) {
-        goto out;
+    if (d.bias) {
+        bias = mlu_gather(e, va_bias, sz.bias);
+        if (!bias) {
+            goto out;
+        }
     }
     /* C is only read when beta is not 0; then it is written back whole. */
     if (d.beta != 0.0f) {
         c = mlu_gather(e, va_c, sz.c);
-    } else if (!(c = g_try_malloc(sz.c))) {
-        mlu_device_error(e, "out of memory for an operand");
+    } else {
+        c = g_try_malloc(sz.c);
+        if (!c) {
+            mlu_device_error(e, "out of memory for an operand");
+        }
     }
     if (!c || !mlu_probe_write(e, va_c, sz.c) ||
         !mlu_compute_status(e, mlu_matmul(&d, a, b, bias, c))) {
@@ -306,8 +313,11 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
     if (!w) {
         goto out;
     }
-    if (d.bias && !(bias = mlu_gather(e, va_bias, sz.bias))) {
-        goto out;
+    if (d.bias) {
+        bias = mlu_gather(e, va_bias, sz.bias);
+        if (!bias) {
+            goto out;
+        }
     }
     out = g_try_malloc(sz.output);
     if (!out) {
@@ -385,13 +395,14 @@ static bool mlu_exec_timestamp(MLUExec *e, const uint8_t *pkt)
 static bool mlu_exec_fence(MLUExec *e, const uint8_t *pkt, uint8_t flags,
                            uint32_t job_status)
 {
-    uint64_t addr = ldq_le_p(pkt + offsetof(struct mlu_pkt_fence, addr));
-    uint64_t status_addr = ldq_le_p(pkt +
-                                    offsetof(struct mlu_pkt_fence, status_addr));
+#define FENCE_U64(f) ldq_le_p(pkt + offsetof(struct mlu_pkt_fence, f))
+    uint64_t addr = FENCE_U64(addr);
+    uint64_t status_addr = FENCE_U64(status_addr);
     uint8_t raw[8];
     bool ok = true;
 
-    e->res->fence_value = ldq_le_p(pkt + offsetof(struct mlu_pkt_fence, value));
+    e->res->fence_value = FENCE_U64(value);
+#undef FENCE_U64
     if (!mlu_reserved_zero(pkt, offsetof(struct mlu_pkt_fence, reserved))) {
         return mlu_bad_packet(e, "fence reserved field set");
     }

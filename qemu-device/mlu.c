@@ -45,7 +45,7 @@ int64_t mlu_timestamp(MLUState *s)
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - qatomic_read(&s->ts_base);
 }
 
-/* ---------------------------------------------------------------------
+/*
  * Interrupts.  Sources latch in IRQ_STATUS; a source that is not masked
  * in IRQ_MASK sends MSI-X vector q for queue q and the error vector for
  * the error bits, or MSI vector 0, or asserts INTx while it is latched.
@@ -121,7 +121,7 @@ void mlu_report_fault_locked(MLUState *s, unsigned int queue, uint32_t ctx,
     mlu_raise_irq_locked(s, MLU_IRQ_MMU_FAULT);
 }
 
-/* ---------------------------------------------------------------------
+/*
  * Reset.  Registers return to their reset values at once; packets that
  * were executing finish in the background with their results dropped,
  * and STATUS.READY stays clear until the last of them has.
@@ -206,7 +206,7 @@ static void mlu_reset_hold(Object *obj, ResetType type)
     qemu_mutex_unlock(&s->lock);
 }
 
-/* ---------------------------------------------------------------------
+/*
  * Queue registers.
  */
 static bool mlu_ring_config_valid(MLUQueue *q)
@@ -321,7 +321,7 @@ static void mlu_queue_write_locked(MLUState *s, MLUQueue *q, hwaddr reg,
                   "unknown register 0x%" HWADDR_PRIx "\n", q->index, reg);
 }
 
-/* ---------------------------------------------------------------------
+/*
  * BAR0 registers.
  */
 static uint64_t mlu_mmio_read_locked(MLUState *s, hwaddr addr)
@@ -516,7 +516,7 @@ static const MemoryRegionOps mlu_mmio_ops = {
     },
 };
 
-/* ---------------------------------------------------------------------
+/*
  * QOM.
  */
 
