@@ -91,6 +91,8 @@ static u64 mlu_capabilities(struct mlu_device *mdev)
 		if (mdev->caps & mlu_cap_map[i].hw)
 			caps |= mlu_cap_map[i].uapi;
 	}
+	if (mdev->devmem)
+		caps |= DRM_MLU_CAP_BO_DEVMEM;
 	return caps;
 }
 
@@ -245,6 +247,7 @@ static void mlu_remove(struct pci_dev *pdev)
 
 	/* New ioctls fail with -ENODEV; running hardware sections finish. */
 	drm_dev_unplug(&mdev->drm);
+	mlu_gem_unmap_all(&mdev->drm);
 	cancel_work_sync(&mdev->reset_work);
 	mlu_hw_fini(mdev);
 	/* Nothing on the rings will complete any more. */

@@ -8,6 +8,7 @@
 #define __MLU_DRV_H__
 
 #include <linux/dma-fence.h>
+#include <linux/gpu_buddy.h>
 #include <linux/io.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -130,6 +131,11 @@ struct mlu_queue {
  * @num_queues: number of hardware queues used
  * @devmem_size: size of BAR2
  * @serial: SERIAL register
+ * @devmem: CPU mapping of device memory (BAR2), write-combined; NULL when
+ *	the card has none
+ * @devmem_bus: CPU physical address of BAR2, for user mappings
+ * @devmem_lock: protects @devmem_mm
+ * @devmem_mm: allocator of device memory
  * @queues: hardware queues
  * @ctx_table: CPU view of the MMU context table
  * @ctx_table_dma: bus address of the context table
@@ -151,6 +157,10 @@ struct mlu_device {
 	u32 num_queues;
 	u64 devmem_size;
 	u64 serial;
+	void __iomem *devmem;
+	resource_size_t devmem_bus;
+	struct mutex devmem_lock;	/* protects devmem_mm */
+	struct gpu_buddy devmem_mm;
 	struct mlu_queue queues[MLU_MAX_QUEUES];
 	__le64 *ctx_table;
 	dma_addr_t ctx_table_dma;
@@ -223,6 +233,9 @@ int mlu_mmu_map_sgt(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 		    struct sg_table *sgt, u64 size, bool writable);
 int mlu_mmu_map_at(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma, u64 size,
 		   bool writable);
+int mlu_mmu_map_devmem(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
+		       struct gpu_buddy *mm, struct list_head *blocks,
+		       u64 size, bool writable);
 void mlu_mmu_unmap(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node);
 void mlu_mmu_report_fault(struct mlu_device *mdev);
 

@@ -7,6 +7,8 @@
  */
 
 #include <linux/err.h>
+#include <linux/gpu_buddy.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
@@ -39,6 +41,7 @@ static struct mlu_bo_mapping *mlu_bo_find_mapping(struct mlu_bo *bo,
 static struct mlu_bo_mapping *mlu_bo_mapping_create(struct mlu_bo *bo,
 						    struct mlu_mmu_ctx *ctx)
 {
+	bool writable = !(bo->flags & DRM_MLU_BO_DEVICE_READ_ONLY);
 	struct drm_gem_object *obj = &bo->base.base;
 	struct mlu_bo_mapping *mapping;
 	struct sg_table *sgt;
@@ -48,14 +51,17 @@ static struct mlu_bo_mapping *mlu_bo_mapping_create(struct mlu_bo *bo,
 	if (!mapping)
 		return ERR_PTR(-ENOMEM);
 
-	sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
-	if (IS_ERR(sgt)) {
-		ret = PTR_ERR(sgt);
-		goto err_free;
+	if (bo->flags & DRM_MLU_BO_DEVMEM) {
+		ret = mlu_mmu_map_devmem(ctx, &mapping->node,
+					 &to_mlu_device(obj->dev)->devmem_mm,
+					 &bo->blocks, obj->size, writable);
+	} else {
+		sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
+		ret = PTR_ERR_OR_ZERO(sgt);
+		if (!ret)
+			ret = mlu_mmu_map_sgt(ctx, &mapping->node, sgt,
+					      obj->size, writable);
 	}
-
-	ret = mlu_mmu_map_sgt(ctx, &mapping->node, sgt, obj->size,
-			      !(bo->flags & DRM_MLU_BO_DEVICE_READ_ONLY));
 	if (ret)
 		goto err_free;
 
@@ -169,6 +175,121 @@ static const struct drm_gem_object_funcs mlu_gem_funcs = {
 	.vm_ops = &drm_gem_shmem_vm_ops,
 };
 
+static void mlu_devmem_free(struct drm_gem_object *obj)
+{
+	struct mlu_device *mdev = to_mlu_device(obj->dev);
+	struct mlu_bo *bo = to_mlu_bo(obj);
+
+	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
+	mutex_lock(&mdev->devmem_lock);
+	gpu_buddy_free_list(&mdev->devmem_mm, &bo->blocks, 0);
+	mutex_unlock(&mdev->devmem_lock);
+	drm_gem_object_release(obj);
+	mutex_destroy(&bo->mappings_lock);
+	kfree(bo);
+}
+
+/* CPU mapping of device memory: BAR2 pages, write-combined, no faults. */
+static int mlu_devmem_mmap(struct drm_gem_object *obj,
+			   struct vm_area_struct *vma)
+{
+	struct mlu_device *mdev = to_mlu_device(obj->dev);
+	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct gpu_buddy_block *block;
+	unsigned long addr = vma->vm_start;
+	int ret = 0;
+	int idx;
+
+	if (!drm_dev_enter(obj->dev, &idx))
+		return -ENODEV;
+
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
+	list_for_each_entry(block, &bo->blocks, link) {
+		u64 len = min_t(u64, gpu_buddy_block_size(&mdev->devmem_mm, block),
+				vma->vm_end - addr);
+		u64 phys = mdev->devmem_bus + gpu_buddy_block_offset(block);
+
+		ret = io_remap_pfn_range(vma, addr, PHYS_PFN(phys), len,
+					 vma->vm_page_prot);
+		if (ret)
+			break;
+		addr += len;
+		if (addr >= vma->vm_end)
+			break;
+	}
+	drm_dev_exit(idx);
+	return ret;
+}
+
+static const struct vm_operations_struct mlu_devmem_vm_ops = {
+	.open = drm_gem_vm_open,
+	.close = drm_gem_vm_close,
+};
+
+static const struct drm_gem_object_funcs mlu_devmem_funcs = {
+	.free = mlu_devmem_free,
+	.open = mlu_gem_open,
+	.close = mlu_gem_close,
+	.mmap = mlu_devmem_mmap,
+	.vm_ops = &mlu_devmem_vm_ops,
+};
+
+/* Allocate and clear device memory for a DRM_MLU_BO_DEVMEM BO. */
+static struct drm_gem_object *mlu_devmem_create(struct mlu_device *mdev,
+						u64 size)
+{
+	struct gpu_buddy_block *block;
+	struct mlu_bo *bo;
+	int ret, idx;
+
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&bo->mappings_lock);
+	INIT_LIST_HEAD(&bo->mappings);
+	INIT_LIST_HEAD(&bo->blocks);
+	drm_gem_private_object_init(&mdev->drm, &bo->base.base, size);
+	bo->base.base.funcs = &mlu_devmem_funcs;
+
+	mutex_lock(&mdev->devmem_lock);
+	ret = gpu_buddy_alloc_blocks(&mdev->devmem_mm, 0, mdev->devmem_mm.size,
+				     size, PAGE_SIZE, &bo->blocks, 0);
+	mutex_unlock(&mdev->devmem_lock);
+	if (ret) {
+		/* The buddy allocator says -ENOSPC when it is full. */
+		ret = -ENOMEM;
+		goto err_put;
+	}
+
+	/* Device memory keeps old contents; hand out zeroes only. */
+	if (!drm_dev_enter(&mdev->drm, &idx)) {
+		ret = -ENODEV;
+		goto err_put;
+	}
+	list_for_each_entry(block, &bo->blocks, link)
+		memset_io(mdev->devmem + gpu_buddy_block_offset(block), 0,
+			  gpu_buddy_block_size(&mdev->devmem_mm, block));
+	drm_dev_exit(idx);
+	return &bo->base.base;
+
+err_put:
+	drm_gem_object_put(&bo->base.base);
+	return ERR_PTR(ret);
+}
+
+/**
+ * mlu_gem_unmap_all() - revoke every CPU mapping of the device's BOs
+ * @drm: device being removed
+ *
+ * Device memory mappings point into BAR2, which the driver gives up;
+ * later accesses get SIGBUS.  Host memory mappings simply fault back in.
+ */
+void mlu_gem_unmap_all(struct drm_device *drm)
+{
+	unmap_mapping_range(drm->anon_inode->i_mapping, 0, 0, 1);
+}
+
 /**
  * mlu_gem_create_object() - &drm_driver.gem_create_object hook
  * @drm: device
@@ -187,6 +308,7 @@ struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
 
 	mutex_init(&bo->mappings_lock);
 	INIT_LIST_HEAD(&bo->mappings);
+	INIT_LIST_HEAD(&bo->blocks);
 	bo->base.map_wc = false;
 	bo->base.base.funcs = &mlu_gem_funcs;
 	return &bo->base.base;
@@ -228,13 +350,27 @@ static bool mlu_bo_size_plausible(u64 size)
 	return size >> PAGE_SHIFT <= totalram_pages();
 }
 
+/* Create a host memory BO. */
+static struct drm_gem_object *mlu_shmem_create(struct drm_device *drm,
+					       u64 size)
+{
+	struct drm_gem_shmem_object *shmem;
+
+	if (!mlu_bo_size_plausible(size))
+		return ERR_PTR(-ENOMEM);
+	shmem = drm_gem_shmem_create(drm, size);
+	if (IS_ERR(shmem))
+		return ERR_CAST(shmem);
+	return &shmem->base;
+}
+
 int mlu_ioctl_bo_create(struct drm_device *drm, void *data,
 			struct drm_file *file)
 {
+	struct mlu_device *mdev = to_mlu_device(drm);
 	struct drm_mlu_bo_create *args = data;
-	struct drm_gem_shmem_object *shmem;
 	struct mlu_bo_mapping *mapping;
-	struct mlu_bo *bo;
+	struct drm_gem_object *obj;
 	u32 handle;
 	u64 size;
 	int ret;
@@ -243,25 +379,25 @@ int mlu_ioctl_bo_create(struct drm_device *drm, void *data,
 		drm_dbg(drm, "unknown BO flags 0x%x\n", args->flags);
 		return -EINVAL;
 	}
-	if (args->flags & DRM_MLU_BO_DEVMEM)
+	if ((args->flags & DRM_MLU_BO_DEVMEM) && !mdev->devmem)
 		return -EOPNOTSUPP;
 	if (!args->size)
 		return -EINVAL;
 	if (args->size > MLU_USER_VA_END - MLU_USER_VA_START - MLU_PAGE_SIZE)
 		return -E2BIG;
 	size = PAGE_ALIGN(args->size);
-	if (!mlu_bo_size_plausible(size))
-		return -ENOMEM;
 
-	shmem = drm_gem_shmem_create(drm, size);
-	if (IS_ERR(shmem))
-		return PTR_ERR(shmem);
-	bo = container_of(shmem, struct mlu_bo, base);
-	bo->flags = args->flags;
+	if (args->flags & DRM_MLU_BO_DEVMEM)
+		obj = mlu_devmem_create(mdev, size);
+	else
+		obj = mlu_shmem_create(drm, size);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	to_mlu_bo(obj)->flags = args->flags;
 
 	/* Creating the handle maps the BO into the file's context. */
-	ret = drm_gem_handle_create(file, &shmem->base, &handle);
-	drm_gem_object_put(&shmem->base);
+	ret = drm_gem_handle_create(file, obj, &handle);
+	drm_gem_object_put(obj);
 	if (ret)
 		return ret;
 

@@ -20,12 +20,15 @@ struct mlu_mmu_ctx;
  * struct mlu_bo - a buffer object in host memory
  * @base: shmem GEM object
  * @flags: DRM_MLU_BO_* creation flags
+ * @blocks: device memory blocks of a DRM_MLU_BO_DEVMEM BO (the shmem part
+ *	of @base is unused then)
  * @mappings_lock: protects @mappings
  * @mappings: one &struct mlu_bo_mapping per context that has a handle
  */
 struct mlu_bo {
 	struct drm_gem_shmem_object base;
 	u32 flags;
+	struct list_head blocks;
 	struct mutex mappings_lock;	/* protects mappings */
 	struct list_head mappings;
 };
@@ -54,6 +57,7 @@ static inline struct mlu_bo *to_mlu_bo(struct drm_gem_object *obj)
 
 struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
 					     size_t size);
+void mlu_gem_unmap_all(struct drm_device *drm);
 struct mlu_bo_mapping *mlu_bo_mapping_lookup(struct drm_file *file,
 					     u32 handle);
 void mlu_bo_mapping_put(struct mlu_bo_mapping *mapping);

@@ -12,6 +12,7 @@
 #include <linux/iopoll.h>
 #include <linux/pci.h>
 
+#include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
 #include "mlu_drv.h"
@@ -277,6 +278,43 @@ static int mlu_hw_queues_alloc(struct mlu_device *mdev)
 	return 0;
 }
 
+static void mlu_hw_devmem_release(struct drm_device *drm, void *arg)
+{
+	struct mlu_device *mdev = to_mlu_device(drm);
+
+	gpu_buddy_fini(&mdev->devmem_mm);
+}
+
+/*
+ * Map BAR2 and set up its allocator.  A card without device memory (or a
+ * BAR we cannot map) still works with host memory only.
+ */
+static int mlu_hw_devmem_init(struct mlu_device *mdev)
+{
+	struct pci_dev *pdev = mdev->pdev;
+	resource_size_t size = min_t(u64, mdev->devmem_size,
+				     pci_resource_len(pdev, MLU_BAR_DEVMEM));
+	int ret;
+
+	mutex_init(&mdev->devmem_lock);
+	size = round_down(size, PAGE_SIZE);
+	if (!size || !(pci_resource_flags(pdev, MLU_BAR_DEVMEM) & IORESOURCE_MEM))
+		return 0;
+
+	ret = pcim_request_region(pdev, MLU_BAR_DEVMEM, MLU_DRIVER_NAME);
+	if (ret)
+		return ret;
+	mdev->devmem_bus = pci_resource_start(pdev, MLU_BAR_DEVMEM);
+	mdev->devmem = devm_ioremap_wc(&pdev->dev, mdev->devmem_bus, size);
+	if (!mdev->devmem)
+		return -ENOMEM;
+
+	ret = gpu_buddy_init(&mdev->devmem_mm, size, PAGE_SIZE);
+	if (ret)
+		return ret;
+	return drmm_add_action_or_reset(&mdev->drm, mlu_hw_devmem_release, NULL);
+}
+
 /**
  * mlu_hw_init() - take the PCI function, identify and start the card
  * @mdev: device
@@ -305,6 +343,10 @@ int mlu_hw_init(struct mlu_device *mdev)
 		return PTR_ERR(mdev->regs);
 
 	ret = mlu_hw_identify(mdev);
+	if (ret)
+		return ret;
+
+	ret = mlu_hw_devmem_init(mdev);
 	if (ret)
 		return ret;
 

@@ -131,7 +131,8 @@ static void mlu_mmu_clear_range(struct mlu_mmu_ctx *ctx, u64 va, u64 size)
 	}
 }
 
-static int mlu_mmu_set_range(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma,
+/* Map @size bytes at @va to @addr (a bus address or a device memory offset). */
+static int mlu_mmu_set_range(struct mlu_mmu_ctx *ctx, u64 va, u64 addr,
 			     u64 size, u64 flags)
 {
 	struct mlu_pt *leaf;
@@ -144,7 +145,7 @@ static int mlu_mmu_set_range(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma,
 		if (!leaf)
 			return -ENOMEM;
 		WRITE_ONCE(leaf->entries[MLU_PT_INDEX(va + off, 0)],
-			   cpu_to_le64(((dma + off) & MLU_PTE_ADDR_MASK) | flags));
+			   cpu_to_le64(((addr + off) & MLU_PTE_ADDR_MASK) | flags));
 	}
 	return 0;
 }
@@ -187,6 +188,67 @@ int mlu_mmu_map_sgt(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 			break;
 		ret = mlu_mmu_set_range(ctx, va + mapped, sg_dma_address(sg),
 					len, flags);
+		if (ret)
+			goto err_clear;
+		mapped += len;
+	}
+	if (mapped < size) {
+		ret = -EINVAL;
+		goto err_clear;
+	}
+	mutex_unlock(&ctx->lock);
+	return 0;
+
+err_clear:
+	mlu_mmu_clear_range(ctx, va, mapped);
+	drm_mm_remove_node(node);
+	mlu_mmu_invalidate(ctx);
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/**
+ * mlu_mmu_map_devmem() - give device memory blocks a device address
+ * @ctx: address space
+ * @node: zeroed node; receives the VA range (@size plus a guard page)
+ * @mm: the device memory allocator the blocks come from
+ * @blocks: &struct gpu_buddy_block list, at least @size bytes
+ * @size: bytes to map, page aligned
+ * @writable: whether the card may write the pages
+ *
+ * The blocks are mapped back to back in list order, the order the CPU
+ * mapping of the BO uses too.
+ *
+ * Return: 0 or -ENOMEM (no memory or no free address range).
+ */
+int mlu_mmu_map_devmem(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
+		       struct gpu_buddy *mm, struct list_head *blocks,
+		       u64 size, bool writable)
+{
+	u64 flags = MLU_PTE_VALID | MLU_PTE_DEVMEM |
+		    (writable ? MLU_PTE_WRITE : 0);
+	struct gpu_buddy_block *block;
+	u64 va, mapped = 0;
+	int ret;
+
+	mutex_lock(&ctx->lock);
+	ret = drm_mm_insert_node_generic(&ctx->mm, node, size + MLU_PAGE_SIZE,
+					 MLU_PAGE_SIZE, 0, DRM_MM_INSERT_BEST);
+	if (ret) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+
+	va = node->start;
+	list_for_each_entry(block, blocks, link) {
+		u64 len = min(gpu_buddy_block_size(mm, block), size - mapped);
+
+		if (!len)
+			break;
+		ret = mlu_mmu_set_range(ctx, va + mapped,
+					gpu_buddy_block_offset(block), len,
+					flags);
 		if (ret)
 			goto err_clear;
 		mapped += len;

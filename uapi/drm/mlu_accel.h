@@ -181,17 +181,18 @@ struct drm_mlu_device_info {
 /**
  * struct drm_mlu_bo_create - argument of DRM_IOCTL_MLU_BO_CREATE
  *
- * Creates a buffer object in host memory (device memory with
- * %DRM_MLU_BO_DEVMEM, only when %DRM_MLU_CAP_BO_DEVMEM is set), and maps it
+ * Creates a buffer object in host memory (in the card's device memory
+ * with %DRM_MLU_BO_DEVMEM, when %DRM_MLU_CAP_BO_DEVMEM is set), and maps it
  * into the calling file's device address space.  The BO is zero-filled and
- * CPU-mappable with mmap() at the offset DRM_IOCTL_MLU_BO_INFO returns.
+ * CPU-mappable with mmap() at the offset DRM_IOCTL_MLU_BO_INFO returns
+ * (device memory through the PCI BAR, write-combined).
  * Every handle of the BO in another file (PRIME import) gets its own device
  * address in that file's address space.  Close it with DRM_IOCTL_GEM_CLOSE.
  *
  * Errors: -EINVAL for a zero @size, unknown @flags; -E2BIG for a @size
  * above the address space; -EOPNOTSUPP for %DRM_MLU_BO_DEVMEM without
- * %DRM_MLU_CAP_BO_DEVMEM; -ENOMEM when memory or device address space run
- * out; -ENODEV after the card was removed.
+ * %DRM_MLU_CAP_BO_DEVMEM; -ENOMEM when memory, device memory or device
+ * address space run out; -ENODEV after the card was removed.
  */
 struct drm_mlu_bo_create {
 	/**
