@@ -577,8 +577,9 @@ static void *mlu_queue_thread(void *opaque)
 
         qemu_mutex_lock(&s->lock);
         q->running = false;
-        if (e.generation != s->generation) {
+        if (q->stale) {
             /* A reset started meanwhile: drop the packet's results. */
+            q->stale = false;
             if (!--s->stale_packets) {
                 mlu_reset_done_locked(s);
             }

@@ -171,7 +171,9 @@ static void mlu_reset_locked(MLUState *s)
 
     s->generation++;
     for (q = 0; q < s->num_queues; q++) {
-        if (s->queues[q].running) {
+        /* A packet that outlives several resets is counted once. */
+        if (s->queues[q].running && !s->queues[q].stale) {
+            s->queues[q].stale = true;
             s->stale_packets++;
         }
         mlu_queue_reset_locked(&s->queues[q]);

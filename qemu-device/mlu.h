@@ -49,6 +49,7 @@ typedef struct MLUQueue {
 
     /* Worker state (L). */
     bool running;               /* a packet is being executed */
+    bool stale;                 /* ... and counted in stale_packets */
     bool stop;                  /* unrealize: the thread must exit */
     uint32_t job_status;        /* MLU_CMD_STATUS_* of the current job */
 } MLUQueue;
