@@ -8,13 +8,14 @@
 MLU_CACHE_DIR ?= $(HOME)/.cache/mlu-stack
 export MLU_CACHE_DIR
 
-.PHONY: all setup qemu check bench demo vm driver clean help
+.PHONY: all setup qemu check fuzz bench demo vm driver clean help
 
 all: qemu
 
 help:
 	@echo "make demo    build everything, boot a guest with the card, run a matmul and a conv"
 	@echo "make check   run every test; ends with 'N passed, M failed'"
+	@echo "make fuzz    the fuzzers with a large budget (FUZZ_OPS=n, FUZZ_SEED=n)"
 	@echo "make bench   run the benchmarks ('bench: <name> <value> <unit>' lines)"
 	@echo "make vm      boot the test guest with an interactive shell (CARDS=n, default 1)"
 	@echo "make qemu    fetch and build QEMU with the MLU card (cached in $(MLU_CACHE_DIR))"
@@ -28,6 +29,10 @@ qemu: setup
 
 check: setup
 	@scripts/check.sh
+
+# Same checks as the fuzz suites of `make check`, a much larger budget.
+fuzz: setup
+	@tests/fuzz/run.sh
 
 bench: setup
 	@scripts/bench.sh

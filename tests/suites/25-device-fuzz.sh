@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Device fuzzer: drive the emulated MLU card through qtest with random and
+# mutated registers, rings, packets and page tables (tests/fuzz/), against
+# a QEMU built with AddressSanitizer and UBSan.  Prints TAP and one line
+# "fuzz: device <ops> ops, <failures> qemu failures".
+#
+# MLU_FUZZ_OPS sets the budget (default 40000 operations, about 10 s),
+# MLU_FUZZ_SEED replays a run (the seed is printed).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=$top/build/fuzz
+mkdir -p "$out"
+
+# The sanitizer build; the release one only when it cannot be built.
+if qemu=$("$top/scripts/build-qemu.sh" --asan | tail -n 1) && [ -x "$qemu" ]; then
+	echo "# fuzzing QEMU built with AddressSanitizer and UBSan: $qemu"
+else
+	qemu=$("$top/scripts/build-qemu.sh" | tail -n 1)
+	echo "# the ASan/UBSan build of QEMU failed: fuzzing the release build $qemu"
+fi
+
+cc -O2 -g -Wall \
+	-I"$top/include" -I"$top/qemu-device/core" -I"$top/tests/device" \
+	$(pkg-config --cflags glib-2.0) \
+	-o "$out/device_fuzz" \
+	"$top"/tests/fuzz/device_fuzz.c \
+	"$top"/tests/device/mlu_testdev.c \
+	"$top"/tests/device/qtest_client.c \
+	"$top"/qemu-device/core/mlu_core_ref.c \
+	$(pkg-config --libs glib-2.0) -lm
+
+# Sanitizer reports go to QEMU's stderr log, which the fuzzer scans.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+MLU_QEMU=$qemu MLU_FUZZ_OPS=${MLU_FUZZ_OPS:-40000} \
+	exec "$out/device_fuzz" --stderr-log "$out/device-fuzz-qemu.log"
