@@ -17,6 +17,7 @@
  * Copyright (c) 2026 The MLU stack authors
  */
 #include "qemu/osdep.h"
+#include "qemu/host-utils.h"
 #include "qemu/log.h"
 #include "qemu/rcu.h"
 #include "exec/memory.h"
@@ -127,7 +128,9 @@ static bool mlu_translate(MLUState *s, MLUQueue *q, uint32_t ctx,
     if (ctx >= count) {
         return mlu_fault(fault, MLU_FAULT_REASON_BAD_CONTEXT, va, write);
     }
-    if (!mlu_read_le64(s, table + ctx * 8ull, &entry)) {
+    /* A table at the top of the bus address space must not wrap to 0. */
+    if (uadd64_overflow(table, ctx * 8ull, &table) ||
+        !mlu_read_le64(s, table, &entry)) {
         return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, write);
     }
     if (!(entry & MLU_CTX_VALID)) {
