@@ -16,14 +16,17 @@
  * fuzzer builds only leads the card to write "data pages", device memory
  * or non-RAM addresses:
  *   - context tables hold roots only, and the MMU registers only ever
- *     point at context tables or at non-RAM addresses;
+ *     point at context tables (low RAM is one: it is the reset value)
+ *     or at non-RAM addresses;
  *   - roots point at roots and level-1 tables, level-1 tables at any
  *     table; both only without MLU_PTE_WRITE, so a walk that cycles and
  *     ends on a table maps it read-only;
  *   - only level-0 tables point at data pages, and a level-0 table is only
  *     ever read at level 0 (roots and level-1 tables never point at one
  *     from a walk's level 2), so no data page is ever read as a table;
- *   - MSI-X messages go to a dedicated area or to MMIO.
+ *   - MSI-X messages go to a dedicated area or to MMIO, never to the
+ *     card's context-table address or MSI-X table (a message written
+ *     there would be a guest program that lets the card write anywhere).
  * Canary pages (fixed patterns) sit between every region and between all
  * data pages; nothing the card may write maps them, so any change there
  * is a device-model bug (a write past a page, a stale translation, ...).
@@ -32,8 +35,9 @@
  * the same operations but not necessarily the same interleavings.
  *
  * Usage: device_fuzz [--seed N] [--ops N] [--stderr-log PATH]
- * (or MLU_FUZZ_SEED, MLU_FUZZ_OPS); MLU_QEMU names the QEMU binary,
- * MLU_FUZZ_VERBOSE=1 traces every operation on stderr.
+ * (or MLU_FUZZ_SEED, MLU_FUZZ_OPS); MLU_QEMU names the QEMU binary.
+ * To narrow a failure down: MLU_FUZZ_VERBOSE=1 traces every operation on
+ * stderr, MLU_FUZZ_PARANOID=1 checks the canaries after every batch.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,10 +75,18 @@
 #define F_DATA_PAGES		256
 #define F_MSI_AREA		0x08390000ull	/* MSI-X messages */
 #define F_LAYOUT_END		0x08400000ull
+/*
+ * Context tables: MMU_CTX_TABLE is 0 after reset, so low RAM holds context
+ * entries too (our roots), and the top of the bus address space checks
+ * that a context lookup does not wrap around to 0.
+ */
+#define F_LOW_CTX		0x00000000ull	/* 32 KiB of context entries */
+#define F_TOP_TABLE		0xfffffffffffff000ull
 
 #define F_PAGE			4096ull
 #define F_NUM_CTX		8		/* contexts with a root */
 #define F_GOOD_CTX		4		/* contexts with good mappings */
+#define F_CLEAN_CTX		3		/* ... all writable, for heavy work */
 #define F_VA_BASE		0x4000000000ull	/* good mappings start here */
 #define F_VA_PAGES		1024		/* two level-0 tables */
 #define F_DEVMEM_SIZE		(1ull << 20)
@@ -115,6 +127,7 @@ struct fuzz {
 	uint32_t seed;
 	unsigned long ops;
 	bool verbose;
+	bool paranoid;		/* check canaries after every batch */
 	char trace[F_TRACE_DEPTH][160];
 	unsigned long traced;
 
@@ -254,17 +267,32 @@ static uint32_t ring_size_value(struct fuzz *f)
 /* A context-table address: one of ours, or somewhere that is not RAM. */
 static uint64_t ctx_table_value(struct fuzz *f)
 {
+	if (chance(f, 5))
+		return F_TOP_TABLE;
 	if (chance(f, 80))
 		return F_CTX_REGION + F_PAGE * rnd(f, F_CTX_TABLES);
 	return non_ram_addr(f);
 }
 
-/* An MSI-X message address: our MSI area or MMIO (BAR0 itself too). */
+/*
+ * An MSI-X message address: our MSI area or MMIO, the card's own registers
+ * too (re-entrant I/O).  A message can land in a register when MSI-X is
+ * enabled from config space, so never in the context-table address or in
+ * the MSI-X table, which would let the card write anywhere.
+ */
 static uint64_t msi_addr_value(struct fuzz *f)
 {
+	uint32_t reg;
+
 	switch (rnd(f, 4)) {
 	case 0:
-		return T_BAR0 + 4 * rnd(f, MLU_BAR0_SIZE / 4);
+		do {
+			reg = 4 * rnd(f, MLU_BAR0_SIZE / 4);
+		} while (reg == MLU_REG_MMU_CTX_TABLE_LO ||
+			 reg == MLU_REG_MMU_CTX_TABLE_HI ||
+			 (reg >= MLU_MSIX_TABLE_OFFSET &&
+			  reg < MLU_MSIX_PBA_OFFSET));
+		return T_BAR0 + reg;
 	case 1:
 		return non_ram_addr(f);
 	default:
@@ -403,7 +431,8 @@ static void pt_build(struct fuzz *f)
 		f->pt[l1][MLU_PT_INDEX(F_VA_BASE, 1) + 1] =
 			pt_gpa(l0 + 1) | MLU_PTE_VALID;
 		for (p = 0; p < F_VA_PAGES; p++)
-			va_page_set(f, c, p, va_random_kind(f));
+			va_page_set(f, c, p, c == F_CLEAN_CTX ? VA_RW :
+				    va_random_kind(f));
 	}
 	for (p = 0; p < F_PT_TABLES; p++)
 		qtest_memwrite(f->t->qt, pt_gpa(p), f->pt[p], F_PAGE);
@@ -441,7 +470,10 @@ static void op_pt_mutate(struct fuzz *f)
 		    MLU_PT_INDEX(F_VA_BASE, 1) + rnd(f, 2);
 	}
 	if (chance(f, 30)) {
-		unsigned int c = rnd(f, F_GOOD_CTX), p = rnd(f, F_VA_PAGES);
+		/* The clean context stays (mostly) clean. */
+		unsigned int c = rnd(f, chance(f, 95) ? F_CLEAN_CTX : F_GOOD_CTX);
+		unsigned int p = rnd(f, F_VA_PAGES);
+
 
 		va_page_set(f, c, p, va_random_kind(f));
 		table = F_PT_L0_FIRST + 2 * c + p / MLU_PT_ENTRIES;
@@ -627,6 +659,37 @@ static void good_fence(struct fuzz *f, struct mlu_pkt_fence *p)
 	p->status_addr = chance(f, 20) ? 0 : good_va(f, 4, 4);
 }
 
+/*
+ * Long-running work in the clean context, so that resets, ring changes
+ * and fault injection land in the middle of it: a big f32 matmul or a
+ * copy of up to 1.5 MiB.
+ */
+static void heavy_packet(struct fuzz *f, uint8_t *pkt)
+{
+	struct mlu_pkt_matmul *mm = (struct mlu_pkt_matmul *)pkt;
+	struct mlu_pkt_copy *cp = (struct mlu_pkt_copy *)pkt;
+	uint64_t half = F_VA_PAGES * F_PAGE / 2;
+
+	if (chance(f, 50)) {
+		uint32_t dim = 64 + rnd(f, 129);
+
+		mm->hdr.opcode = MLU_OP_MATMUL;
+		mm->m = mm->n = mm->k = dim;
+		mm->lda = mm->ldb = mm->ldc = dim;
+		mm->alpha = f32_bits(1.0f);
+		mm->dtype = MLU_DTYPE_F32;
+		mm->a = F_VA_BASE;
+		mm->b = F_VA_BASE + dim * dim * 4;
+		mm->c = F_VA_BASE + 2 * dim * dim * 4;
+	} else {
+		cp->hdr.opcode = MLU_OP_COPY;
+		cp->size = 256 * 1024 + rnd(f, 1280 * 1024);
+		cp->src = F_VA_BASE + rnd(f, half - cp->size);
+		cp->dst = F_VA_BASE + half + rnd(f, half - cp->size);
+	}
+	mm->hdr.ctx = F_CLEAN_CTX;
+}
+
 /* Byte offsets and widths of a packet's fields, for one-field mutation. */
 struct field {
 	uint8_t off, width;
@@ -724,6 +787,11 @@ static void make_packet(struct fuzz *f, uint8_t *pkt, const char **what)
 	uint16_t ctx = pkt_ctx(f);
 
 	memset(pkt, 0, MLU_PKT_SIZE);
+	if (chance(f, 3)) {
+		heavy_packet(f, pkt);
+		*what = "heavy";
+		return;
+	}
 	if (chance(f, 5)) {
 		for (i = 0; i < MLU_PKT_SIZE; i++)
 			pkt[i] = rnd(f, 256);
@@ -835,8 +903,15 @@ static void op_sane_setup(struct fuzz *f)
 	unsigned int q;
 
 	trace(f, "sane setup");
-	set_ctx_table(f, F_CTX_REGION);
-	wr(f, MLU_REG_MMU_CTX_COUNT, chance(f, 80) ? F_NUM_CTX : rnd(f, 4097));
+	if (chance(f, 3)) {
+		/* Lookups of contexts >= 512 would wrap to 0. */
+		set_ctx_table(f, F_TOP_TABLE);
+		wr(f, MLU_REG_MMU_CTX_COUNT, MLU_MAX_CONTEXTS);
+	} else {
+		set_ctx_table(f, F_CTX_REGION);
+		wr(f, MLU_REG_MMU_CTX_COUNT, chance(f, 80) ? F_NUM_CTX :
+		   rnd(f, MLU_MAX_CONTEXTS + 1));
+	}
 	wr(f, MLU_REG_IRQ_MASK, chance(f, 80) ? 0 : rnd_u32(f));
 	for (q = 0; q < f->t->nq; q++)
 		ring_config(f, q, F_RING_REGION + q * (F_RING_REGION_SIZE / 16),
@@ -1170,6 +1245,18 @@ static unsigned long canary_check(struct fuzz *f)
 	return bad;
 }
 
+/* Low RAM: context entries for a context table left at its reset value. */
+static void low_ctx_build(struct fuzz *f)
+{
+	uint64_t *buf = g_malloc(MLU_MAX_CONTEXTS * 8);
+	unsigned int i;
+
+	for (i = 0; i < MLU_MAX_CONTEXTS; i++)
+		buf[i] = pt_gpa(i % F_PT_ROOTS) | MLU_CTX_VALID;
+	qtest_memwrite(f->t->qt, F_LOW_CTX, buf, MLU_MAX_CONTEXTS * 8);
+	g_free(buf);
+}
+
 /* The card answers a register read in time with the right identity. */
 static bool responsive(struct fuzz *f)
 {
@@ -1350,6 +1437,7 @@ int main(int argc, char **argv)
 	f->seed = seed;
 	f->rand = g_rand_new_with_seed(seed);
 	f->verbose = env_u32("MLU_FUZZ_VERBOSE", 0);
+	f->paranoid = env_u32("MLU_FUZZ_PARANOID", 0);
 	f->t = g_new0(struct mlu_tdev, 1);
 	nq = queue_counts[rnd(f, G_N_ELEMENTS(queue_counts))];
 	snprintf(props, sizeof(props), "queues=%u,devmem-size=%llu", nq,
@@ -1367,6 +1455,7 @@ int main(int argc, char **argv)
 		goto report;
 	}
 	canary_fill(f);
+	low_ctx_build(f);
 	pt_build(f);
 	tdev_msix_setup(f->t);
 	for (i = 0; i < MLU_MSIX_VECTORS((int)f->t->nq); i++)
@@ -1385,6 +1474,12 @@ int main(int argc, char **argv)
 		}
 		if (!responsive(f)) {
 			hung = true;
+			break;
+		}
+		if (f->paranoid && canary_check(f)) {
+			printf("# canaries changed by operation %lu at the latest\n",
+			       f->ops);
+			dump_trace(f);
 			break;
 		}
 	}
