@@ -89,7 +89,6 @@
 #define F_CLEAN_CTX		3		/* ... all writable, for heavy work */
 #define F_VA_BASE		0x4000000000ull	/* good mappings start here */
 #define F_VA_PAGES		1024		/* two level-0 tables */
-#define F_DEVMEM_SIZE		(1ull << 20)
 #define F_BATCH_OPS		64
 #define F_DEADLINE_MS		5000		/* liveness read deadline */
 #define F_QUIESCE_MS		60000		/* READY after the last reset */
@@ -244,7 +243,7 @@ static uint64_t ring_base_value(struct fuzz *f)
 	case 2:
 		return UINT64_MAX - MLU_PKT_SIZE * (1 + rnd(f, 64)) + 1;
 	case 3:
-		return T_BAR2 + rnd(f, F_DEVMEM_SIZE / MLU_PKT_SIZE) *
+		return T_BAR2 + rnd(f, f->t->devmem_size / MLU_PKT_SIZE) *
 		       MLU_PKT_SIZE;
 	default:
 		return ring_region_addr(f);
@@ -368,12 +367,12 @@ static uint64_t pt_random_entry(struct fuzz *f, unsigned int table)
 		return pt_gpa(rnd(f, F_PT_TABLES)) | flags;
 	case 1:
 		/* Device memory, in range or not. */
-		return (chance(f, 70) ? rnd(f, F_DEVMEM_SIZE / F_PAGE) * F_PAGE :
+		return (chance(f, 70) ? rnd(f, f->t->devmem_size / F_PAGE) * F_PAGE :
 			(rnd64(f) & MLU_PTE_ADDR_MASK)) |
 		       flags | MLU_PTE_DEVMEM | (chance(f, 70) ? MLU_PTE_WRITE : 0);
 	case 2:
 		/* Device memory through its bus address. */
-		return (T_BAR2 + rnd(f, F_DEVMEM_SIZE / F_PAGE) * F_PAGE) |
+		return (T_BAR2 + rnd(f, f->t->devmem_size / F_PAGE) * F_PAGE) |
 		       flags | MLU_PTE_WRITE;
 	default:
 		return data_page_gpa(rnd(f, F_DATA_PAGES)) | flags |
@@ -395,7 +394,7 @@ static void va_page_set(struct fuzz *f, unsigned int ctx, unsigned int page,
 		e = data_page_gpa(rnd(f, F_DATA_PAGES));
 		break;
 	case VA_DEVMEM:
-		e = rnd(f, F_DEVMEM_SIZE / F_PAGE) * F_PAGE | MLU_PTE_WRITE |
+		e = rnd(f, f->t->devmem_size / F_PAGE) * F_PAGE | MLU_PTE_WRITE |
 		    MLU_PTE_DEVMEM;
 		break;
 	case VA_HOLE:
@@ -1406,12 +1405,13 @@ int main(int argc, char **argv)
 	uint32_t seed = env_u32("MLU_FUZZ_SEED", 0);
 	unsigned long budget = env_u32("MLU_FUZZ_OPS", 10000);
 	static const unsigned int queue_counts[] = { 1, 2, 4, 8, 16 };
+	static const unsigned int devmem_sizes[] = { 4096, 65536, 1 << 20 };
 	struct fuzz *f = g_new0(struct fuzz, 1);
 	bool died = false, hung = false, works = false, started;
 	unsigned long canaries_bad = 1;
 	unsigned int reports, failures, n = 0, nq;
 	uint64_t start_ms;
-	char props[64];
+	char props[96];
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -1440,8 +1440,10 @@ int main(int argc, char **argv)
 	f->paranoid = env_u32("MLU_FUZZ_PARANOID", 0);
 	f->t = g_new0(struct mlu_tdev, 1);
 	nq = queue_counts[rnd(f, G_N_ELEMENTS(queue_counts))];
-	snprintf(props, sizeof(props), "queues=%u,devmem-size=%llu", nq,
-		 F_DEVMEM_SIZE);
+	snprintf(props, sizeof(props),
+		 "queues=%u,devmem-size=%u,compute-threads=%u", nq,
+		 devmem_sizes[rnd(f, G_N_ELEMENTS(devmem_sizes))],
+		 1 + rnd(f, 2));
 	printf("# seed %u (rerun with MLU_FUZZ_SEED=%u), %lu operations, "
 	       "-device mlu,%s\n", seed, seed, budget, props);
 	printf("# qemu %s, stderr in %s\n", qemu, log);
