@@ -1130,11 +1130,51 @@ static void op_pci_config(struct fuzz *f)
 		trace(f, "pci: msix enable toggle");
 		tdev_cfg_write(f->t, f->t->msix_cap, ctrl ^ (1u << 31));
 		break;
-	default:
+	case 2:
 		trace(f, "pci: msix mask-all toggle");
 		tdev_cfg_write(f->t, f->t->msix_cap, ctrl ^ (1u << 30));
 		break;
+	default:
+		/* BAR2 disappears under DMA that targets its bus address. */
+		trace(f, "pci: memory space off and on");
+		tdev_cfg_write(f->t, 0x04, 0x4);
+		tdev_cfg_write(f->t, 0x04, 0x6);
+		break;
 	}
+}
+
+/* BARs, bus mastering and MSI-X vectors into F_MSI_AREA. */
+static void pci_setup(struct fuzz *f)
+{
+	unsigned int v;
+
+	tdev_cfg_write(f->t, 0x10, (uint32_t)T_BAR0);
+	tdev_cfg_write(f->t, 0x14, T_BAR0 >> 32);
+	tdev_cfg_write(f->t, 0x18, (uint32_t)T_BAR2);
+	tdev_cfg_write(f->t, 0x1c, T_BAR2 >> 32);
+	tdev_cfg_write(f->t, 0x04, 0x6);
+	tdev_msix_setup(f->t);
+	for (v = 0; v < MLU_MSIX_VECTORS(f->t->nq); v++)
+		qtest_writel(f->t->qt, T_BAR0 + MLU_MSIX_TABLE_OFFSET + 16 * v,
+			     (uint32_t)(F_MSI_AREA + 16 * v));
+}
+
+/*
+ * A machine reset through the ICH9 reset control port, in the middle of
+ * work: the card's reset handler waits for its running packets under the
+ * BQL.  PCI configuration is lost; set it up again.
+ */
+static void op_system_reset(struct fuzz *f)
+{
+	unsigned int i;
+
+	trace(f, "system reset");
+	qtest_outl(f->t->qt, 0xcf9, 0x6);
+	for (i = 0; i < 1000 && (tdev_cfg_read(f->t, 0x10) & ~0xfu) &&
+	     qtest_alive(f->t->qt); i++)
+		usleep(1000);
+	pci_setup(f);
+	memset(f->ring_size, 0, sizeof(f->ring_size));
 }
 
 static void op_clock_step(struct fuzz *f)
@@ -1167,8 +1207,10 @@ static void fuzz_one(struct fuzz *f)
 		op_fault_inject(f);
 	else if (r < 965)
 		op_data_fill(f);
-	else if (r < 980)
+	else if (r < 978)
 		op_pci_config(f);
+	else if (r < 980)
+		op_system_reset(f);
 	else
 		op_clock_step(f);
 	f->ops++;
@@ -1459,10 +1501,7 @@ int main(int argc, char **argv)
 	canary_fill(f);
 	low_ctx_build(f);
 	pt_build(f);
-	tdev_msix_setup(f->t);
-	for (i = 0; i < MLU_MSIX_VECTORS((int)f->t->nq); i++)
-		qtest_writel(f->t->qt, T_BAR0 + MLU_MSIX_TABLE_OFFSET + 16 * i,
-			     (uint32_t)(F_MSI_AREA + 16 * i));
+	pci_setup(f);
 	op_sane_setup(f);
 
 	while (f->ops < budget) {
