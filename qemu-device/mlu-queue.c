@@ -14,6 +14,7 @@
 #include "qemu/bswap.h"
 #include "qemu/cutils.h"
 #include "qemu/log.h"
+#include "qemu/rcu.h"
 #include "qemu/timer.h"
 #include "qemu/units.h"
 #include "mlu.h"
@@ -543,6 +544,8 @@ static void *mlu_queue_thread(void *opaque)
     MLUState *s = q->dev;
     uint8_t pkt[MLU_PKT_SIZE];
 
+    /* DMA looks up guest memory under RCU. */
+    rcu_register_thread();
     qemu_mutex_lock(&s->lock);
     while (!q->stop) {
         MLUResult res = { 0 };
@@ -595,6 +598,7 @@ static void *mlu_queue_thread(void *opaque)
         mlu_queue_retire_locked(s, q, e.ctx, &res, get_clock() - start);
     }
     qemu_mutex_unlock(&s->lock);
+    rcu_unregister_thread();
     return NULL;
 }
 

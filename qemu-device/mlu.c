@@ -619,6 +619,7 @@ static void mlu_realize(PCIDevice *pdev, Error **errp)
     if (!mlu_init_bars(s, errp)) {
         msix_uninit(pdev, &s->bar0, &s->bar0);
         msi_uninit(pdev);
+        memory_region_del_subregion(&s->bar0, &s->mmio);
         return;
     }
 
@@ -646,6 +647,8 @@ static void mlu_exit(PCIDevice *pdev)
     qemu_mutex_destroy(&s->lock);
     msix_uninit(pdev, &s->bar0, &s->bar0);
     msi_uninit(pdev);
+    /* The subregion holds a reference on the device: drop it. */
+    memory_region_del_subregion(&s->bar0, &s->mmio);
 }
 
 static const Property mlu_properties[] = {

@@ -1124,4 +1124,35 @@ TEST_F(mlu, timestamp_follows_the_virtual_clock)
 	EXPECT_LE(5000000000ull, after);
 }
 
+/* ACPI PCI hotplug registers of q35 (hw/acpi/pcihp.c). */
+#define ACPI_PCIHP_ICH9		0x0cc0
+#define ACPI_PCIHP_EJECT	(ACPI_PCIHP_ICH9 + 0x08)
+#define ACPI_PCIHP_SELECT	(ACPI_PCIHP_ICH9 + 0x10)
+
+TEST(hot_unplug_joins_the_workers)
+{
+	const char *args[] = {
+		"-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=1",
+		"-device", "mlu,id=card0,bus=rp0,queues=16,devmem-size=1M",
+		NULL
+	};
+	struct qtest *qt;
+	unsigned int bsel;
+
+	if (!qemu_binary())
+		SKIP(return, "MLU_QEMU is not set");
+	qt = qtest_start(qemu_binary(), args);
+	ASSERT_NE(NULL, qt);
+	ASSERT_TRUE(qtest_qmp(qt, "{\"execute\": \"device_del\", "
+			      "\"arguments\": {\"id\": \"card0\"}}"));
+	/* Play the guest's ACPI _EJ0 for slot 0 of the root port's bus. */
+	for (bsel = 0; bsel < 2; bsel++) {
+		qtest_outl(qt, ACPI_PCIHP_SELECT, bsel);
+		qtest_outl(qt, ACPI_PCIHP_EJECT, 1u << 0);
+	}
+	EXPECT_TRUE(qtest_qmp_wait_event(qt, "DEVICE_DELETED"));
+	EXPECT_TRUE(qtest_alive(qt));
+	qtest_quit(qt);
+}
+
 TEST_HARNESS_MAIN

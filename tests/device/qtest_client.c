@@ -33,10 +33,14 @@
 struct qtest {
 	pid_t pid;
 	int fd;
+	int qmp_fd;
 	bool dead;
 	GString *rx;		/* bytes received, not yet consumed */
+	GString *qmp_rx;
+	GString *events;	/* QMP events seen so far */
 	char dir[64];
 	char path[96];
+	char qmp_path[96];
 };
 
 static void qtest_mark_dead(struct qtest *qt)
@@ -44,16 +48,12 @@ static void qtest_mark_dead(struct qtest *qt)
 	qt->dead = true;
 }
 
-static int qtest_listen(struct qtest *qt)
+static int qtest_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
-	snprintf(qt->dir, sizeof(qt->dir), "/tmp/mlu-qtest-XXXXXX");
-	if (!mkdtemp(qt->dir))
-		return -1;
-	snprintf(qt->path, sizeof(qt->path), "%s/sock", qt->dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", qt->path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -68,11 +68,12 @@ static pid_t qtest_spawn(struct qtest *qt, const char *qemu,
 			 const char *const *args)
 {
 	const char *argv[QTEST_MAX_ARGS];
-	char qtest_arg[128];
+	char qtest_arg[128], qmp_arg[128];
 	int n = 0, devnull;
 	pid_t parent = getpid(), pid;
 
 	snprintf(qtest_arg, sizeof(qtest_arg), "unix:%s", qt->path);
+	snprintf(qmp_arg, sizeof(qmp_arg), "unix:%s", qt->qmp_path);
 	argv[n++] = qemu;
 	argv[n++] = "-machine";
 	argv[n++] = "q35";
@@ -82,6 +83,8 @@ static pid_t qtest_spawn(struct qtest *qt, const char *qemu,
 	argv[n++] = qtest_arg;
 	argv[n++] = "-qtest-log";
 	argv[n++] = "/dev/null";
+	argv[n++] = "-qmp";
+	argv[n++] = qmp_arg;
 	argv[n++] = "-display";
 	argv[n++] = "none";
 	argv[n++] = "-nodefaults";
@@ -114,29 +117,53 @@ static pid_t qtest_spawn(struct qtest *qt, const char *qemu,
 	return pid;
 }
 
+static int qtest_accept(int lfd)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	int fd = -1;
+
+	if (poll(&pfd, 1, QTEST_CONNECT_TIMEOUT_MS) == 1)
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(lfd);
+	return fd;
+}
+
 struct qtest *qtest_start(const char *qemu, const char *const *args)
 {
 	struct qtest *qt = calloc(1, sizeof(*qt));
-	struct pollfd pfd;
-	int lfd;
+	int lfd, qmp_lfd;
 
 	if (!qt)
 		return NULL;
 	qt->fd = -1;
+	qt->qmp_fd = -1;
 	qt->rx = g_string_new(NULL);
-	lfd = qtest_listen(qt);
-	if (lfd < 0)
+	qt->qmp_rx = g_string_new(NULL);
+	qt->events = g_string_new(NULL);
+	snprintf(qt->dir, sizeof(qt->dir), "/tmp/mlu-qtest-XXXXXX");
+	if (!mkdtemp(qt->dir))
 		goto fail;
+	snprintf(qt->path, sizeof(qt->path), "%s/qtest", qt->dir);
+	snprintf(qt->qmp_path, sizeof(qt->qmp_path), "%s/qmp", qt->dir);
+	lfd = qtest_listen(qt->path);
+	qmp_lfd = qtest_listen(qt->qmp_path);
+	if (lfd < 0 || qmp_lfd < 0) {
+		close(lfd);
+		close(qmp_lfd);
+		goto fail;
+	}
 	qt->pid = qtest_spawn(qt, qemu, args);
 	if (qt->pid < 0) {
 		close(lfd);
+		close(qmp_lfd);
 		goto fail;
 	}
-	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
-	if (poll(&pfd, 1, QTEST_CONNECT_TIMEOUT_MS) == 1)
-		qt->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	close(lfd);
-	if (qt->fd < 0)
+	qt->fd = qtest_accept(lfd);
+	qt->qmp_fd = qtest_accept(qmp_lfd);
+	if (qt->fd < 0 || qt->qmp_fd < 0)
+		goto fail;
+	/* Greeting, then leave capabilities negotiation mode. */
+	if (!qtest_qmp(qt, "{\"execute\": \"qmp_capabilities\"}"))
 		goto fail;
 	return qt;
 fail:
@@ -157,16 +184,22 @@ void qtest_quit(struct qtest *qt)
 	}
 	if (qt->fd >= 0)
 		close(qt->fd);
+	if (qt->qmp_fd >= 0)
+		close(qt->qmp_fd);
 	unlink(qt->path);
+	unlink(qt->qmp_path);
 	rmdir(qt->dir);
 	g_string_free(qt->rx, TRUE);
+	g_string_free(qt->qmp_rx, TRUE);
+	g_string_free(qt->events, TRUE);
 	free(qt);
 }
 
-static bool qtest_send(struct qtest *qt, const char *line, size_t len)
+static bool qtest_send_fd(struct qtest *qt, int fd, const char *line,
+			  size_t len)
 {
 	while (len) {
-		ssize_t n = send(qt->fd, line, len, MSG_NOSIGNAL);
+		ssize_t n = send(fd, line, len, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -180,38 +213,86 @@ static bool qtest_send(struct qtest *qt, const char *line, size_t len)
 	return true;
 }
 
-/* Receive one reply line (without "\n") into @out, skipping IRQ lines. */
-static bool qtest_recv_line(struct qtest *qt, GString *out)
+static bool qtest_send(struct qtest *qt, const char *line, size_t len)
+{
+	return qtest_send_fd(qt, qt->fd, line, len);
+}
+
+/* Receive one line (without "\n") from @fd into @out. */
+static bool qtest_recv_line_fd(struct qtest *qt, int fd, GString *rx,
+			       GString *out)
 {
 	for (;;) {
-		char *nl = memchr(qt->rx->str, '\n', qt->rx->len);
-		struct pollfd pfd = { .fd = qt->fd, .events = POLLIN };
+		char *nl = memchr(rx->str, '\n', rx->len);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		char buf[65536];
 		ssize_t n;
 
 		if (nl) {
-			size_t len = nl - qt->rx->str;
+			size_t len = nl - rx->str;
 
 			g_string_truncate(out, 0);
-			g_string_append_len(out, qt->rx->str, len);
-			g_string_erase(qt->rx, 0, len + 1);
-			if (!strncmp(out->str, "IRQ", 3))
-				continue;
+			g_string_append_len(out, rx->str, len);
+			g_string_erase(rx, 0, len + 1);
 			return true;
 		}
 		if (poll(&pfd, 1, QTEST_REPLY_TIMEOUT_MS) != 1) {
 			qtest_mark_dead(qt);
 			return false;
 		}
-		n = recv(qt->fd, buf, sizeof(buf), 0);
+		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			qtest_mark_dead(qt);
 			return false;
 		}
-		g_string_append_len(qt->rx, buf, n);
+		g_string_append_len(rx, buf, n);
 	}
+}
+
+/* Receive one qtest reply line, skipping asynchronous IRQ lines. */
+static bool qtest_recv_line(struct qtest *qt, GString *out)
+{
+	do {
+		if (!qtest_recv_line_fd(qt, qt->fd, qt->rx, out))
+			return false;
+	} while (!strncmp(out->str, "IRQ", 3));
+	return true;
+}
+
+bool qtest_qmp(struct qtest *qt, const char *json)
+{
+	g_autoptr(GString) line = g_string_new(json);
+	g_autoptr(GString) in = g_string_new(NULL);
+
+	g_string_append_c(line, '\n');
+	if (qt->dead || !qtest_send_fd(qt, qt->qmp_fd, line->str, line->len))
+		return false;
+	for (;;) {
+		if (!qtest_recv_line_fd(qt, qt->qmp_fd, qt->qmp_rx, in))
+			return false;
+		if (strstr(in->str, "\"event\"")) {
+			g_string_append(qt->events, in->str);
+			continue;
+		}
+		if (strstr(in->str, "\"QMP\""))
+			continue;		/* the greeting */
+		return !strncmp(in->str, "{\"return\"", 9);
+	}
+}
+
+bool qtest_qmp_wait_event(struct qtest *qt, const char *event)
+{
+	g_autoptr(GString) in = g_string_new(NULL);
+	g_autofree char *quoted = g_strdup_printf("\"%s\"", event);
+
+	while (!strstr(qt->events->str, quoted)) {
+		if (!qtest_recv_line_fd(qt, qt->qmp_fd, qt->qmp_rx, in))
+			return false;
+		g_string_append(qt->events, in->str);
+	}
+	return true;
 }
 
 /* Send a command; on "OK", copy what follows it into @reply (if any). */

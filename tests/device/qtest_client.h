@@ -37,4 +37,12 @@ bool qtest_outl(struct qtest *qt, uint16_t port, uint32_t val);
 /* Advance the virtual clock by @ns; returns the new clock or -1. */
 int64_t qtest_clock_step(struct qtest *qt, int64_t ns);
 
+/*
+ * QMP, on a monitor socket every QEMU started here has: run @json (one
+ * command, "execute" and "arguments") and return true when it answers
+ * "return"; wait for an event by name.
+ */
+bool qtest_qmp(struct qtest *qt, const char *json);
+bool qtest_qmp_wait_event(struct qtest *qt, const char *event);
+
 #endif /* QTEST_CLIENT_H */
