@@ -473,7 +473,6 @@ static void op_pt_mutate(struct fuzz *f)
 		unsigned int c = rnd(f, chance(f, 95) ? F_CLEAN_CTX : F_GOOD_CTX);
 		unsigned int p = rnd(f, F_VA_PAGES);
 
-
 		va_page_set(f, c, p, va_random_kind(f));
 		table = F_PT_L0_FIRST + 2 * c + p / MLU_PT_ENTRIES;
 		i = p % MLU_PT_ENTRIES;
@@ -673,8 +672,12 @@ static void heavy_packet(struct fuzz *f, uint8_t *pkt)
 		uint32_t dim = 64 + rnd(f, 129);
 
 		mm->hdr.opcode = MLU_OP_MATMUL;
-		mm->m = mm->n = mm->k = dim;
-		mm->lda = mm->ldb = mm->ldc = dim;
+		mm->m = dim;
+		mm->n = dim;
+		mm->k = dim;
+		mm->lda = dim;
+		mm->ldb = dim;
+		mm->ldc = dim;
 		mm->alpha = f32_bits(1.0f);
 		mm->dtype = MLU_DTYPE_F32;
 		mm->a = F_VA_BASE;
@@ -768,11 +771,10 @@ static void mutate_field(struct fuzz *f, uint8_t *pkt, uint16_t ctx,
 	const struct field *fl;
 	uint64_t v;
 
-	if (chance(f, 20)) {
+	if (chance(f, 20))
 		fl = &hdr_fields[rnd(f, G_N_ELEMENTS(hdr_fields))];
-	} else {
+	else
 		fl = &fields[rnd(f, count)];
-	}
 	v = fl->is_addr ? bad_va(f, ctx) : field_value(f, fl->width);
 	memcpy(pkt + fl->off, &v, fl->width);	/* little endian host */
 }
@@ -1457,13 +1459,13 @@ int main(int argc, char **argv)
 	int i;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
 			seed = strtoul(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--ops") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--ops") && i + 1 < argc) {
 			budget = strtoul(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--stderr-log") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--stderr-log") && i + 1 < argc) {
 			log = argv[++i];
-		else {
+		} else {
 			fprintf(stderr, "usage: %s [--seed N] [--ops N] "
 				"[--stderr-log PATH]\n", argv[0]);
 			return 2;
