@@ -32,6 +32,7 @@
 #include <dirent.h>
 
 #include "mlu_guest.h"
+#include "mlu_reliability.h"
 
 #define MAX_PROCS	8
 #define MAX_THREADS	8
@@ -621,54 +622,6 @@ static int worker_main(struct shared *sh, uint64_t seed, int threads)
 	return 0;
 }
 
-/* Verify the card with a matmul against the compute core's reference. */
-static int check_matmul(int index, uint32_t seed, char *why, size_t why_len)
-{
-	const uint32_t m = 24, n = 20, k = 28;
-	struct mlu_matmul_desc d = { .dtype = MLU_CORE_F32, .m = m, .n = n, .k = k,
-				     .lda = k, .ldb = n, .ldc = n, .alpha = 1.0f };
-	uint64_t a_off = 0, b_off = m * k * 4, c_off = b_off + k * n * 4, va;
-	float ref[24 * 20], abs_ref[24 * 20];
-	struct mlu_pkt_matmul pkt;
-	uint32_t bo, out;
-	double max_err;
-	char *map;
-	int fd = mlu_open_card(index), ret;
-	long bad;
-
-	if (fd < 0) {
-		snprintf(why, why_len, "open card %d: %s", index, strerror(errno));
-		return -1;
-	}
-	ret = mlu_bo_create(fd, c_off + m * n * 4, 0, &bo, &va);
-	map = ret ? NULL : mlu_bo_map(fd, bo);
-	out = mlu_syncobj_create(fd);
-	if (!map || !out) {
-		snprintf(why, why_len, "BO/syncobj setup failed (%d)", ret);
-		close(fd);
-		return -1;
-	}
-	mlu_fill_random(MLU_CORE_F32, map, m * k + k * n, seed);
-	mlu_pkt_matmul_init(&pkt, &d, va + a_off, va + b_off, va + c_off, 0);
-	ret = mlu_submit_simple(fd, 0, &pkt, 1, &bo, 1, 0, out);
-	if (!ret)
-		ret = mlu_syncobj_wait(fd, out, 30000 * MS);
-	if (!ret && mlu_fence_status(fd, out) != 1)
-		ret = mlu_fence_status(fd, out);
-	if (ret) {
-		snprintf(why, why_len, "matmul job failed: %d", ret);
-		close(fd);
-		return -1;
-	}
-	mlu_matmul_oracle(&d, map + a_off, map + b_off, NULL, NULL, ref, abs_ref);
-	bad = mlu_compare(MLU_CORE_F32, map + c_off, ref, abs_ref, m * n, k + 4, &max_err);
-	if (bad >= 0)
-		snprintf(why, why_len, "C[%ld] differs from the reference (max error %g)", bad,
-			 max_err);
-	close(fd);
-	return bad >= 0 ? -1 : 0;
-}
-
 static void print_file(const char *pid, const char *tid, const char *name)
 {
 	char path[600], line[256];
@@ -890,7 +843,7 @@ int main(int argc, char **argv)
 	failed |= atomic_load(&sh->signals) != 0;
 
 	for (i = 0; i < 2; i++) {
-		int ret = i < cards ? check_matmul(i, (uint32_t)seed + i, why, sizeof(why)) : 0;
+		int ret = i < cards ? mlu_check_matmul(i, (uint32_t)seed + i, why, sizeof(why)) : 0;
 
 		if (i >= cards)
 			printf("ok %d card %d matmul after fuzzing # SKIP one card\n", test++, i);

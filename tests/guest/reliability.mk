@@ -17,8 +17,12 @@ reliability: $(addprefix $(O)/,$(reliability_tests)) $(O)/reliability.list
 $(O)/reliability.list: reliability.mk | $(O)
 	printf '%s\n' $(reliability_tests) >$@
 
-$(addprefix $(O)/,$(reliability_tests)): $(O)/%: %.c mlu_guest.h $(helpers) Makefile \
-		reliability.mk | $(O)
-	$(CC) $(CFLAGS) $(MLU_CFLAGS) -o $@ $< $(helpers) $(LDFLAGS) -ldrm -lm -lpthread
+$(O)/obj/mlu_reliability.o: mlu_reliability.c mlu_reliability.h mlu_guest.h | $(O)/obj
+	$(CC) $(CFLAGS) $(MLU_CFLAGS) -c -o $@ $<
+
+$(addprefix $(O)/,$(reliability_tests)): $(O)/%: %.c mlu_guest.h mlu_reliability.h $(helpers) \
+		$(O)/obj/mlu_reliability.o Makefile reliability.mk | $(O)
+	$(CC) $(CFLAGS) $(MLU_CFLAGS) -o $@ $< $(O)/obj/mlu_reliability.o $(helpers) \
+		$(LDFLAGS) -ldrm -lm -lpthread
 
 .PHONY: reliability

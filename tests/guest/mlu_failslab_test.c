@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Allocation failures: with the kernel's fault injection (failslab and
+ * fail_page_alloc, filtered to this task) making allocations fail, BO
+ * creation, BO info, device queries, syncobj creation and job submission
+ * either succeed or fail with -ENOMEM, never anything else; afterwards
+ * kmemleak (when the kernel has it) finds no leak and the card works.
+ * Skips on a kernel without CONFIG_FAULT_INJECTION_DEBUG_FS/FAILSLAB.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include <xf86drm.h>
+
+#include "kselftest_harness.h"
+#include "mlu_guest.h"
+#include "mlu_reliability.h"
+
+#define FAILSLAB	"/sys/kernel/debug/failslab"
+#define FAIL_PAGE	"/sys/kernel/debug/fail_page_alloc"
+#define KMEMLEAK	"/sys/kernel/debug/kmemleak"
+#define ROUNDS		400
+
+/* Configure one fault-injection attribute directory; 0 or -errno. */
+static int setup_fault(const char *dir, const char *probability)
+{
+	static const char *const attrs[][2] = {
+		{ "task-filter", "Y" }, { "interval", "1" }, { "times", "-1" },
+		{ "verbose", "0" }, { "space", "0" },
+	};
+	char path[128];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, attrs[i][0]);
+		ret = mlu_write_file(path, attrs[i][1]);
+		if (ret)
+			return ret;
+	}
+	/* Sleeping (GFP_KERNEL) allocations are the ones the driver makes. */
+	snprintf(path, sizeof(path), "%s/ignore-gfp-wait", dir);
+	mlu_write_file(path, "N");
+	snprintf(path, sizeof(path), "%s/probability", dir);
+	return mlu_write_file(path, probability);
+}
+
+static void make_it_fail(bool on)
+{
+	mlu_write_file("/proc/thread-self/make-it-fail", on ? "1" : "0");
+}
+
+static bool enomem_or_ok(int ret)
+{
+	return ret == 0 || ret == -ENOMEM;
+}
+
+static int kmemleak_scan(char *first, size_t len)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (mlu_write_file(KMEMLEAK, "scan"))
+		return -1;
+	fd = open(KMEMLEAK, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	snprintf(first, len, "%s", buf);
+	return 1;
+}
+
+TEST(allocation_failures_give_enomem_and_leak_nothing)
+{
+	struct drm_mlu_device_info info;
+	struct mlu_pkt_copy pkt;
+	uint32_t bo, keep, out;
+	uint64_t va, keep_va;
+	int fd, round, ret, failed = 0, bad = 0, last_bad = 0;
+	const char *bad_call = "";
+	char why[4096];
+
+	if (access(FAILSLAB, F_OK))
+		SKIP(return, "kernel without failslab (CONFIG_FAILSLAB, FAULT_INJECTION_DEBUG_FS)");
+	if (mlu_count_cards() == 0)
+		SKIP(return, "no MLU card");
+	fd = mlu_open_card(0);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, mlu_bo_create(fd, 8192, 0, &keep, &keep_va));
+	if (!access(KMEMLEAK, F_OK))
+		mlu_write_file(KMEMLEAK, "clear");
+
+	ASSERT_EQ(0, setup_fault(FAILSLAB, "20"));
+	if (!access(FAIL_PAGE, F_OK))
+		ASSERT_EQ(0, setup_fault(FAIL_PAGE, "5"));
+
+	for (round = 0; round < ROUNDS; round++) {
+		make_it_fail(true);
+		ret = mlu_bo_create(fd, 4096 << (round % 6), round % 3 == 2 ?
+				    DRM_MLU_BO_DEVMEM : 0, &bo, &va);
+		if (ret == -EOPNOTSUPP)	/* no device memory on this card */
+			ret = mlu_bo_create(fd, 4096, 0, &bo, &va);
+		if (!enomem_or_ok(ret)) {
+			bad++, last_bad = ret, bad_call = "BO_CREATE";
+		} else if (!ret) {
+			struct drm_mlu_bo_info bi;
+
+			ret = mlu_bo_info(fd, bo, &bi);
+			if (!enomem_or_ok(ret))
+				bad++, last_bad = ret, bad_call = "BO_INFO";
+		}
+		ret = mlu_query_info(fd, &info);
+		if (!enomem_or_ok(ret))
+			bad++, last_bad = ret, bad_call = "DEV_QUERY";
+		out = mlu_syncobj_create(fd);
+		mlu_pkt_copy_init(&pkt, keep_va + 4096, keep_va, 4096);
+		ret = mlu_submit_simple(fd, round % 2, &pkt, 1, &keep, 1, 0, out);
+		if (!enomem_or_ok(ret))
+			bad++, last_bad = ret, bad_call = "SUBMIT";
+		make_it_fail(false);
+		failed += ret != 0;
+		if (out) {
+			mlu_syncobj_wait(fd, out, 20000 * MS);
+			drmSyncobjDestroy(fd, out);
+		}
+		if (!ret || ret == -ENOMEM)
+			mlu_bo_close(fd, bo);
+	}
+	mlu_write_file(FAILSLAB "/probability", "0");
+	if (!access(FAIL_PAGE, F_OK))
+		mlu_write_file(FAIL_PAGE "/probability", "0");
+	TH_LOG("%d of %d submits failed under fault injection", failed, ROUNDS);
+	EXPECT_EQ(0, bad) TH_LOG("%s returned %d (%s)", bad_call, last_bad, strerror(-last_bad));
+	EXPECT_LT(0, failed) TH_LOG("fault injection never hit a submit");
+	mlu_bo_close(fd, keep);
+	close(fd);
+
+	/* Objects are freed on close; kmemleak reports what never was. */
+	if (!access(KMEMLEAK, F_OK)) {
+		sleep(1);
+		EXPECT_EQ(0, kmemleak_scan(why, sizeof(why))) TH_LOG("kmemleak: %s", why);
+	}
+	EXPECT_EQ(0, mlu_check_matmul(0, 99, why, sizeof(why))) TH_LOG("%s", why);
+}
+
+TEST_HARNESS_MAIN
