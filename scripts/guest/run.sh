@@ -16,6 +16,9 @@
 #   --smp N, --mem M   guest CPUs (2) and memory (1G)
 #   --name NAME        log file prefix under build/logs/ (guest)
 #   --tap-start N      number of the first TAP line (1), to continue a stream
+#   --hotplug          QMP socket plus scripts/guest/qmp-agent.py, which
+#                      unplugs/re-adds card N when the guest asks for it
+#                      (Documentation/testing.rst, "Hot unplug")
 #   --shell            interactive busybox shell on this terminal instead
 #                      (Ctrl-A x quits QEMU); nothing is parsed
 #
@@ -41,6 +44,7 @@ mem=1G
 name=guest
 tap_start=1
 shell=0
+hotplug=0
 extra=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -57,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift 2 ;;
 	--tap-start) tap_start=$2; shift 2 ;;
 	--shell) shell=1; shift ;;
+	--hotplug) hotplug=1; shift ;;
 	--) shift; extra=("$@"); break ;;
 	-h|--help) sed -n '3,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -89,10 +94,11 @@ args=(-M q35,sata=off -vga none -accel tcg -cpu max -m "$mem" -smp "$smp" -nogra
       -kernel "$kernel" -initrd "$initrd")
 for ((i = 0; i < cards; i++)); do
 	args+=(-device "pcie-root-port,id=mlu_rp$i,chassis=$((i + 1))"
-	       -device "mlu,bus=mlu_rp$i${card_opts:+,$card_opts}")
+	       -device "mlu,bus=mlu_rp$i,id=mlu$i${card_opts:+,$card_opts}")
 done
 cmdline="console=ttyS0 panic=-1 quiet mlu_cards=$cards mlu_timeout=$test_timeout"
 [ -n "$tests" ] && cmdline+=" mlu_tests=$tests"
+[ "$hotplug" = 1 ] && cmdline+=" mlu_hotplug=1"
 
 if [ "$shell" = 1 ]; then
 	exec "$qemu" "${args[@]}" -append "$cmdline mlu_guest=shell" "${extra[@]}"
@@ -107,11 +113,25 @@ qlog=$logs/$name.qemu.log
 rm -f "$console" "$tap" "$dmesg" "$qlog"
 : >"$dmesg"
 
+agent=
+if [ "$hotplug" = 1 ]; then
+	qmp_sock=$logs/$name.qmp.sock
+	rm -f "$qmp_sock" "$logs/$name.qmp.log"
+	extra+=(-qmp "unix:$qmp_sock,server=on,wait=off")
+	/usr/bin/python3 "$guest_top/scripts/guest/qmp-agent.py" "$tap" "$qmp_sock" \
+		"$logs/$name.qmp.log" &
+	agent=$!
+fi
+
 start=$(date +%s)
 timeout -k 10 "$timeout_s" "$qemu" "${args[@]}" -append "$cmdline mlu_guest=test" \
 	-serial "file:$console" -serial "file:$tap" -monitor none \
 	"${extra[@]}" </dev/null >"$qlog" 2>&1
 qrc=$?
+if [ -n "$agent" ]; then
+	kill "$agent" 2>/dev/null
+	wait "$agent" 2>/dev/null
+fi
 elapsed=$(($(date +%s) - start))
 touch "$console" "$tap"
 
