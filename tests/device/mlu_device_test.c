@@ -1124,6 +1124,71 @@ TEST_F(mlu, timestamp_follows_the_virtual_clock)
 	EXPECT_LE(5000000000ull, after);
 }
 
+TEST_F(mlu, reset_during_a_long_job_drops_its_results)
+{
+	struct mlu_tdev *t = self->t;
+	struct matmul_case c = {
+		.dtype = MLU_DTYPE_F32, .m = 768, .n = 768, .k = 768,
+		.lda = 768, .ldb = 768, .ldc = 768, .alpha = 1.0f,
+	};
+	uint64_t bytes = 768ull * 768 * 4, gpa;
+	struct mlu_pkt_matmul p;
+	struct mlu_pkt_fence f;
+	uint64_t va = tdev_buffer(t, 0, 3 * bytes, &gpa);
+
+	matmul_pkt(&c, 0, va, va + bytes, va + 2 * bytes, 0, &p);
+	tdev_queue_push(t, 0, &p);
+	tdev_fence_pkt(t, 0, 0, 1, true, &f);
+	tdev_queue_push(t, 0, &f);
+	tdev_doorbell(t, 0);
+	tdev_wr(t, MLU_REG_RESET, MLU_RESET_MAGIC);
+	ASSERT_TRUE(tdev_wait_reg(t, MLU_REG_STATUS, ~0u, MLU_STATUS_READY));
+	expect_reset_state(_metadata, t);
+	/* The FENCE behind the interrupted matmul never ran. */
+	EXPECT_EQ(0, tdev_fence_value(t, 0));
+	EXPECT_EQ(0, tdev_rd(t, MLU_REG_IRQ_STATUS));
+}
+
+TEST(msi_fallback_without_msix)
+{
+	struct mlu_tdev *t = calloc(1, sizeof(*t));
+	uint64_t deadline;
+	uint8_t msi;
+	uint32_t ctrl;
+
+	if (!qemu_binary())
+		SKIP(return, "MLU_QEMU is not set");
+	ASSERT_TRUE(tdev_start(t, qemu_binary(), DEFAULT_PROPS));
+	/* MSI capability: 64-bit address, one vector, data in RAM. */
+	for (msi = tdev_cfg_read(t, 0x34) & 0xfc; msi;
+	     msi = (tdev_cfg_read(t, msi) >> 8) & 0xfc) {
+		if ((tdev_cfg_read(t, msi) & 0xff) == 0x05)
+			break;
+	}
+	ASSERT_NE(0, msi);
+	ctrl = tdev_cfg_read(t, msi);
+	ASSERT_TRUE(ctrl & (1u << 23));		/* 64-bit capable */
+	tdev_cfg_write(t, msi + 4, (uint32_t)T_GPA_MSI);
+	tdev_cfg_write(t, msi + 8, 0);
+	tdev_cfg_write(t, msi + 12, 0xabcd);
+	tdev_cfg_write(t, msi, ctrl | (1u << 16));
+	tdev_msi_clear(t);
+	tdev_mmu_init(t, 1);
+	tdev_ctx_create(t, 0);
+	tdev_wr(t, MLU_REG_IRQ_MASK, 0);
+	tdev_queue_enable(t, 3);
+	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_run_job(t, 3, 0, NULL, 0));
+	/* Every source shares vector 0; IRQ_STATUS tells which one. */
+	EXPECT_TRUE(tdev_wait_reg(t, MLU_REG_IRQ_STATUS, ~0u, MLU_IRQ_QUEUE(3)));
+	deadline = tdev_now_ms() + T_TIMEOUT_MS;
+	while (qtest_readl(t->qt, T_GPA_MSI) != 0xabcd &&
+	       tdev_now_ms() < deadline)
+		usleep(100);
+	EXPECT_EQ(0xabcd, qtest_readl(t->qt, T_GPA_MSI));
+	tdev_stop(t);
+	free(t);
+}
+
 /* ACPI PCI hotplug registers of q35 (hw/acpi/pcihp.c). */
 #define ACPI_PCIHP_ICH9		0x0cc0
 #define ACPI_PCIHP_EJECT	(ACPI_PCIHP_ICH9 + 0x08)

@@ -9,7 +9,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/build/device
 mkdir -p "$out"
 
-qemu=$("$top/scripts/build-qemu.sh" | tail -n 1)
+# MLU_DEVICE_ASAN=1 tests an ASan/UBSan build of QEMU instead.
+if [ "${MLU_DEVICE_ASAN:-0}" = 1 ]; then
+	qemu=$("$top/scripts/build-qemu.sh" --asan | tail -n 1)
+else
+	qemu=$("$top/scripts/build-qemu.sh" | tail -n 1)
+fi
 selftests=$("$top/scripts/linux-tools.sh")/tools/testing/selftests
 
 # The compute core's reference implementation is the oracle.
