@@ -547,6 +547,11 @@ TEST_F(mlu, matmul_f32_host_memory_matches_reference)
 	c.ldb = 60;
 	c.beta = 0.0f;
 	EXPECT_EQ(0, run_matmul_case(self->t, 1, &c));
+	/* Everything at once. */
+	c.flags = MLU_MATMUL_TRANS_A | MLU_MATMUL_TRANS_B | MLU_MATMUL_BIAS |
+		  MLU_MATMUL_RELU;
+	c.beta = -0.5f;
+	EXPECT_EQ(0, run_matmul_case(self->t, 2, &c));
 }
 
 TEST_F(mlu, matmul_f16_and_bf16_match_reference)
@@ -561,6 +566,10 @@ TEST_F(mlu, matmul_f16_and_bf16_match_reference)
 	EXPECT_EQ(0, run_matmul_case(self->t, 2, &c));
 	c.dtype = MLU_DTYPE_BF16;
 	EXPECT_EQ(0, run_matmul_case(self->t, 2, &c));
+	c.flags |= MLU_MATMUL_RELU | MLU_MATMUL_TRANS_B;
+	c.ldb = 40;
+	c.beta = 1.0f;
+	EXPECT_EQ(0, run_matmul_case(self->t, 1, &c));
 }
 
 TEST_F(mlu, matmul_int8_matches_reference_exactly)
