@@ -1069,6 +1069,8 @@ static void sample_stats(struct fuzz *f)
 {
 	unsigned int q;
 
+	if (!qtest_alive(f->t->qt))
+		return;		/* reads would return all ones */
 	for (q = 0; q < f->t->nq; q++) {
 		f->packets += tdev_qrd(f->t, q, MLU_Q_PACKETS_DONE);
 		f->failed += tdev_qrd(f->t, q, MLU_Q_ERRORS);
@@ -1437,6 +1439,39 @@ static bool start_qemu(struct fuzz *f, const char *qemu, const char *props,
 	return ok;
 }
 
+/* Our only child: the QEMU that tdev_start() spawned. */
+static pid_t qemu_pid(void)
+{
+	g_autofree char *path = g_strdup_printf("/proc/self/task/%d/children",
+						getpid());
+	g_autofree char *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return -1;
+	return strtol(text, NULL, 10);
+}
+
+/*
+ * A hung QEMU would not act on qtest_quit()'s SIGTERM: append its threads'
+ * backtraces to its log (when gdb is installed), then kill it.
+ */
+static void kill_hung_qemu(const char *log)
+{
+	pid_t pid = qemu_pid();
+	g_autofree char *cmd = NULL;
+
+	if (pid <= 0)
+		return;
+	if (!access("/usr/bin/gdb", X_OK)) {
+		cmd = g_strdup_printf("gdb -p %d -batch -ex 'thread apply all bt' "
+				      ">>'%s' 2>&1 </dev/null", pid, log);
+		printf("# QEMU hangs: backtraces of its threads in %s\n", log);
+		if (system(cmd))
+			printf("# gdb failed\n");
+	}
+	kill(pid, SIGKILL);
+}
+
 static void tap(unsigned int *n, bool ok, const char *what)
 {
 	printf("%sok %u %s\n", ok ? "" : "not ", ++*n, what);
@@ -1473,6 +1508,8 @@ int main(int argc, char **argv)
 	}
 	if (!seed)
 		seed = (uint32_t)(g_get_real_time() ^ getpid()) | 1;
+	/* The log shows how far a run got even if it is killed. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n1..5\n");
 	if (!qemu) {
 		printf("Bail out! MLU_QEMU is not set\n");
@@ -1559,15 +1596,21 @@ report:
 		 * only child.
 		 */
 		siginfo_t si = { 0 };
+		bool exited = !waitid(P_ALL, 0, &si,
+				      WEXITED | WNOHANG | WNOWAIT) &&
+			      si.si_pid > 0;
 
-		if (!waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) &&
-		    si.si_pid > 0) {
-			died = true;
-			hung = false;
+		if (exited)
 			printf("# QEMU exited: %s %d\n",
 			       si.si_code == CLD_EXITED ? "status" : "signal",
 			       si.si_status);
+		/* A QEMU that stopped answering but still runs hangs. */
+		if (died || hung) {
+			died = exited;
+			hung = !exited;
 		}
+		if (hung)
+			kill_hung_qemu(log);
 		tdev_stop(f->t);
 	}
 	reports = started ? sanitizer_reports(log) : 0;
