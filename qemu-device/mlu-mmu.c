@@ -105,19 +105,28 @@ static bool mlu_take_injected_fault(MLUState *s, MLUQueue *q)
     return armed;
 }
 
-/* Walk context @ctx's page table for @va. */
-static bool mlu_translate(MLUState *s, MLUQueue *q, uint32_t ctx,
-                          uint64_t va, bool write, MLUTarget *t,
-                          MLUFault *fault)
+/*
+ * The leaf table of the last 2 MiB region an access walked.  It lives for
+ * one access to one operand only, so the model keeps no TLB across
+ * packets and MLU_REG_MMU_INVALIDATE has nothing to drop.
+ */
+typedef struct MLUWalk {
+    bool valid;
+    uint64_t region;
+    uint64_t leaf;
+} MLUWalk;
+
+#define MLU_WALK_REGION(va) ((va) >> (MLU_PAGE_SHIFT + 9))
+
+/* Find the bus address of the leaf table that maps @va in context @ctx. */
+static bool mlu_walk_to_leaf(MLUState *s, uint32_t ctx, uint64_t va,
+                             bool write, MLUWalk *w, MLUFault *fault)
 {
     uint64_t table, count, entry;
     int level;
 
-    if (mlu_take_injected_fault(s, q)) {
-        return mlu_fault(fault, MLU_FAULT_REASON_INJECTED, va, write);
-    }
-    if (va >= MLU_VA_SIZE) {
-        return mlu_fault(fault, MLU_FAULT_REASON_RANGE, va, write);
+    if (w->valid && w->region == MLU_WALK_REGION(va)) {
+        return true;
     }
 
     qemu_mutex_lock(&s->lock);
@@ -138,7 +147,7 @@ static bool mlu_translate(MLUState *s, MLUQueue *q, uint32_t ctx,
     }
 
     table = entry & MLU_PTE_ADDR_MASK;
-    for (level = MLU_PT_LEVELS - 1; level >= 0; level--) {
+    for (level = MLU_PT_LEVELS - 1; level > 0; level--) {
         if (!mlu_read_le64(s, table + MLU_PT_INDEX(va, level) * 8, &entry)) {
             return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, write);
         }
@@ -147,6 +156,35 @@ static bool mlu_translate(MLUState *s, MLUQueue *q, uint32_t ctx,
         }
         table = entry & MLU_PTE_ADDR_MASK;
     }
+    w->valid = true;
+    w->region = MLU_WALK_REGION(va);
+    w->leaf = table;
+    return true;
+}
+
+/* Translate @va of context @ctx through its page table. */
+static bool mlu_translate(MLUState *s, MLUQueue *q, uint32_t ctx,
+                          uint64_t va, bool write, MLUWalk *w, MLUTarget *t,
+                          MLUFault *fault)
+{
+    uint64_t table, entry;
+
+    if (mlu_take_injected_fault(s, q)) {
+        return mlu_fault(fault, MLU_FAULT_REASON_INJECTED, va, write);
+    }
+    if (va >= MLU_VA_SIZE) {
+        return mlu_fault(fault, MLU_FAULT_REASON_RANGE, va, write);
+    }
+    if (!mlu_walk_to_leaf(s, ctx, va, write, w, fault)) {
+        return false;
+    }
+    if (!mlu_read_le64(s, w->leaf + MLU_PT_INDEX(va, 0) * 8, &entry)) {
+        return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, write);
+    }
+    if (!(entry & MLU_PTE_VALID)) {
+        return mlu_fault(fault, MLU_FAULT_REASON_NOT_PRESENT, va, write);
+    }
+    table = entry & MLU_PTE_ADDR_MASK;
 
     /* WRITE and DEVMEM are only looked at in the leaf. */
     if (write && !(entry & MLU_PTE_WRITE)) {
@@ -180,6 +218,7 @@ bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                   void *buf, uint64_t len, MLUFault *fault)
 {
     uint8_t *out = buf;
+    MLUWalk w = { 0 };
 
     if (!mlu_range_ok(va, len, false, fault)) {
         return false;
@@ -188,7 +227,7 @@ bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
         uint64_t chunk = mlu_page_chunk(va, len);
         MLUTarget t;
 
-        if (!mlu_translate(s, q, ctx, va, false, &t, fault)) {
+        if (!mlu_translate(s, q, ctx, va, false, &w, &t, fault)) {
             return false;
         }
         if (t.devmem) {
@@ -207,6 +246,7 @@ bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                    const void *buf, uint64_t len, MLUFault *fault)
 {
     const uint8_t *in = buf;
+    MLUWalk w = { 0 };
 
     if (!mlu_range_ok(va, len, true, fault)) {
         return false;
@@ -215,7 +255,7 @@ bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
         uint64_t chunk = mlu_page_chunk(va, len);
         MLUTarget t;
 
-        if (!mlu_translate(s, q, ctx, va, true, &t, fault)) {
+        if (!mlu_translate(s, q, ctx, va, true, &w, &t, fault)) {
             return false;
         }
         if (t.devmem) {
@@ -239,6 +279,8 @@ bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
 bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                          uint64_t len, MLUFault *fault)
 {
+    MLUWalk w = { 0 };
+
     if (!mlu_range_ok(va, len, true, fault)) {
         return false;
     }
@@ -246,7 +288,7 @@ bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
         uint64_t chunk = mlu_page_chunk(va, len);
         MLUTarget t;
 
-        if (!mlu_translate(s, q, ctx, va, true, &t, fault)) {
+        if (!mlu_translate(s, q, ctx, va, true, &w, &t, fault)) {
             return false;
         }
         if (!t.devmem && !mlu_host_range_is_ram(s, t.addr, chunk, true)) {
