@@ -649,6 +649,11 @@ static void mlu_exit(PCIDevice *pdev)
     msi_uninit(pdev);
     /* The subregion holds a reference on the device: drop it. */
     memory_region_del_subregion(&s->bar0, &s->mmio);
+    /*
+     * The RAM block is freed after an RCU grace period; release its name
+     * now, or a card re-added at the same address aborts on the duplicate.
+     */
+    vmstate_unregister_ram(&s->devmem, DEVICE(pdev));
 }
 
 static const Property mlu_properties[] = {
