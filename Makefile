@@ -33,6 +33,8 @@ check: setup
 # Same checks as the fuzz suites of `make check`, a much larger budget.
 fuzz: setup
 	@tests/fuzz/run.sh
+	@MLU_FUZZ_CALLS=$${FUZZ_OPS:-1000000} MLU_FUZZ_SEED=$${FUZZ_SEED:-0} \
+		MLU_RELIABILITY_TIMEOUT=1800 tests/suites/35-guest-reliability.sh
 
 bench: setup
 	@scripts/bench.sh
