@@ -14,7 +14,7 @@ PACKAGES_BOOKWORM=(
 	ninja-build python3-venv libglib2.0-dev zlib1g-dev
 	seabios qemu-system-data
 	libopenblas-dev libdnnl-dev
-	busybox-static libdrm-dev linux-source-6.12 sparse
+	busybox-static libdrm-dev linux-source-6.12 sparse python3-docutils
 )
 PACKAGES_BACKPORTS=(meson python3-pycotap)
 
