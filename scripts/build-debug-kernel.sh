@@ -1,0 +1,115 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Build the debug guest kernel (KASAN, lockdep, kmemleak, DMA-API debug,
+# fault injection) from Debian's linux-source-6.12 and print the directory
+# that holds it:
+#   <dir>/bzImage      the kernel
+#   <dir>/linux/       the built tree (Module.symvers): make -C <dir>/linux M=...
+#   <dir>/release      its kernel release (uname -r)
+#   <dir>/build.log    the build's output
+#
+# The build is cached in $MLU_CACHE_DIR/debug-kernel-<source version>-<hash>,
+# the hash covering this script and scripts/debug-kernel/, and is redone only
+# when one of them or the source package changes.  Compiles go through ccache
+# (cache in $MLU_CACHE_DIR/ccache-debug-kernel).  The DRM chain mlu.ko needs
+# is built in, so mlu.ko is the only module the guest loads.
+#
+# Usage: build-debug-kernel.sh [--force]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${MLU_CACHE_DIR:-$HOME/.cache/mlu-stack}
+tarball=/usr/src/linux-source-6.12.tar.xz
+fragment=$here/debug-kernel/debug.config
+kconfig_entry=$here/debug-kernel/Kconfig.mlu
+force=0
+[ "${1:-}" = --force ] && force=1
+
+die() {
+	echo "build-debug-kernel: $*" >&2
+	exit 1
+}
+
+[ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.12)"
+version=$(dpkg-query -W -f '${Version}' linux-source-6.12) ||
+	die "linux-source-6.12 is not installed"
+key=$(cat "$0" "$fragment" "$kconfig_entry" | sha256sum | cut -c1-12)
+# Debian's "~" has no place in a path that make and Kbuild handle.
+out=$cache/debug-kernel-${version//[^A-Za-z0-9.+-]/_}-$key
+tree=$out/linux
+
+if [ "$force" = 0 ] && [ -f "$out/done" ]; then
+	echo "$out"
+	exit 0
+fi
+
+mkdir -p "$out"
+# One build per cache directory at a time (parallel suites wait here).
+exec 9>"$out/lock"
+flock 9
+if [ "$force" = 0 ] && [ -f "$out/done" ]; then
+	echo "$out"
+	exit 0
+fi
+rm -f "$out/done"
+
+log=$out/build.log
+: >"$log"
+echo "build-debug-kernel: building $version ($key) in $out; log $log" >&2
+
+# An interrupted build resumes in the same tree; a half-extracted one does not.
+if [ ! -f "$tree/.mlu-extracted" ]; then
+	rm -rf "$tree"
+	mkdir -p "$tree"
+	tar -xJf "$tarball" -C "$tree" --strip-components=1
+	cat "$kconfig_entry" >>"$tree/drivers/accel/Kconfig"
+	touch "$tree/.mlu-extracted"
+fi
+
+export CCACHE_DIR=$cache/ccache-debug-kernel
+export CCACHE_BASEDIR=$cache
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=2G
+kmake=(nice -n 19 make -C "$tree" ARCH=x86_64 CC="ccache gcc" HOSTCC=gcc)
+jobs=$(nproc)
+
+{
+	"${kmake[@]}" tinyconfig
+	"${kmake[@]}" kvm_guest.config
+	(cd "$tree" && ARCH=x86_64 scripts/kconfig/merge_config.sh -m .config "$fragment")
+	"${kmake[@]}" olddefconfig
+} >>"$log" 2>&1 || die "configuration failed (see $log)"
+
+# Every option the fragment asks for must survive olddefconfig: a symbol
+# with an unmet dependency is dropped silently.
+missing=0
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=*) want=$line ;;
+	"# CONFIG_"*" is not set") want=$line ;;
+	*) continue ;;
+	esac
+	sym=${want#\# }
+	sym=${sym%%[= ]*}
+	if ! grep -qxF "$want" "$tree/.config"; then
+		# An invisible symbol is as good as "not set".
+		if [ "${want:0:1}" = "#" ] && ! grep -qE "^$sym=" "$tree/.config"; then
+			continue
+		fi
+		got=$(grep -E "^(# )?$sym[= ]" "$tree/.config" || echo "$sym absent")
+		echo "build-debug-kernel: wanted '$want', .config has '$got'" >&2
+		missing=$((missing + 1))
+	fi
+done <"$fragment"
+[ "$missing" = 0 ] || die "$missing option(s) of $fragment did not make it into .config"
+
+start=$(date +%s)
+"${kmake[@]}" -j"$jobs" bzImage modules >>"$log" 2>&1 ||
+	die "kernel build failed (see the end of $log)"
+echo "build-debug-kernel: built in $(($(date +%s) - start)) s" >&2
+
+cp "$tree/arch/x86/boot/bzImage" "$out/bzImage"
+"${kmake[@]}" -s kernelrelease >"$out/release"
+touch "$out/done"
+echo "$out"
