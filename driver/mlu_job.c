@@ -138,8 +138,11 @@ void mlu_job_retire(struct mlu_queue *q)
 {
 	struct mlu_job *job, *next;
 	unsigned long flags;
+	bool fence_cookie;
 	u64 done;
 
+	/* Lockdep checks recovery's calls; in the interrupt it is a no-op. */
+	fence_cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&q->lock, flags);
 	done = le64_to_cpu(READ_ONCE(q->fences->seqno));
 	/* The card writes the status before the seqno. */
@@ -153,6 +156,7 @@ void mlu_job_retire(struct mlu_queue *q)
 		mlu_job_complete_locked(q, job, mlu_status_to_errno(status));
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
+	dma_fence_end_signalling(fence_cookie);
 }
 
 /* Take the queue's unretired jobs off the ring, to re-run or abort them. */
@@ -177,6 +181,7 @@ static void mlu_job_unqueue_inflight(struct mlu_queue *q, int abort_error)
  */
 void mlu_job_cancel_inflight(struct mlu_device *mdev, int error)
 {
+	bool fence_cookie = dma_fence_begin_signalling();
 	unsigned int i;
 
 	for (i = 0; i < mdev->num_queues; i++) {
@@ -189,6 +194,7 @@ void mlu_job_cancel_inflight(struct mlu_device *mdev, int error)
 			mlu_job_complete_locked(q, job, error);
 		spin_unlock_irqrestore(&q->lock, flags);
 	}
+	dma_fence_end_signalling(fence_cookie);
 }
 
 static void mlu_job_write_packet(struct mlu_queue *q, const void *pkt)
@@ -234,8 +240,14 @@ static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
 	struct mlu_queue *q = job->q;
 	struct dma_fence *fence = job->hw_fence;
 	unsigned long flags;
+	bool fence_cookie;
 	int idx;
 
+	/*
+	 * The scheduler's finished fence waits on what run_job returns:
+	 * nothing in here may allocate memory or wait on other fences.
+	 */
+	fence_cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&q->lock, flags);
 	if (!job->hw_fence_armed) {
 		job->seqno = ++q->seqno;
@@ -261,6 +273,7 @@ static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
 
 out_unlock:
 	spin_unlock_irqrestore(&q->lock, flags);
+	dma_fence_end_signalling(fence_cookie);
 	return dma_fence_get(fence);
 }
 
