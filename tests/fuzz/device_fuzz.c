@@ -87,6 +87,7 @@
 #define F_NUM_CTX		8		/* contexts with a root */
 #define F_GOOD_CTX		4		/* contexts with good mappings */
 #define F_CLEAN_CTX		3		/* ... all writable, for heavy work */
+#define F_BAR2_CTX		4		/* data pages, then BAR2 by bus address */
 #define F_VA_BASE		0x4000000000ull	/* good mappings start here */
 #define F_VA_PAGES		1024		/* two level-0 tables */
 #define F_BATCH_OPS		64
@@ -433,6 +434,19 @@ static void pt_build(struct fuzz *f)
 			va_page_set(f, c, p, c == F_CLEAN_CTX ? VA_RW :
 				    va_random_kind(f));
 	}
+	/*
+	 * Context 4: 256 data pages, then 256 pages of BAR2 through its bus
+	 * address (not MLU_PTE_DEVMEM), for DMA that races with BAR changes.
+	 */
+	f->pt[F_BAR2_CTX][MLU_PT_INDEX(F_VA_BASE, 2)] =
+		pt_gpa(F_PT_L1_FIRST + F_BAR2_CTX) | MLU_PTE_VALID;
+	f->pt[F_PT_L1_FIRST + F_BAR2_CTX][MLU_PT_INDEX(F_VA_BASE, 1)] =
+		pt_gpa(F_PT_L0_FIRST + 2 * F_BAR2_CTX) | MLU_PTE_VALID;
+	for (p = 0; p < MLU_PT_ENTRIES; p++)
+		f->pt[F_PT_L0_FIRST + 2 * F_BAR2_CTX][p] =
+			(p < 256 ? data_page_gpa(p % F_DATA_PAGES) :
+			 T_BAR2 + (p - 256) * F_PAGE % f->t->devmem_size) |
+			MLU_PTE_WRITE | MLU_PTE_VALID;
 	for (p = 0; p < F_PT_TABLES; p++)
 		qtest_memwrite(f->t->qt, pt_gpa(p), f->pt[p], F_PAGE);
 
@@ -1181,6 +1195,40 @@ static void op_system_reset(struct fuzz *f)
 	memset(f->ring_size, 0, sizeof(f->ring_size));
 }
 
+/*
+ * Copies into BAR2 by bus address while memory decoding goes off and on,
+ * then a machine reset: DMA that meets a vanished BAR must neither write
+ * elsewhere nor block the reset.
+ */
+static void op_dma_race(struct fuzz *f)
+{
+	struct mlu_pkt_copy c = { 0 };
+	unsigned int q = rnd(f, f->t->nq), i;
+
+	trace(f, "dma race on q%u: BAR2 copies, memory space blips, "
+	      "system reset", q);
+	wr(f, MLU_REG_RESET, MLU_RESET_MAGIC);
+	memset(f->ring_size, 0, sizeof(f->ring_size));
+	set_ctx_table(f, F_CTX_REGION);
+	wr(f, MLU_REG_MMU_CTX_COUNT, F_NUM_CTX);
+	ring_config(f, q, F_RING_REGION + q * (F_RING_REGION_SIZE / 16), 64,
+		    true);
+	c.hdr.opcode = MLU_OP_COPY;
+	c.hdr.ctx = F_BAR2_CTX;
+	c.src = F_VA_BASE;
+	c.dst = F_VA_BASE + 256 * F_PAGE;
+	c.size = 256 * F_PAGE;
+	for (i = 0; i < 8; i++)
+		qtest_memwrite(f->t->qt, f->ring_base[q] + i * MLU_PKT_SIZE, &c,
+			       sizeof(c));
+	tdev_qwr(f->t, q, MLU_Q_TAIL, 8);
+	for (i = 0; i < 3; i++) {
+		tdev_cfg_write(f->t, 0x04, 0x4);
+		tdev_cfg_write(f->t, 0x04, 0x6);
+	}
+	op_system_reset(f);
+}
+
 static void op_clock_step(struct fuzz *f)
 {
 	trace(f, "clock_step");
@@ -1213,8 +1261,10 @@ static void fuzz_one(struct fuzz *f)
 		op_data_fill(f);
 	else if (r < 978)
 		op_pci_config(f);
-	else if (r < 980)
+	else if (r < 979)
 		op_system_reset(f);
+	else if (r < 980)
+		op_dma_race(f);
 	else
 		op_clock_step(f);
 	f->ops++;
