@@ -38,6 +38,16 @@ static struct mlu_bo_mapping *mlu_bo_find_mapping(struct mlu_bo *bo,
 	return NULL;
 }
 
+/*
+ * shmem reports a failed inode allocation and a failed memory commitment
+ * for pages as -ENOSPC (a full file system, to tmpfs).  For a BO both are
+ * running out of memory, which the UAPI reports as -ENOMEM.
+ */
+static int mlu_shmem_errno(int err)
+{
+	return err == -ENOSPC ? -ENOMEM : err;
+}
+
 static struct mlu_bo_mapping *mlu_bo_mapping_create(struct mlu_bo *bo,
 						    struct mlu_mmu_ctx *ctx)
 {
@@ -57,7 +67,7 @@ static struct mlu_bo_mapping *mlu_bo_mapping_create(struct mlu_bo *bo,
 					 &bo->blocks, obj->size, writable);
 	} else {
 		sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
-		ret = PTR_ERR_OR_ZERO(sgt);
+		ret = mlu_shmem_errno(PTR_ERR_OR_ZERO(sgt));
 		if (!ret)
 			ret = mlu_mmu_map_sgt(ctx, &mapping->node, sgt,
 					      obj->size, writable);
@@ -360,7 +370,7 @@ static struct drm_gem_object *mlu_shmem_create(struct drm_device *drm,
 		return ERR_PTR(-ENOMEM);
 	shmem = drm_gem_shmem_create(drm, size);
 	if (IS_ERR(shmem))
-		return ERR_CAST(shmem);
+		return ERR_PTR(mlu_shmem_errno(PTR_ERR(shmem)));
 	return &shmem->base;
 }
 
