@@ -27,6 +27,46 @@
 #define KMEMLEAK	"/sys/kernel/debug/kmemleak"
 #define ROUNDS		400
 
+/* [start, end) of mlu.ko's core in the kernel, from /proc/modules. */
+static bool module_range(unsigned long long *start, unsigned long long *end)
+{
+	FILE *f = fopen("/proc/modules", "r");
+	char name[64];
+	unsigned long long size, addr;
+	bool found = false;
+
+	while (f && fscanf(f, "%63s %llu %*s %*s %*s %llx%*[^\n]", name, &size, &addr) == 3) {
+		if (!strcmp(name, "mlu") && addr) {
+			*start = addr;
+			*end = addr + size;
+			found = true;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Fail only allocations with mlu.ko on the call stack (the driver and what
+ * it calls), when the kernel has the stack trace filter.
+ */
+static void filter_to_module(const char *dir)
+{
+	unsigned long long start, end;
+	char path[128], value[32];
+
+	snprintf(path, sizeof(path), "%s/require-start", dir);
+	if (access(path, F_OK) || !module_range(&start, &end))
+		return;
+	snprintf(value, sizeof(value), "%llu", start);
+	mlu_write_file(path, value);
+	snprintf(path, sizeof(path), "%s/require-end", dir);
+	snprintf(value, sizeof(value), "%llu", end);
+	mlu_write_file(path, value);
+}
+
 /* Configure one fault-injection attribute directory; 0 or -errno. */
 static int setup_fault(const char *dir, const char *probability)
 {
@@ -47,6 +87,7 @@ static int setup_fault(const char *dir, const char *probability)
 	/* Sleeping (GFP_KERNEL) allocations are the ones the driver makes. */
 	snprintf(path, sizeof(path), "%s/ignore-gfp-wait", dir);
 	mlu_write_file(path, "N");
+	filter_to_module(dir);
 	snprintf(path, sizeof(path), "%s/probability", dir);
 	return mlu_write_file(path, probability);
 }
@@ -81,7 +122,7 @@ static int kmemleak_scan(char *first, size_t len)
 	return 1;
 }
 
-TEST(allocation_failures_give_enomem_and_leak_nothing)
+static void allocation_failures(struct __test_metadata *_metadata, uint32_t bo_flags)
 {
 	struct drm_mlu_device_info info;
 	struct mlu_pkt_copy pkt;
@@ -97,6 +138,9 @@ TEST(allocation_failures_give_enomem_and_leak_nothing)
 		SKIP(return, "no MLU card");
 	fd = mlu_open_card(0);
 	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, mlu_query_info(fd, &info));
+	if ((bo_flags & DRM_MLU_BO_DEVMEM) && !(info.capabilities & DRM_MLU_CAP_BO_DEVMEM))
+		SKIP(return, "the card has no device memory BOs");
 	ASSERT_EQ(0, mlu_bo_create(fd, 8192, 0, &keep, &keep_va));
 	if (!access(KMEMLEAK, F_OK))
 		mlu_write_file(KMEMLEAK, "clear");
@@ -107,10 +151,7 @@ TEST(allocation_failures_give_enomem_and_leak_nothing)
 
 	for (round = 0; round < ROUNDS; round++) {
 		make_it_fail(true);
-		ret = mlu_bo_create(fd, 4096 << (round % 6), round % 3 == 2 ?
-				    DRM_MLU_BO_DEVMEM : 0, &bo, &va);
-		if (ret == -EOPNOTSUPP)	/* no device memory on this card */
-			ret = mlu_bo_create(fd, 4096, 0, &bo, &va);
+		ret = mlu_bo_create(fd, 4096 << (round % 6), bo_flags, &bo, &va);
 		if (!enomem_or_ok(ret)) {
 			bad++, last_bad = ret, bad_call = "BO_CREATE";
 		} else if (!ret) {
@@ -152,6 +193,16 @@ TEST(allocation_failures_give_enomem_and_leak_nothing)
 		EXPECT_EQ(0, kmemleak_scan(why, sizeof(why))) TH_LOG("kmemleak: %s", why);
 	}
 	EXPECT_EQ(0, mlu_check_matmul(0, 99, why, sizeof(why))) TH_LOG("%s", why);
+}
+
+TEST(host_memory_bos_under_allocation_failures)
+{
+	allocation_failures(_metadata, 0);
+}
+
+TEST(device_memory_bos_under_allocation_failures)
+{
+	allocation_failures(_metadata, DRM_MLU_BO_DEVMEM);
 }
 
 TEST_HARNESS_MAIN
