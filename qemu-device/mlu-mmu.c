@@ -51,21 +51,53 @@ static bool mlu_host_range_is_ram(MLUState *s, uint64_t addr, uint64_t len,
     return true;
 }
 
-bool mlu_host_read(MLUState *s, uint64_t addr, void *buf, uint64_t len)
+/*
+ * Copy between @buf and [addr, addr + len) of the bus master address
+ * space, which must be RAM.  The copy goes through a host pointer taken
+ * with the region referenced, so a BAR that is unmapped meanwhile is still
+ * never reached through MMIO dispatch: that would take the BQL, which
+ * reset and unrealize hold while they wait for the workers.
+ */
+static bool mlu_host_access(MLUState *s, uint64_t addr, void *buf,
+                            uint64_t len, bool is_write)
 {
-    if (!mlu_host_range_is_ram(s, addr, len, false)) {
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    uint8_t *p = buf;
+
+    if (len == 0 || addr + len < addr) {
         return false;
     }
-    return pci_dma_read(PCI_DEVICE(s), addr, buf, len) == MEMTX_OK;
+    while (len) {
+        MemoryRegionCache cache;
+        int64_t chunk = address_space_cache_init(&cache, as, addr, len,
+                                                 is_write);
+        bool ram = chunk > 0 && cache.ptr;
+
+        if (ram && is_write) {
+            address_space_write_cached(&cache, 0, p, chunk);
+        } else if (ram) {
+            address_space_read_cached(&cache, 0, p, chunk);
+        }
+        address_space_cache_destroy(&cache);
+        if (!ram) {
+            return false;
+        }
+        addr += chunk;
+        p += chunk;
+        len -= chunk;
+    }
+    return true;
+}
+
+bool mlu_host_read(MLUState *s, uint64_t addr, void *buf, uint64_t len)
+{
+    return mlu_host_access(s, addr, buf, len, false);
 }
 
 bool mlu_host_write(MLUState *s, uint64_t addr, const void *buf,
                     uint64_t len)
 {
-    if (!mlu_host_range_is_ram(s, addr, len, true)) {
-        return false;
-    }
-    return pci_dma_write(PCI_DEVICE(s), addr, buf, len) == MEMTX_OK;
+    return mlu_host_access(s, addr, (void *)buf, len, true);
 }
 
 static bool mlu_read_le64(MLUState *s, uint64_t addr, uint64_t *val)
