@@ -34,7 +34,9 @@
  * The card executes packets in its own threads, so the same seed replays
  * the same operations but not necessarily the same interleavings.
  *
- * Usage: device_fuzz [--seed N] [--ops N] [--stderr-log PATH]
+ * Usage: device_fuzz [--seed N] [--ops N] [--stderr-log PATH] [--tap-first N]
+ * (--tap-first: number the TAP lines from N and leave the header and plan
+ * to a caller that prints other tests first)
  * (or MLU_FUZZ_SEED, MLU_FUZZ_OPS); MLU_QEMU names the QEMU binary.
  * To narrow a failure down: MLU_FUZZ_VERBOSE=1 traces every operation on
  * stderr, MLU_FUZZ_PARANOID=1 checks the canaries after every batch.
@@ -1550,9 +1552,11 @@ int main(int argc, char **argv)
 			budget = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--stderr-log") && i + 1 < argc) {
 			log = argv[++i];
+		} else if (!strcmp(argv[i], "--tap-first") && i + 1 < argc) {
+			n = strtoul(argv[++i], NULL, 0) - 1;
 		} else {
 			fprintf(stderr, "usage: %s [--seed N] [--ops N] "
-				"[--stderr-log PATH]\n", argv[0]);
+				"[--stderr-log PATH] [--tap-first N]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -1560,7 +1564,8 @@ int main(int argc, char **argv)
 		seed = (uint32_t)(g_get_real_time() ^ getpid()) | 1;
 	/* The log shows how far a run got even if it is killed. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..5\n");
+	if (!n)
+		printf("TAP version 13\n1..5\n");
 	if (!qemu) {
 		printf("Bail out! MLU_QEMU is not set\n");
 		return 1;

@@ -1,24 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * Directed reproducer, found while building the device fuzzer: a machine
- * reset while a queue copies into BAR2 through its bus address and the
- * guest turns memory decoding off and on.
+ * Regression test for a deadlock the device fuzzer's work turned up: a
+ * machine reset while a queue copies into BAR2 through its bus address
+ * and the guest turns memory decoding off and on.
  *
- * mlu_host_write() checks that the target is RAM, then calls
- * pci_dma_write().  When BAR2 vanishes in between (or during the write),
- * the write reaches unassigned memory, whose dispatch takes the BQL.  If
- * the main thread is in mlu_reset_hold() at that moment, it holds the BQL
- * while it waits for that very packet to retire: QEMU deadlocks (worker
- * in prepare_mmio_access() -> bql_lock(), main thread in
- * mlu_reset_hold() -> qemu_cond_wait()).
+ * The card used to check that the target was RAM, then call
+ * pci_dma_write().  When BAR2 vanished in between (or during the write),
+ * the write reached unassigned memory, whose dispatch takes the BQL; with
+ * the main thread in mlu_reset_hold() holding the BQL and waiting for that
+ * very packet, QEMU deadlocked (worker in prepare_mmio_access() ->
+ * bql_lock(), main thread in mlu_reset_hold() -> qemu_cond_wait()).  It
+ * took a few hundred rounds at most.
  *
- * Not part of `make check` while the bug is open.  Build and run:
- *   cc -O2 -Iinclude -Itests/device $(pkg-config --cflags glib-2.0) \
- *      -o build/fuzz/reset_dma_race tests/fuzz/reset_dma_race.c \
- *      tests/device/mlu_testdev.c tests/device/qtest_client.c \
- *      $(pkg-config --libs glib-2.0)
- *   MLU_QEMU=<qemu-system-x86_64> build/fuzz/reset_dma_race [rounds]
+ * Usage: MLU_QEMU=<qemu-system-x86_64> reset_dma_race [rounds]
  * Exit status 0: every round passed; 1: QEMU stopped answering.
+ * tests/suites/25-device-fuzz.sh runs it.
  */
 #include <stdio.h>
 #include <stdlib.h>

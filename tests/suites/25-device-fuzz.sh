@@ -7,7 +7,8 @@
 # "fuzz: device <ops> ops, <failures> qemu failures".
 #
 # MLU_FUZZ_OPS sets the budget (default 40000 operations, about 10 s),
-# MLU_FUZZ_SEED replays a run (the seed is printed).
+# MLU_FUZZ_SEED replays a run (the seed is printed).  Test 1 is a directed
+# race (tests/fuzz/reset_dma_race.c, MLU_RACE_ROUNDS rounds, default 1000).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,7 +33,33 @@ cc -O2 -g -Wall \
 	"$top"/qemu-device/core/mlu_core_ref.c \
 	$(pkg-config --libs glib-2.0) -lm
 
-# Sanitizer reports go to QEMU's stderr log, which the fuzzer scans.
+cc -O2 -g -Wall \
+	-I"$top/include" -I"$top/tests/device" \
+	$(pkg-config --cflags glib-2.0) \
+	-o "$out/reset_dma_race" \
+	"$top"/tests/fuzz/reset_dma_race.c \
+	"$top"/tests/device/mlu_testdev.c \
+	"$top"/tests/device/qtest_client.c \
+	$(pkg-config --libs glib-2.0)
+
+# Sanitizer reports go to QEMU's stderr logs, which are scanned.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+sanitizer_re='ERROR: (Address|Leak)Sanitizer|runtime error:'
+
+echo "TAP version 13"
+echo "1..6"
+
+# A machine reset racing with DMA into a BAR that vanishes (a deadlock).
+race_log=$out/reset-dma-race-qemu.log
+race_rounds=${MLU_RACE_ROUNDS:-1000}
+if MLU_QEMU=$qemu "$out/reset_dma_race" "$race_rounds" 2>"$race_log" |
+	sed 's/^/# /' && ! grep -qE "$sanitizer_re" "$race_log"; then
+	echo "ok 1 machine reset during DMA into a vanishing BAR2 ($race_rounds rounds)"
+else
+	grep -E -A 40 "$sanitizer_re" "$race_log" | sed 's/^/# qemu: /' || true
+	echo "not ok 1 machine reset during DMA into a vanishing BAR2 (log: $race_log)"
+fi
+
 MLU_QEMU=$qemu MLU_FUZZ_OPS=${MLU_FUZZ_OPS:-40000} \
-	exec "$out/device_fuzz" --stderr-log "$out/device-fuzz-qemu.log"
+	exec "$out/device_fuzz" --stderr-log "$out/device-fuzz-qemu.log" \
+	--tap-first 2
