@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Guest side of tests/suites/40-guest-debug.sh, run after every other guest
-# test: ask kmemleak for a scan and fail on any leak attributable to mlu.ko.
+# test: (1) the checkers were on for the whole run, (2) a kmemleak scan finds
+# no leak attributable to mlu.ko.
 #
 # Attribution: a leak is ours when a frame of its allocation backtrace is in
 # mlu.ko ("... [mlu]") or is an unresolved address in the x86-64 module area
@@ -12,9 +13,27 @@
 # The first ten reports are printed, ours or not.
 
 kmemleak=/sys/kernel/debug/kmemleak
-echo "1..1"
+echo "1..2"
+
+# A kernel without its checkers would pass everything: make sure they are
+# there, and that lockdep did not switch itself off during the run.
+missing=
+for f in /proc/lockdep /sys/kernel/debug/kmemleak /sys/kernel/debug/dma-api \
+	 /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+	[ -e "$f" ] || missing="$missing $f"
+done
+grep -q ' kasan_report$' /proc/kallsyms || missing="$missing KASAN"
+if ! grep -qE '^ *debug_locks: +1$' /proc/lockdep_stats 2>/dev/null; then
+	missing="$missing lockdep(debug_locks=0)"
+fi
+if [ -z "$missing" ]; then
+	echo "ok 1 debug kernel: KASAN, lockdep, kmemleak, DMA-API debug, fault injection active"
+else
+	echo "not ok 1 debug kernel: missing or switched off:$missing"
+fi
+
 if [ ! -w "$kmemleak" ]; then
-	echo "ok 1 kmemleak: no leak from mlu.ko # SKIP $kmemleak not available"
+	echo "ok 2 kmemleak: no leak from mlu.ko # SKIP $kmemleak not available"
 	exit 0
 fi
 
@@ -45,7 +64,7 @@ ours_now && !counted[total] { counted[total] = 1; ours++ }
 END {
 	printf "# kmemleak: %d suspected leaks, %d from mlu.ko\n", total, ours
 	if (ours)
-		printf "not ok 1 kmemleak: %d leaks from mlu.ko\n", ours
+		printf "not ok 2 kmemleak: %d leaks from mlu.ko\n", ours
 	else
-		printf "ok 1 kmemleak: no leak from mlu.ko (%d elsewhere)\n", total
+		printf "ok 2 kmemleak: no leak from mlu.ko (%d elsewhere)\n", total
 }'

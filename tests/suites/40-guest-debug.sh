@@ -6,7 +6,7 @@
 # sleep checks and the fault-injection framework (scripts/build-debug-kernel.sh,
 # cached).  mlu.ko is built against that kernel (its vermagic differs from
 # Debian's), the initramfs holds the same test binaries as 30-guest plus a
-# final kmemleak scan (scripts/debug-kernel/kmemleak_check.sh), and any
+# final kmemleak scan (scripts/debug-kernel/debug_kernel_check.sh), and any
 # KASAN, lockdep, kmemleak, WARNING or BUG report in the kernel log fails
 # the run (scripts/guest/run.sh prints it).
 set -uo pipefail
@@ -61,7 +61,7 @@ if step guest-tests make -C "$top/tests/guest" O="$out/tests" RUNTIME_O="$top/bu
 		tests+=(-t "$out/tests/$t")
 	done <"$out/tests/tests.list"
 fi
-tests+=(-t "$top/scripts/debug-kernel/kmemleak_check.sh")
+tests+=(-t "$top/scripts/debug-kernel/debug_kernel_check.sh")
 
 step initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" \
 	-k "$release" ${module:+-m "$module"} "${tests[@]}"
