@@ -117,7 +117,10 @@ agent=
 if [ "$hotplug" = 1 ]; then
 	qmp_sock=$logs/$name.qmp.sock
 	rm -f "$qmp_sock" "$logs/$name.qmp.log"
-	extra+=(-qmp "unix:$qmp_sock,server=on,wait=off")
+	# Native PCIe hot plug (pciehp) on the root ports, the same for every
+	# kernel, rather than q35's default ACPI hot plug.
+	extra+=(-qmp "unix:$qmp_sock,server=on,wait=off"
+		-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off)
 	/usr/bin/python3 "$guest_top/scripts/guest/qmp-agent.py" "$tap" "$qmp_sock" \
 		"$logs/$name.qmp.log" &
 	agent=$!
