@@ -27,7 +27,8 @@
 #include "mlu_guest.h"
 #include "mlu_reliability.h"
 
-#define JOBS		16
+#define JOBS		32
+#define PACKETS		24	/* per job: about 0.5 s of work, far below the timeout */
 #define WAIT_S		90	/* pciehp waits 5 s after the attention button */
 
 static bool hotplug_enabled(void)
@@ -119,19 +120,32 @@ static bool touch_raises_sigbus(volatile unsigned char *p)
 	return sigbus;
 }
 
-TEST(unplug_with_open_file_mappings_and_jobs_then_replug)
+/* Two hot plug events of up to WAIT_S each: above the harness's 30 s. */
+FIXTURE(hotplug) {
+	int unused;
+};
+
+FIXTURE_SETUP(hotplug)
+{
+}
+
+FIXTURE_TEARDOWN(hotplug)
+{
+}
+
+TEST_F_TIMEOUT(hotplug, unplug_with_open_file_mappings_and_jobs_then_replug, 4 * WAIT_S)
 {
 	struct drm_mlu_device_info info;
-	struct mlu_matmul_desc mm = { .dtype = MLU_CORE_F32, .m = 512, .n = 512, .k = 512,
-				      .lda = 512, .ldb = 512, .ldc = 512, .alpha = 1.0f };
-	struct mlu_pkt_matmul pkts[4];
+	struct mlu_matmul_desc mm = { .dtype = MLU_CORE_F32, .m = 1024, .n = 1024, .k = 1024,
+				      .lda = 1024, .ldb = 1024, .ldc = 1024, .alpha = 1.0f };
+	struct mlu_pkt_matmul pkts[PACKETS];
 	char names[8][16], name[16], why[160];
 	uint32_t bo, dev_bo, syncs[JOBS], dummy;
 	int fences[JOBS];
 	unsigned char *map, *dev_map = NULL;
 	uint64_t va, dev_va;
 	int cards = mlu_count_cards(), target, fd, i, signalled = 0;
-	const uint64_t size = 4 << 20;
+	const uint64_t size = 12 << 20;
 
 	if (!hotplug_enabled())
 		SKIP(return, "the runner has no QMP agent (run.sh --hotplug)");
@@ -149,17 +163,20 @@ TEST(unplug_with_open_file_mappings_and_jobs_then_replug)
 	ASSERT_EQ(0, mlu_bo_create(fd, size, 0, &bo, &va));
 	map = mlu_bo_map(fd, bo);
 	ASSERT_NE(NULL, map);
-	mlu_fill_random(MLU_CORE_F32, map, 2 << 18, 5);
+	mlu_fill_random(MLU_CORE_F32, map, 2 << 20, 5);
 	if ((info.capabilities & DRM_MLU_CAP_BO_DEVMEM) &&
 	    !mlu_bo_create(fd, 1 << 20, DRM_MLU_BO_DEVMEM, &dev_bo, &dev_va))
 		dev_map = mlu_bo_map(fd, dev_bo);
-	/* 512^3 f32 matmuls: the card is still busy when the unplug lands. */
-	for (i = 0; i < 4; i++)
-		mlu_pkt_matmul_init(&pkts[i], &mm, va, va + (1 << 20), va + (2 << 20), 0);
+	/*
+	 * 1024^3 f32 matmuls, about 15 s of work in all: the card is still
+	 * busy when pciehp removes it, 5 s after the attention button.
+	 */
+	for (i = 0; i < PACKETS; i++)
+		mlu_pkt_matmul_init(&pkts[i], &mm, va, va + (4 << 20), va + (8 << 20), 0);
 	for (i = 0; i < JOBS; i++) {
 		syncs[i] = mlu_syncobj_create(fd);
 		ASSERT_NE(0, syncs[i]);
-		ASSERT_EQ(0, mlu_submit_simple(fd, i % 2, pkts, 4, &bo, 1, 0, syncs[i]));
+		ASSERT_EQ(0, mlu_submit_simple(fd, i % 2, pkts, PACKETS, &bo, 1, 0, syncs[i]));
 		/* After the unplug every ioctl of the file fails: keep the fences. */
 		ASSERT_EQ(0, drmSyncobjExportSyncFile(fd, syncs[i], &fences[i]));
 	}
