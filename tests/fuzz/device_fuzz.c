@@ -6,7 +6,8 @@
  * BAR0 (global registers, queue blocks, MSI-X table and PBA, reset, fault
  * injection, MMU registers), random ring configurations and doorbells,
  * rings full of random and of valid-but-one-field-mutated packets, random
- * page-table edits (cycles, self references, tables pointing at MMIO) and
+ * page-table edits (cycles, self references, tables pointing at MMIO),
+ * bus-mastering, memory-space and MSI-X toggles, and card and machine
  * resets in the middle of work.  After every batch QEMU must answer a
  * register read in time; at the end the card must still run a matmul
  * that matches the compute core's reference, and no guest RAM outside
@@ -35,9 +36,9 @@
  * the same operations but not necessarily the same interleavings.
  *
  * Usage: device_fuzz [--seed N] [--ops N] [--stderr-log PATH] [--tap-first N]
- * (--tap-first: number the TAP lines from N and leave the header and plan
- * to a caller that prints other tests first)
  * (or MLU_FUZZ_SEED, MLU_FUZZ_OPS); MLU_QEMU names the QEMU binary.
+ * --tap-first numbers the TAP lines from N and leaves the header and the
+ * plan to a caller that prints other tests first.
  * To narrow a failure down: MLU_FUZZ_VERBOSE=1 traces every operation on
  * stderr, MLU_FUZZ_PARANOID=1 checks the canaries after every batch.
  */
