@@ -14,7 +14,9 @@ PACKAGES_BOOKWORM=(
 	ninja-build python3-venv libglib2.0-dev zlib1g-dev
 	seabios qemu-system-data
 	libopenblas-dev libdnnl-dev
-	busybox-static libdrm-dev linux-source-6.12 sparse python3-docutils
+	busybox-static libdrm-dev linux-source-6.12 sparse python3-docutils kmod
+	# building the debug guest kernel
+	bc bison flex libelf-dev libssl-dev dwarves rsync gawk
 )
 PACKAGES_BACKPORTS=(meson python3-pycotap)
 
