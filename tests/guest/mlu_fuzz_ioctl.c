@@ -47,6 +47,7 @@ struct shared {
 	atomic_ulong bad[16];
 	atomic_int bad_errno[16];
 	atomic_ulong signals;	/* workers that died of a signal we did not send */
+	atomic_ulong per_op[16], per_op_ok[16];
 };
 
 enum op {
@@ -563,6 +564,9 @@ static int fuzz_one(struct rng *r, struct worker *w, enum op op)
 static void note_result(struct shared *sh, enum op op, int err)
 {
 	atomic_fetch_add(&sh->calls, 1);
+	atomic_fetch_add(&sh->per_op[op], 1);
+	if (!err)
+		atomic_fetch_add(&sh->per_op_ok[op], 1);
 	if (!errno_allowed(op, err)) {
 		atomic_fetch_add(&sh->bad[op], 1);
 		atomic_store(&sh->bad_errno[op], err);
@@ -826,6 +830,10 @@ int main(int argc, char **argv)
 	       threads);
 	printf("# fuzz-calls: %lu\n", (unsigned long)atomic_load(&sh->calls));
 
+	for (i = 0; i < OP_COUNT; i++)
+		printf("#   %-22s %7lu calls, %7lu succeeded\n", op_names[i],
+		       (unsigned long)atomic_load(&sh->per_op[i]),
+		       (unsigned long)atomic_load(&sh->per_op_ok[i]));
 	for (i = 0; i < OP_COUNT; i++) {
 		if (atomic_load(&sh->bad[i])) {
 			int e = atomic_load(&sh->bad_errno[i]);
