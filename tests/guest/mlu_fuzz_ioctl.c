@@ -268,11 +268,13 @@ static int fuzz_submit(struct rng *r, struct worker *w, struct file *f, struct f
 	struct drm_mlu_sync syncs[4];
 	struct drm_mlu_submit s = { 0 };
 	unsigned int i, np = below(r, 4), nb = below(r, 5), ns = below(r, 3);
+	/* Half the submits get everything but the packets right, to reach the jobs. */
+	bool sane = chance(r, 50);
 
 	for (i = 0; i < np; i++)
 		make_packet(r, f, packets[i]);
 	for (i = 0; i < nb; i++)
-		bos[i] = BO_HANDLE(r, f, o);
+		bos[i] = sane ? f->bos[below(r, POOL)] : BO_HANDLE(r, f, o);
 	memset(syncs, 0, sizeof(syncs));
 	for (i = 0; i < ns; i++) {
 		syncs[i].handle = SYNC_HANDLE(r, f, o);
@@ -280,6 +282,12 @@ static int fuzz_submit(struct rng *r, struct worker *w, struct file *f, struct f
 			syncs[i].flags = edge(r, 32);
 		if (chance(r, 20))
 			syncs[i].point = edge(r, 64);
+	}
+	if (sane) {
+		for (i = 0; i < nb; i++)
+			if (!bos[i])
+				nb = i;
+		ns = 0;
 	}
 	s.packets = pick_ptr(r, w, packets, 5);
 	s.packet_count = chance(r, 90) ? np : edge(r, 32);
@@ -297,6 +305,16 @@ static int fuzz_submit(struct rng *r, struct worker *w, struct file *f, struct f
 		s.flags = edge(r, 32);
 	if (chance(r, 5))
 		s.pad = edge(r, 32);
+	if (sane) {
+		s = (struct drm_mlu_submit){
+			.packets = (uintptr_t)packets,
+			.packet_count = np,
+			.queue = below(r, f->info.num_queues ? f->info.num_queues : 1),
+			.bo_handles = (uintptr_t)bos,
+			.bo_handle_count = nb,
+			.out_sync = f->syncs[below(r, POOL)],
+		};
+	}
 	return do_ioctl(f->fd, DRM_IOCTL_MLU_SUBMIT, &s);
 }
 
