@@ -19,8 +19,10 @@ if [ -z "$module" ] || [ ! -x "$bench" ]; then
 	exit 1
 fi
 "$top/scripts/guest/mkinitramfs.sh" -o "$initrd" -m "$module" -t "$bench" 2>/dev/null || exit 1
+# The card computes with as many threads as the host-side figures use, so
+# e2e_matmul_f32_2048 compares with openblas_sgemm_f32_2048 of the same run.
 "$top/scripts/guest/run.sh" --cards 1 --initrd "$initrd" --name bench-e2e \
-	--timeout 300 >"$top/build/logs/bench-e2e.result" 2>&1
+	--card-opts "compute-threads=${MLU_BENCH_THREADS:-$(nproc)}" --timeout 300 >"$top/build/logs/bench-e2e.result" 2>&1
 rc=$?
 lines=$(tr -d '\r' <"$top/build/logs/bench-e2e.tap.log" | grep -a '^bench: ' || true)
 echo "$lines"
