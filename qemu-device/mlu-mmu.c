@@ -25,68 +25,75 @@
 #include "hw/pci/pci.h"
 #include "mlu.h"
 
-/* True when [addr, addr + len) of the bus master address space is RAM. */
-static bool mlu_host_range_is_ram(MLUState *s, uint64_t addr, uint64_t len,
-                                  bool is_write)
+/* How many bytes from @addr of the bus master address space are RAM. */
+static uint64_t mlu_host_ram_bytes(MLUState *s, uint64_t addr, uint64_t len,
+                                   bool is_write)
 {
     AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    uint64_t done = 0;
 
-    if (len == 0 || addr + len < addr) {
-        return false;
+    if (addr + len < addr) {
+        return 0;
     }
     RCU_READ_LOCK_GUARD();
-    while (len) {
-        hwaddr xlat, plen = len;
-        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &plen,
-                                                   is_write,
+    while (done < len) {
+        hwaddr xlat, plen = len - done;
+        MemoryRegion *mr = address_space_translate(as, addr + done, &xlat,
+                                                   &plen, is_write,
                                                    MEMTXATTRS_UNSPECIFIED);
 
         if (!plen || !memory_access_is_direct(mr, is_write,
                                               MEMTXATTRS_UNSPECIFIED)) {
-            return false;
+            break;
         }
-        addr += plen;
-        len -= plen;
+        done += plen;
     }
-    return true;
+    return done;
 }
 
 /*
  * Copy between @buf and [addr, addr + len) of the bus master address
- * space, which must be RAM.  The copy goes through a host pointer taken
+ * space, which must be RAM; returns how many bytes were copied before the
+ * first byte that is not.  The copy goes through a host pointer taken
  * with the region referenced, so a BAR that is unmapped meanwhile is still
  * never reached through MMIO dispatch: that would take the BQL, which
  * reset and unrealize hold while they wait for the workers.
  */
-static bool mlu_host_access(MLUState *s, uint64_t addr, void *buf,
-                            uint64_t len, bool is_write)
+static uint64_t mlu_host_copy(MLUState *s, uint64_t addr, void *buf,
+                              uint64_t len, bool is_write)
 {
     AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
-    uint8_t *p = buf;
+    uint64_t done = 0;
 
-    if (len == 0 || addr + len < addr) {
-        return false;
+    if (addr + len < addr) {
+        return 0;
     }
-    while (len) {
+    while (done < len) {
         MemoryRegionCache cache;
-        int64_t chunk = address_space_cache_init(&cache, as, addr, len,
-                                                 is_write);
+        int64_t chunk = address_space_cache_init(&cache, as, addr + done,
+                                                 len - done, is_write);
         bool ram = chunk > 0 && cache.ptr;
 
         if (ram && is_write) {
-            address_space_write_cached(&cache, 0, p, chunk);
+            address_space_write_cached(&cache, 0, (uint8_t *)buf + done,
+                                       chunk);
         } else if (ram) {
-            address_space_read_cached(&cache, 0, p, chunk);
+            address_space_read_cached(&cache, 0, (uint8_t *)buf + done,
+                                      chunk);
         }
         address_space_cache_destroy(&cache);
         if (!ram) {
-            return false;
+            break;
         }
-        addr += chunk;
-        p += chunk;
-        len -= chunk;
+        done += chunk;
     }
-    return true;
+    return done;
+}
+
+static bool mlu_host_access(MLUState *s, uint64_t addr, void *buf,
+                            uint64_t len, bool is_write)
+{
+    return len && mlu_host_copy(s, addr, buf, len, is_write) == len;
 }
 
 bool mlu_host_read(MLUState *s, uint64_t addr, void *buf, uint64_t len)
@@ -137,24 +144,53 @@ static bool mlu_take_injected_fault(MLUState *s, MLUQueue *q)
     return armed;
 }
 
+#define MLU_WALK_REGION(va) ((va) >> (MLU_PAGE_SHIFT + 9))
+
 /*
- * The leaf table of the last 2 MiB region an access walked.  It lives for
- * one access to one operand only, so the model keeps no TLB across
- * packets and MLU_REG_MMU_INVALIDATE has nothing to drop.
+ * State of one access to one operand: the leaf table of the last 2 MiB
+ * region it walked, the leaf entries of that table it needs (read in one
+ * go rather than one DMA per page) and a page translated ahead while
+ * looking for the end of a contiguous run.  It lives for one access only,
+ * so the model keeps no TLB across packets and MLU_REG_MMU_INVALIDATE has
+ * nothing to drop.
  */
 typedef struct MLUWalk {
+    uint32_t ctx;
+    bool write;
+    uint64_t end;               /* the access ends at this address */
+
     bool valid;
     uint64_t region;
     uint64_t leaf;
+
+    uint64_t pte_va;            /* address mapped by ptes[0] */
+    unsigned int pte_count;
+    uint64_t ptes[MLU_PT_ENTRIES];
+
+    bool have_ahead;
+    uint64_t ahead_va;
+    MLUTarget ahead;
 } MLUWalk;
 
-#define MLU_WALK_REGION(va) ((va) >> (MLU_PAGE_SHIFT + 9))
+static void mlu_walk_init(MLUWalk *w, uint32_t ctx, uint64_t va,
+                          uint64_t len, bool write)
+{
+    w->ctx = ctx;
+    w->write = write;
+    w->end = va + len;
+    w->valid = false;
+    w->pte_va = 0;
+    w->pte_count = 0;
+    w->have_ahead = false;
+}
 
-/* Find the bus address of the leaf table that maps @va in context @ctx. */
-static bool mlu_walk_to_leaf(MLUState *s, uint32_t ctx, uint64_t va,
-                             bool write, MLUWalk *w, MLUFault *fault)
+/* Find the bus address of the leaf table that maps @va. */
+static bool mlu_walk_to_leaf(MLUState *s, uint64_t va, MLUWalk *w,
+                             MLUFault *fault)
 {
     uint64_t table, count, entry;
+    bool write = w->write;
+    uint32_t ctx = w->ctx;
     int level;
 
     if (w->valid && w->region == MLU_WALK_REGION(va)) {
@@ -191,26 +227,66 @@ static bool mlu_walk_to_leaf(MLUState *s, uint32_t ctx, uint64_t va,
     w->valid = true;
     w->region = MLU_WALK_REGION(va);
     w->leaf = table;
+    w->pte_count = 0;
     return true;
 }
 
-/* Translate @va of context @ctx through its page table. */
-static bool mlu_translate(MLUState *s, MLUQueue *q, uint32_t ctx,
-                          uint64_t va, bool write, MLUWalk *w, MLUTarget *t,
-                          MLUFault *fault)
+/*
+ * Read the leaf entry of @va.  The entries of the rest of the access in
+ * this leaf table are read along with it; if that larger read fails, only
+ * the entry of @va is read, so a fault is reported where it was before.
+ */
+static bool mlu_read_leaf_entry(MLUState *s, uint64_t va, MLUWalk *w,
+                                uint64_t *entry)
+{
+    uint64_t page = va & ~(MLU_PAGE_SIZE - 1);
+    uint64_t index = MLU_PT_INDEX(va, 0);
+    uint64_t count, i;
+
+    if (page >= w->pte_va &&
+        (page - w->pte_va) >> MLU_PAGE_SHIFT < w->pte_count) {
+        *entry = w->ptes[(page - w->pte_va) >> MLU_PAGE_SHIFT];
+        return true;
+    }
+    /* Pages left in this region and in the access; w->end > va. */
+    count = MIN(MLU_PT_ENTRIES - index,
+                ((w->end - 1) >> MLU_PAGE_SHIFT) - (va >> MLU_PAGE_SHIFT) + 1);
+    w->pte_count = 0;
+    if (count > 1 &&
+        mlu_host_read(s, w->leaf + index * 8, w->ptes, count * 8)) {
+        for (i = 0; i < count; i++) {
+            w->ptes[i] = le64_to_cpu(w->ptes[i]);
+        }
+        w->pte_va = page;
+        w->pte_count = count;
+        *entry = w->ptes[0];
+        return true;
+    }
+    return mlu_read_le64(s, w->leaf + index * 8, entry);
+}
+
+/* Translate @va through the context's page table. */
+static bool mlu_translate(MLUState *s, MLUQueue *q, uint64_t va, MLUWalk *w,
+                          MLUTarget *t, MLUFault *fault)
 {
     uint64_t table, entry;
+    bool write = w->write;
 
+    if (w->have_ahead && w->ahead_va == va) {
+        w->have_ahead = false;
+        *t = w->ahead;
+        return true;
+    }
     if (mlu_take_injected_fault(s, q)) {
         return mlu_fault(fault, MLU_FAULT_REASON_INJECTED, va, write);
     }
     if (va >= MLU_VA_SIZE) {
         return mlu_fault(fault, MLU_FAULT_REASON_RANGE, va, write);
     }
-    if (!mlu_walk_to_leaf(s, ctx, va, write, w, fault)) {
+    if (!mlu_walk_to_leaf(s, va, w, fault)) {
         return false;
     }
-    if (!mlu_read_le64(s, w->leaf + MLU_PT_INDEX(va, 0) * 8, &entry)) {
+    if (!mlu_read_leaf_entry(s, va, w, &entry)) {
         return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, write);
     }
     if (!(entry & MLU_PTE_VALID)) {
@@ -236,6 +312,46 @@ static uint64_t mlu_page_chunk(uint64_t va, uint64_t len)
     return MIN(len, MLU_PAGE_SIZE - (va & (MLU_PAGE_SIZE - 1)));
 }
 
+/*
+ * Translate the pages from @va, at most @len bytes, that map one
+ * contiguous range of host or of device memory, in order, and return the
+ * length of that run.  A page that fails to translate ends the run and
+ * sets *@faulted: the fault is to be reported once the run is done, as
+ * if the pages had been accessed one at a time.
+ */
+static uint64_t mlu_translate_run(MLUState *s, MLUQueue *q, uint64_t va,
+                                  uint64_t len, MLUWalk *w, MLUTarget *t,
+                                  MLUFault *fault, bool *faulted)
+{
+    uint64_t run = 0;
+
+    *faulted = false;
+    while (run < len) {
+        MLUTarget next;
+
+        if (!mlu_translate(s, q, va + run, w, &next, fault)) {
+            *faulted = true;
+            break;
+        }
+        if (!run) {
+            *t = next;
+        } else if (next.devmem != t->devmem || next.addr != t->addr + run) {
+            w->have_ahead = true;
+            w->ahead_va = va + run;
+            w->ahead = next;
+            break;
+        }
+        run += mlu_page_chunk(va + run, len - run);
+    }
+    return run;
+}
+
+/* Address of the first page of [va, va + len) that holds byte @va + @done. */
+static uint64_t mlu_fault_page(uint64_t va, uint64_t done)
+{
+    return MAX(va, (va + done) & ~(MLU_PAGE_SIZE - 1));
+}
+
 static bool mlu_range_ok(uint64_t va, uint64_t len, bool write,
                          MLUFault *fault)
 {
@@ -246,61 +362,63 @@ static bool mlu_range_ok(uint64_t va, uint64_t len, bool write,
     return true;
 }
 
+/*
+ * Copy between @buf and [va, va + len) of context @ctx, one contiguous
+ * run of pages at a time.  A fault is reported at the first page that
+ * cannot be translated or reached, as a page-by-page copy would.
+ */
+static bool mlu_mem_access(MLUState *s, MLUQueue *q, uint32_t ctx,
+                           uint64_t va, uint8_t *buf, uint64_t len,
+                           bool write, MLUFault *fault)
+{
+    g_autofree MLUWalk *w = g_new(MLUWalk, 1);
+
+    if (!mlu_range_ok(va, len, write, fault)) {
+        return false;
+    }
+    mlu_walk_init(w, ctx, va, len, write);
+    while (len) {
+        MLUTarget t;
+        bool faulted;
+        uint64_t run = mlu_translate_run(s, q, va, len, w, &t, fault,
+                                         &faulted);
+        uint64_t done;
+
+        if (!run) {
+            return false;
+        }
+        if (t.devmem && write) {
+            memcpy(s->devmem_ptr + t.addr, buf, run);
+            memory_region_set_dirty(&s->devmem, t.addr, run);
+        } else if (t.devmem) {
+            memcpy(buf, s->devmem_ptr + t.addr, run);
+        } else {
+            done = mlu_host_copy(s, t.addr, buf, run, write);
+            if (done != run) {
+                return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR,
+                                 mlu_fault_page(va, done), write);
+            }
+        }
+        if (faulted) {
+            return false;
+        }
+        buf += run;
+        va += run;
+        len -= run;
+    }
+    return true;
+}
+
 bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                   void *buf, uint64_t len, MLUFault *fault)
 {
-    uint8_t *out = buf;
-    MLUWalk w = { 0 };
-
-    if (!mlu_range_ok(va, len, false, fault)) {
-        return false;
-    }
-    while (len) {
-        uint64_t chunk = mlu_page_chunk(va, len);
-        MLUTarget t;
-
-        if (!mlu_translate(s, q, ctx, va, false, &w, &t, fault)) {
-            return false;
-        }
-        if (t.devmem) {
-            memcpy(out, s->devmem_ptr + t.addr, chunk);
-        } else if (!mlu_host_read(s, t.addr, out, chunk)) {
-            return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, false);
-        }
-        out += chunk;
-        va += chunk;
-        len -= chunk;
-    }
-    return true;
+    return mlu_mem_access(s, q, ctx, va, buf, len, false, fault);
 }
 
 bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                    const void *buf, uint64_t len, MLUFault *fault)
 {
-    const uint8_t *in = buf;
-    MLUWalk w = { 0 };
-
-    if (!mlu_range_ok(va, len, true, fault)) {
-        return false;
-    }
-    while (len) {
-        uint64_t chunk = mlu_page_chunk(va, len);
-        MLUTarget t;
-
-        if (!mlu_translate(s, q, ctx, va, true, &w, &t, fault)) {
-            return false;
-        }
-        if (t.devmem) {
-            memcpy(s->devmem_ptr + t.addr, in, chunk);
-            memory_region_set_dirty(&s->devmem, t.addr, chunk);
-        } else if (!mlu_host_write(s, t.addr, in, chunk)) {
-            return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, true);
-        }
-        in += chunk;
-        va += chunk;
-        len -= chunk;
-    }
-    return true;
+    return mlu_mem_access(s, q, ctx, va, (void *)buf, len, true, fault);
 }
 
 /*
@@ -311,23 +429,34 @@ bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
 bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                          uint64_t len, MLUFault *fault)
 {
-    MLUWalk w = { 0 };
+    g_autofree MLUWalk *w = g_new(MLUWalk, 1);
 
     if (!mlu_range_ok(va, len, true, fault)) {
         return false;
     }
+    mlu_walk_init(w, ctx, va, len, true);
     while (len) {
-        uint64_t chunk = mlu_page_chunk(va, len);
         MLUTarget t;
+        bool faulted;
+        uint64_t run = mlu_translate_run(s, q, va, len, w, &t, fault,
+                                         &faulted);
+        uint64_t done;
 
-        if (!mlu_translate(s, q, ctx, va, true, &w, &t, fault)) {
+        if (!run) {
             return false;
         }
-        if (!t.devmem && !mlu_host_range_is_ram(s, t.addr, chunk, true)) {
-            return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, true);
+        if (!t.devmem) {
+            done = mlu_host_ram_bytes(s, t.addr, run, true);
+            if (done != run) {
+                return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR,
+                                 mlu_fault_page(va, done), true);
+            }
         }
-        va += chunk;
-        len -= chunk;
+        if (faulted) {
+            return false;
+        }
+        va += run;
+        len -= run;
     }
     return true;
 }

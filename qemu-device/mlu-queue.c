@@ -23,6 +23,18 @@
 /* Bytes moved per step of a COPY. */
 #define MLU_COPY_CHUNK      (64 * KiB)
 
+/* Operand buffers a worker keeps after a packet, at most... */
+#define MLU_BUFS_KEEP_BYTES (256 * MiB)
+/* ... and for this long once its queue is idle. */
+#define MLU_BUFS_KEEP_MS    1000
+
+enum {
+    MLU_BUF_A,              /* conv2d: input */
+    MLU_BUF_B,              /* conv2d: weight */
+    MLU_BUF_C,              /* conv2d: output */
+    MLU_BUF_BIAS,
+};
+
 /* Outcome of one packet. */
 typedef struct MLUResult {
     uint32_t status;        /* MLU_CMD_STATUS_* */
@@ -105,17 +117,51 @@ static bool mlu_probe_write(MLUExec *e, uint64_t va, uint64_t len)
     return true;
 }
 
-/* Gather @len bytes at @va into a new bounce buffer. */
-static void *mlu_gather(MLUExec *e, uint64_t va, uint64_t len)
+static void mlu_queue_free_bufs(MLUQueue *q)
 {
-    void *buf = g_try_malloc(len);
+    unsigned int i;
 
-    if (!buf) {
-        mlu_device_error(e, "out of memory for an operand");
-        return NULL;
+    for (i = 0; i < MLU_QUEUE_BUFS; i++) {
+        g_free(q->bufs[i]);
+        q->bufs[i] = NULL;
+        q->buf_sizes[i] = 0;
     }
-    if (!mlu_read(e, va, buf, len)) {
-        g_free(buf);
+}
+
+static uint64_t mlu_queue_bufs_bytes(MLUQueue *q)
+{
+    uint64_t total = 0;
+    unsigned int i;
+
+    for (i = 0; i < MLU_QUEUE_BUFS; i++) {
+        total += q->buf_sizes[i];
+    }
+    return total;
+}
+
+/* Operand buffer @slot of the worker, grown to at least @len bytes. */
+static void *mlu_buf(MLUExec *e, unsigned int slot, uint64_t len)
+{
+    MLUQueue *q = e->q;
+
+    if (q->buf_sizes[slot] < len || !q->bufs[slot]) {
+        g_free(q->bufs[slot]);
+        q->bufs[slot] = g_try_malloc(MAX(len, 1));
+        q->buf_sizes[slot] = q->bufs[slot] ? MAX(len, 1) : 0;
+    }
+    if (!q->bufs[slot]) {
+        mlu_device_error(e, "out of memory for an operand");
+    }
+    return q->bufs[slot];
+}
+
+/* Gather @len bytes at @va into operand buffer @slot. */
+static void *mlu_gather(MLUExec *e, unsigned int slot, uint64_t va,
+                        uint64_t len)
+{
+    void *buf = mlu_buf(e, slot, len);
+
+    if (!buf || !mlu_read(e, va, buf, len)) {
         return NULL;
     }
     return buf;
@@ -208,29 +254,26 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
     }
 
     osize = mlu_core_out_size(d.dtype);
-    a = mlu_gather(e, va_a, sz.a);
-    b = a ? mlu_gather(e, va_b, sz.b) : NULL;
+    a = mlu_gather(e, MLU_BUF_A, va_a, sz.a);
+    b = a ? mlu_gather(e, MLU_BUF_B, va_b, sz.b) : NULL;
     if (!b) {
-        goto out;
+        return false;
     }
     if (d.bias) {
-        bias = mlu_gather(e, va_bias, sz.bias);
+        bias = mlu_gather(e, MLU_BUF_BIAS, va_bias, sz.bias);
         if (!bias) {
-            goto out;
+            return false;
         }
     }
     /* C is only read when beta is not 0; then it is written back whole. */
     if (d.beta != 0.0f) {
-        c = mlu_gather(e, va_c, sz.c);
+        c = mlu_gather(e, MLU_BUF_C, va_c, sz.c);
     } else {
-        c = g_try_malloc(sz.c);
-        if (!c) {
-            mlu_device_error(e, "out of memory for an operand");
-        }
+        c = mlu_buf(e, MLU_BUF_C, sz.c);
     }
     if (!c || !mlu_probe_write(e, va_c, sz.c) ||
         !mlu_compute_status(e, mlu_matmul(&d, a, b, bias, c))) {
-        goto out;
+        return false;
     }
 
     if (d.beta != 0.0f || d.ldc == d.n) {
@@ -245,11 +288,6 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
             ok = mlu_write(e, va_c + i * pitch, (uint8_t *)c + i * pitch, row);
         }
     }
-out:
-    g_free(a);
-    g_free(b);
-    g_free(c);
-    g_free(bias);
     return ok;
 }
 
@@ -260,7 +298,6 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
     uint64_t va_in, va_w, va_out, va_bias;
     uint32_t flags, layout;
     void *in = NULL, *w = NULL, *out = NULL, *bias = NULL;
-    bool ok = false;
     int ret;
 
 #define CONV_FIELD(f) ldl_le_p(pkt + offsetof(struct mlu_pkt_conv2d, f))
@@ -309,32 +346,23 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
                               "conv2d descriptor");
     }
 
-    in = mlu_gather(e, va_in, sz.input);
-    w = in ? mlu_gather(e, va_w, sz.weight) : NULL;
+    in = mlu_gather(e, MLU_BUF_A, va_in, sz.input);
+    w = in ? mlu_gather(e, MLU_BUF_B, va_w, sz.weight) : NULL;
     if (!w) {
-        goto out;
+        return false;
     }
     if (d.bias) {
-        bias = mlu_gather(e, va_bias, sz.bias);
+        bias = mlu_gather(e, MLU_BUF_BIAS, va_bias, sz.bias);
         if (!bias) {
-            goto out;
+            return false;
         }
     }
-    out = g_try_malloc(sz.output);
-    if (!out) {
-        mlu_device_error(e, "out of memory for an operand");
-        goto out;
+    out = mlu_buf(e, MLU_BUF_C, sz.output);
+    if (!out || !mlu_probe_write(e, va_out, sz.output) ||
+        !mlu_compute_status(e, mlu_conv2d(&d, in, w, bias, out))) {
+        return false;
     }
-    if (mlu_probe_write(e, va_out, sz.output) &&
-        mlu_compute_status(e, mlu_conv2d(&d, in, w, bias, out))) {
-        ok = mlu_write(e, va_out, out, sz.output);
-    }
-out:
-    g_free(in);
-    g_free(w);
-    g_free(out);
-    g_free(bias);
-    return ok;
+    return mlu_write(e, va_out, out, sz.output);
 }
 
 static bool mlu_exec_copy(MLUExec *e, const uint8_t *pkt)
@@ -556,7 +584,15 @@ static void *mlu_queue_thread(void *opaque)
         bool fetched;
 
         if (!mlu_queue_runnable_locked(q)) {
-            qemu_cond_wait(&q->wake, &s->lock);
+            if (!mlu_queue_bufs_bytes(q)) {
+                qemu_cond_wait(&q->wake, &s->lock);
+            } else if (!qemu_cond_timedwait(&q->wake, &s->lock,
+                                            MLU_BUFS_KEEP_MS)) {
+                /* Idle for a while: give the operand buffers back. */
+                qemu_mutex_unlock(&s->lock);
+                mlu_queue_free_bufs(q);
+                qemu_mutex_lock(&s->lock);
+            }
             continue;
         }
         if (s->fi_hang & MLU_IRQ_QUEUE(q->index)) {
@@ -572,10 +608,18 @@ static void *mlu_queue_thread(void *opaque)
         q->running = true;
         qemu_mutex_unlock(&s->lock);
 
+        /* Nothing of a packet from before a reset outlives it. */
+        if (q->bufs_generation != e.generation) {
+            mlu_queue_free_bufs(q);
+            q->bufs_generation = e.generation;
+        }
         start = get_clock();
         fetched = mlu_host_read(s, addr, pkt, sizeof(pkt));
         if (fetched) {
             mlu_exec_packet(&e, pkt, job_status);
+        }
+        if (mlu_queue_bufs_bytes(q) > MLU_BUFS_KEEP_BYTES) {
+            mlu_queue_free_bufs(q);
         }
 
         qemu_mutex_lock(&s->lock);
@@ -598,6 +642,7 @@ static void *mlu_queue_thread(void *opaque)
         mlu_queue_retire_locked(s, q, e.ctx, &res, get_clock() - start);
     }
     qemu_mutex_unlock(&s->lock);
+    mlu_queue_free_bufs(q);
     rcu_unregister_thread();
     return NULL;
 }

@@ -26,6 +26,9 @@
 #define TYPE_MLU "mlu"
 OBJECT_DECLARE_SIMPLE_TYPE(MLUState, MLU)
 
+/* Operand buffers a queue worker keeps: A, B, C and bias (or conv2d's). */
+#define MLU_QUEUE_BUFS      4
+
 typedef struct MLUQueue {
     struct MLUState *dev;
     unsigned int index;
@@ -52,6 +55,14 @@ typedef struct MLUQueue {
     bool stale;                 /* ... and counted in stale_packets */
     bool stop;                  /* unrealize: the thread must exit */
     uint32_t job_status;        /* MLU_CMD_STATUS_* of the current job */
+
+    /*
+     * Owned by the worker: operand buffers kept between packets, so that
+     * a stream of large commands does not fault in fresh memory for each.
+     */
+    void *bufs[MLU_QUEUE_BUFS];
+    uint64_t buf_sizes[MLU_QUEUE_BUFS];
+    uint64_t bufs_generation;   /* reset generation they were used in */
 } MLUQueue;
 
 struct MLUState {
