@@ -807,6 +807,76 @@ TEST_F(mlu, read_only_page_write_faults_and_overflow_latches)
 	EXPECT_EQ(0, qtest_readq(t->qt, ro));
 }
 
+/* Run @p on queue 0 and check the fault it latches, then clear it. */
+static void expect_fault_at(struct __test_metadata *_metadata,
+			    struct mlu_tdev *t, struct mlu_pkt_matmul *p,
+			    uint32_t reason, bool write, uint64_t va)
+{
+	uint32_t fs;
+
+	EXPECT_EQ(MLU_CMD_STATUS_MMU_FAULT, tdev_run_job(t, 0, 0, p, 1));
+	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
+	EXPECT_EQ(MLU_FAULT_VALID | (write ? MLU_FAULT_WRITE : 0),
+		  fs & (MLU_FAULT_VALID | MLU_FAULT_WRITE | MLU_FAULT_OVERFLOW));
+	EXPECT_EQ(reason, (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+	EXPECT_EQ((uint32_t)va, tdev_rd(t, MLU_REG_MMU_FAULT_ADDR_LO));
+	EXPECT_EQ(va >> 32, tdev_rd(t, MLU_REG_MMU_FAULT_ADDR_HI));
+	tdev_wr(t, MLU_REG_MMU_FAULT_STATUS, MLU_FAULT_VALID);
+}
+
+/*
+ * The card moves physically contiguous pages in one go: a bad page in the
+ * middle of such a run must still be reported at that page, and an output
+ * whose second page is read-only must leave the first one unwritten.
+ */
+TEST_F(mlu, fault_inside_a_contiguous_operand_names_its_page)
+{
+	struct mlu_tdev *t = self->t;
+	struct matmul_case in = {	/* A is 3 pages */
+		.dtype = MLU_DTYPE_F32, .m = 8, .n = 8, .k = 384,
+		.lda = 384, .ldb = 8, .ldc = 8, .alpha = 1.0f,
+	};
+	struct matmul_case out = {	/* C is 2 pages */
+		.dtype = MLU_DTYPE_F32, .m = 256, .n = 8, .k = 8,
+		.lda = 8, .ldb = 8, .ldc = 8, .alpha = 1.0f,
+	};
+	const uint64_t pattern = 0x5a5a5a5a5a5a5a5aull;
+	uint64_t gpa, a, b, c, data;
+	struct mlu_pkt_matmul p;
+
+	data = tdev_buffer(t, 0, 4 * MLU_PAGE_SIZE, &gpa);
+	a = tdev_alloc(t, 3 * MLU_PAGE_SIZE);
+	tdev_map(t, 0, tdev_va(a), a, 3 * MLU_PAGE_SIZE, MLU_PTE_WRITE);
+
+	/* Middle page of A not present. */
+	tdev_unmap(t, 0, tdev_va(a) + MLU_PAGE_SIZE, MLU_PAGE_SIZE);
+	matmul_pkt(&in, 0, tdev_va(a), data, data + 3 * MLU_PAGE_SIZE, 0, &p);
+	expect_fault_at(_metadata, t, &p, MLU_FAULT_REASON_NOT_PRESENT, false,
+			tdev_va(a) + MLU_PAGE_SIZE);
+
+	/* Middle page of A on nothing: a bus error there. */
+	tdev_map(t, 0, tdev_va(a) + MLU_PAGE_SIZE, 0x200000000000ull,
+		 MLU_PAGE_SIZE, 0);
+	expect_fault_at(_metadata, t, &p, MLU_FAULT_REASON_BUS_ERROR, false,
+			tdev_va(a) + MLU_PAGE_SIZE);
+
+	/* A whole again: the same packet computes. */
+	tdev_map(t, 0, tdev_va(a), a, 3 * MLU_PAGE_SIZE, MLU_PTE_WRITE);
+	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_run_job(t, 0, 0, &p, 1));
+
+	/* C: first page writable, second read-only; nothing is written. */
+	c = tdev_alloc(t, 2 * MLU_PAGE_SIZE);
+	tdev_map(t, 0, tdev_va(c), c, MLU_PAGE_SIZE, MLU_PTE_WRITE);
+	tdev_map(t, 0, tdev_va(c) + MLU_PAGE_SIZE, c + MLU_PAGE_SIZE,
+		 MLU_PAGE_SIZE, 0);
+	ASSERT_TRUE(qtest_writeq(t->qt, c, pattern));
+	b = tdev_va(a);
+	matmul_pkt(&out, 0, data, b, tdev_va(c), 0, &p);
+	expect_fault_at(_metadata, t, &p, MLU_FAULT_REASON_READ_ONLY, true,
+			tdev_va(c) + MLU_PAGE_SIZE);
+	EXPECT_EQ(pattern, qtest_readq(t->qt, c));
+}
+
 TEST_F(mlu, fault_on_one_queue_leaves_another_working)
 {
 	struct mlu_tdev *t = self->t;
