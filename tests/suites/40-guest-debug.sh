@@ -61,6 +61,15 @@ if step guest-tests make -C "$top/tests/guest" O="$out/tests" RUNTIME_O="$top/bu
 		tests+=(-t "$out/tests/$t")
 	done <"$out/tests/tests.list"
 fi
+# Fault injection exists only on this kernel: run the failslab test's
+# host-memory case here (the binary rides along, the wrapper runs it).
+failslab=()
+if step failslab-test make -C "$top/tests/guest" -f reliability.mk O="$out/tests" \
+	RUNTIME_O="$top/build/runtime" "$out/tests/mlu_failslab_test"; then
+	failslab=(-f "$out/tests/mlu_failslab_test:/tests/mlu_failslab_test"
+		  -t "$top/scripts/debug-kernel/failslab_host.sh")
+fi
+tests+=("${failslab[@]}")
 tests+=(-t "$top/scripts/debug-kernel/debug_kernel_check.sh")
 
 step initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" \
