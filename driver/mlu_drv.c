@@ -217,6 +217,10 @@ static int mlu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mdev->pdev = pdev;
 	pci_set_drvdata(pdev, mdev);
 
+	ret = mlu_gem_init(mdev);
+	if (ret)
+		return ret;
+
 	ret = mlu_hw_init(mdev);
 	if (ret)
 		return ret;
@@ -252,6 +256,12 @@ static void mlu_remove(struct pci_dev *pdev)
 	mlu_hw_fini(mdev);
 	/* Nothing on the rings will complete any more. */
 	mlu_job_cancel_inflight(mdev, -ENODEV);
+	/*
+	 * Open files keep their contexts and BOs, but the DMA memory and
+	 * mappings of the device must not outlive the driver's hold on it.
+	 */
+	mlu_mmu_teardown(mdev);
+	mlu_gem_dma_unmap_all(mdev);
 }
 
 static const struct pci_device_id mlu_pci_ids[] = {

@@ -75,17 +75,22 @@ struct mlu_pt {
  * @mdev: owning device
  * @ref: the file and every BO mapping and job of the context hold one
  * @id: context id, the index in the card's context table
- * @lock: protects @mm and the page tables
+ * @lock: protects @mm, the page tables and @dead
  * @mm: allocator of device virtual addresses
  * @root: level-2 page table
+ * @dead: the card is gone and mlu_mmu_teardown() freed the page tables;
+ *	mapping fails and unmapping only releases the address range
+ * @link: entry in &mlu_device.ctx_list, protected by its ctx_list_lock
  */
 struct mlu_mmu_ctx {
 	struct mlu_device *mdev;
 	struct kref ref;
 	u32 id;
-	struct mutex lock;		/* protects mm, page tables */
+	struct mutex lock;		/* protects mm, page tables, dead */
 	struct drm_mm mm;
 	struct mlu_pt root;
+	bool dead;
+	struct list_head link;
 };
 
 /**
@@ -141,6 +146,12 @@ struct mlu_queue {
  * @ctx_table_dma: bus address of the context table
  * @ctx_ida: allocator of user context ids
  * @kernel_ctx: context 0, maps the queues' fence areas
+ * @ctx_list_lock: protects @ctx_list; taken before a context's lock
+ * @ctx_list: every live context (&mlu_mmu_ctx.link), so that removal can
+ *	free their page tables while files still hold them
+ * @bo_list_lock: protects @bo_list; taken before a BO's reservation lock
+ * @bo_list: host memory BOs whose pages are DMA-mapped for the card
+ *	(&mlu_bo.dev_link), so that removal can unmap them
  * @irq_vectors: number of allocated interrupt vectors
  * @msix: one vector per queue plus an error vector
  * @reset_wq: ordered queue running timeouts and resets one at a time
@@ -166,6 +177,10 @@ struct mlu_device {
 	dma_addr_t ctx_table_dma;
 	struct ida ctx_ida;
 	struct mlu_mmu_ctx *kernel_ctx;
+	struct mutex ctx_list_lock;	/* protects ctx_list */
+	struct list_head ctx_list;
+	struct mutex bo_list_lock;	/* protects bo_list */
+	struct list_head bo_list;
 	int irq_vectors;
 	bool msix;
 	struct workqueue_struct *reset_wq;
@@ -229,6 +244,7 @@ int mlu_mmu_init(struct mlu_device *mdev);
 void mlu_mmu_hw_setup(struct mlu_device *mdev);
 struct mlu_mmu_ctx *mlu_mmu_ctx_create(struct mlu_device *mdev);
 void mlu_mmu_ctx_put(struct mlu_mmu_ctx *ctx);
+void mlu_mmu_teardown(struct mlu_device *mdev);
 int mlu_mmu_map_sgt(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 		    struct sg_table *sgt, u64 size, bool writable);
 int mlu_mmu_map_at(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma, u64 size,

@@ -9,6 +9,8 @@
 #include <linux/err.h>
 #include <linux/gpu_buddy.h>
 #include <linux/io.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
@@ -16,6 +18,7 @@
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 #include <drm/mlu_accel.h>
 
@@ -48,6 +51,33 @@ static int mlu_shmem_errno(int err)
 	return err == -ENOSPC ? -ENOMEM : err;
 }
 
+/*
+ * The pages of a host memory BO are DMA-mapped for the card from its first
+ * mapping on; list the BO so that removal can unmap them.
+ */
+static void mlu_bo_track_dma(struct mlu_bo *bo)
+{
+	struct drm_gem_object *obj = &bo->base.base;
+	struct mlu_device *mdev = to_mlu_device(obj->dev);
+
+	/* An importer's pages are mapped by, and for, the exporter's attachment. */
+	if (drm_gem_is_imported(obj))
+		return;
+	mutex_lock(&mdev->bo_list_lock);
+	if (list_empty(&bo->dev_link))
+		list_add_tail(&bo->dev_link, &mdev->bo_list);
+	mutex_unlock(&mdev->bo_list_lock);
+}
+
+static void mlu_bo_untrack_dma(struct mlu_bo *bo)
+{
+	struct mlu_device *mdev = to_mlu_device(bo->base.base.dev);
+
+	mutex_lock(&mdev->bo_list_lock);
+	list_del_init(&bo->dev_link);
+	mutex_unlock(&mdev->bo_list_lock);
+}
+
 static struct mlu_bo_mapping *mlu_bo_mapping_create(struct mlu_bo *bo,
 						    struct mlu_mmu_ctx *ctx)
 {
@@ -68,9 +98,11 @@ static struct mlu_bo_mapping *mlu_bo_mapping_create(struct mlu_bo *bo,
 	} else {
 		sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
 		ret = mlu_shmem_errno(PTR_ERR_OR_ZERO(sgt));
-		if (!ret)
+		if (!ret) {
+			mlu_bo_track_dma(bo);
 			ret = mlu_mmu_map_sgt(ctx, &mapping->node, sgt,
 					      obj->size, writable);
+		}
 	}
 	if (ret)
 		goto err_free;
@@ -123,6 +155,11 @@ static int mlu_gem_open(struct drm_gem_object *obj, struct drm_file *file)
 	struct mlu_bo *bo = to_mlu_bo(obj);
 	struct mlu_bo_mapping *mapping;
 	int ret = 0;
+	int idx;
+
+	/* No DMA mapping may appear after mlu_gem_dma_unmap_all(). */
+	if (!drm_dev_enter(obj->dev, &idx))
+		return -ENODEV;
 
 	mutex_lock(&bo->mappings_lock);
 	mapping = mlu_bo_find_mapping(bo, mfile->ctx);
@@ -139,6 +176,7 @@ static int mlu_gem_open(struct drm_gem_object *obj, struct drm_file *file)
 	list_add_tail(&mapping->link, &bo->mappings);
 out_unlock:
 	mutex_unlock(&bo->mappings_lock);
+	drm_dev_exit(idx);
 	return ret;
 }
 
@@ -166,6 +204,7 @@ static void mlu_gem_free(struct drm_gem_object *obj)
 {
 	struct mlu_bo *bo = to_mlu_bo(obj);
 
+	mlu_bo_untrack_dma(bo);
 	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
 	mutex_destroy(&bo->mappings_lock);
 	drm_gem_shmem_free(&bo->base);
@@ -259,6 +298,7 @@ static struct drm_gem_object *mlu_devmem_create(struct mlu_device *mdev,
 	mutex_init(&bo->mappings_lock);
 	INIT_LIST_HEAD(&bo->mappings);
 	INIT_LIST_HEAD(&bo->blocks);
+	INIT_LIST_HEAD(&bo->dev_link);
 	drm_gem_private_object_init(&mdev->drm, &bo->base.base, size);
 	bo->base.base.funcs = &mlu_devmem_funcs;
 
@@ -301,6 +341,47 @@ void mlu_gem_unmap_all(struct drm_device *drm)
 }
 
 /**
+ * mlu_gem_dma_unmap_all() - give up the DMA mappings of every BO's pages
+ * @mdev: device being removed, quiesced: the card does no more DMA
+ *
+ * The DMA-API ties the mappings to the device, which the driver lets go of
+ * while files may still hold the BOs.  The pages themselves stay with the
+ * BO until it is freed, which then finds no mapping left to undo.
+ */
+void mlu_gem_dma_unmap_all(struct mlu_device *mdev)
+{
+	struct drm_gem_shmem_object *shmem;
+	struct mlu_bo *bo;
+
+	mutex_lock(&mdev->bo_list_lock);
+	list_for_each_entry(bo, &mdev->bo_list, dev_link) {
+		shmem = &bo->base;
+		dma_resv_lock(shmem->base.resv, NULL);
+		if (shmem->sgt) {
+			dma_unmap_sgtable(mdev->drm.dev, shmem->sgt,
+					  DMA_BIDIRECTIONAL, 0);
+			sg_free_table(shmem->sgt);
+			kfree(shmem->sgt);
+			shmem->sgt = NULL;
+		}
+		dma_resv_unlock(shmem->base.resv);
+	}
+	mutex_unlock(&mdev->bo_list_lock);
+}
+
+/**
+ * mlu_gem_init() - set up the device's BO tracking
+ * @mdev: device
+ *
+ * Return: 0 or a negative errno.
+ */
+int mlu_gem_init(struct mlu_device *mdev)
+{
+	INIT_LIST_HEAD(&mdev->bo_list);
+	return drmm_mutex_init(&mdev->drm, &mdev->bo_list_lock);
+}
+
+/**
  * mlu_gem_create_object() - &drm_driver.gem_create_object hook
  * @drm: device
  * @size: object size
@@ -319,6 +400,7 @@ struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
 	mutex_init(&bo->mappings_lock);
 	INIT_LIST_HEAD(&bo->mappings);
 	INIT_LIST_HEAD(&bo->blocks);
+	INIT_LIST_HEAD(&bo->dev_link);
 	bo->base.map_wc = false;
 	bo->base.base.funcs = &mlu_gem_funcs;
 	return &bo->base.base;

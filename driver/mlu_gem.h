@@ -14,6 +14,7 @@
 
 struct drm_device;
 struct drm_file;
+struct mlu_device;
 struct mlu_mmu_ctx;
 
 /**
@@ -24,6 +25,8 @@ struct mlu_mmu_ctx;
  *	of @base is unused then)
  * @mappings_lock: protects @mappings
  * @mappings: one &struct mlu_bo_mapping per context that has a handle
+ * @dev_link: entry in &mlu_device.bo_list while the pages of a host memory
+ *	BO are DMA-mapped for the card; empty otherwise
  */
 struct mlu_bo {
 	struct drm_gem_shmem_object base;
@@ -31,6 +34,7 @@ struct mlu_bo {
 	struct list_head blocks;
 	struct mutex mappings_lock;	/* protects mappings */
 	struct list_head mappings;
+	struct list_head dev_link;
 };
 
 /**
@@ -58,6 +62,8 @@ static inline struct mlu_bo *to_mlu_bo(struct drm_gem_object *obj)
 struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
 					     size_t size);
 void mlu_gem_unmap_all(struct drm_device *drm);
+int mlu_gem_init(struct mlu_device *mdev);
+void mlu_gem_dma_unmap_all(struct mlu_device *mdev);
 struct mlu_bo_mapping *mlu_bo_mapping_lookup(struct drm_file *file,
 					     u32 handle);
 void mlu_bo_mapping_put(struct mlu_bo_mapping *mapping);

@@ -161,7 +161,8 @@ static int mlu_mmu_set_range(struct mlu_mmu_ctx *ctx, u64 va, u64 addr,
  * The unmapped guard page after each range makes overruns fault instead of
  * reaching the next buffer.
  *
- * Return: 0 or -ENOMEM (no memory or no free address range).
+ * Return: 0, -ENOMEM (no memory or no free address range) or -ENODEV (the
+ * card is gone).
  */
 int mlu_mmu_map_sgt(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 		    struct sg_table *sgt, u64 size, bool writable)
@@ -173,6 +174,10 @@ int mlu_mmu_map_sgt(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 	int ret;
 
 	mutex_lock(&ctx->lock);
+	if (ctx->dead) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
 	ret = drm_mm_insert_node_generic(&ctx->mm, node, size + MLU_PAGE_SIZE,
 					 MLU_PAGE_SIZE, 0, DRM_MM_INSERT_BEST);
 	if (ret) {
@@ -220,7 +225,8 @@ out_unlock:
  * The blocks are mapped back to back in list order, the order the CPU
  * mapping of the BO uses too.
  *
- * Return: 0 or -ENOMEM (no memory or no free address range).
+ * Return: 0, -ENOMEM (no memory or no free address range) or -ENODEV (the
+ * card is gone).
  */
 int mlu_mmu_map_devmem(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 		       struct gpu_buddy *mm, struct list_head *blocks,
@@ -233,6 +239,10 @@ int mlu_mmu_map_devmem(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 	int ret;
 
 	mutex_lock(&ctx->lock);
+	if (ctx->dead) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
 	ret = drm_mm_insert_node_generic(&ctx->mm, node, size + MLU_PAGE_SIZE,
 					 MLU_PAGE_SIZE, 0, DRM_MM_INSERT_BEST);
 	if (ret) {
@@ -277,16 +287,17 @@ out_unlock:
  * @size: page-aligned size
  * @writable: whether the card may write
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM or -ENODEV (the card is gone).
  */
 int mlu_mmu_map_at(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma, u64 size,
 		   bool writable)
 {
 	u64 flags = MLU_PTE_VALID | (writable ? MLU_PTE_WRITE : 0);
-	int ret;
+	int ret = -ENODEV;
 
 	mutex_lock(&ctx->lock);
-	ret = mlu_mmu_set_range(ctx, va, dma, size, flags);
+	if (!ctx->dead)
+		ret = mlu_mmu_set_range(ctx, va, dma, size, flags);
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -297,13 +308,16 @@ int mlu_mmu_map_at(struct mlu_mmu_ctx *ctx, u64 va, dma_addr_t dma, u64 size,
  * @node: the range; removed from the allocator
  *
  * The card is told to drop cached translations before the range (and the
- * pages behind it) can be reused.
+ * pages behind it) can be reused.  Once the card is gone the page tables
+ * are too, and only the range is released.
  */
 void mlu_mmu_unmap(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node)
 {
 	mutex_lock(&ctx->lock);
-	mlu_mmu_clear_range(ctx, node->start, node->size);
-	mlu_mmu_invalidate(ctx);
+	if (!ctx->dead) {
+		mlu_mmu_clear_range(ctx, node->start, node->size);
+		mlu_mmu_invalidate(ctx);
+	}
 	drm_mm_remove_node(node);
 	mutex_unlock(&ctx->lock);
 }
@@ -342,6 +356,10 @@ static struct mlu_mmu_ctx *mlu_mmu_ctx_alloc(struct mlu_device *mdev, u32 id,
 	mutex_init(&ctx->lock);
 	drm_mm_init(&ctx->mm, va_start, va_end - va_start);
 	mlu_mmu_ctx_set_entry(ctx, true);
+
+	mutex_lock(&mdev->ctx_list_lock);
+	list_add_tail(&ctx->link, &mdev->ctx_list);
+	mutex_unlock(&mdev->ctx_list_lock);
 	return ctx;
 }
 
@@ -350,23 +368,31 @@ static struct mlu_mmu_ctx *mlu_mmu_ctx_alloc(struct mlu_device *mdev, u32 id,
  * @mdev: device
  *
  * Return: the context with one reference, or an ERR_PTR: -EBUSY when every
- * context id is in use, -ENOMEM.
+ * context id is in use, -ENOMEM, -ENODEV when the card is gone.
  */
 struct mlu_mmu_ctx *mlu_mmu_ctx_create(struct mlu_device *mdev)
 {
 	struct mlu_mmu_ctx *ctx;
-	int id;
+	int id, idx;
+
+	/* No page tables may appear after mlu_mmu_teardown(). */
+	if (!drm_dev_enter(&mdev->drm, &idx))
+		return ERR_PTR(-ENODEV);
 
 	id = ida_alloc_range(&mdev->ctx_ida, MLU_KERNEL_CTX_ID + 1,
 			     MLU_MAX_CONTEXTS - 1, GFP_KERNEL);
-	if (id < 0)
-		return ERR_PTR(id == -ENOSPC ? -EBUSY : id);
+	if (id < 0) {
+		ctx = ERR_PTR(id == -ENOSPC ? -EBUSY : id);
+		goto out_exit;
+	}
 
 	ctx = mlu_mmu_ctx_alloc(mdev, id, MLU_USER_VA_START, MLU_USER_VA_END);
 	if (!ctx) {
 		ida_free(&mdev->ctx_ida, id);
-		return ERR_PTR(-ENOMEM);
+		ctx = ERR_PTR(-ENOMEM);
 	}
+out_exit:
+	drm_dev_exit(idx);
 	return ctx;
 }
 
@@ -375,14 +401,21 @@ static void mlu_mmu_ctx_release(struct kref *ref)
 	struct mlu_mmu_ctx *ctx = container_of(ref, struct mlu_mmu_ctx, ref);
 	struct mlu_device *mdev = ctx->mdev;
 
+	mutex_lock(&mdev->ctx_list_lock);
+	list_del(&ctx->link);
+	mutex_unlock(&mdev->ctx_list_lock);
+
 	/*
 	 * Every BO mapping holds a reference, so the allocator is empty.  The
 	 * kernel context goes with the DRM device, after the card's memory.
+	 * Off the list, nothing else can look at @dead any more.
 	 */
-	if (ctx->id != MLU_KERNEL_CTX_ID)
-		mlu_mmu_ctx_set_entry(ctx, false);
+	if (!ctx->dead) {
+		if (ctx->id != MLU_KERNEL_CTX_ID)
+			mlu_mmu_ctx_set_entry(ctx, false);
+		mlu_pt_free(mdev, &ctx->root);
+	}
 	drm_mm_takedown(&ctx->mm);
-	mlu_pt_free(mdev, &ctx->root);
 	mutex_destroy(&ctx->lock);
 	if (ctx->id != MLU_KERNEL_CTX_ID)
 		ida_free(&mdev->ctx_ida, ctx->id);
@@ -443,6 +476,33 @@ void mlu_mmu_report_fault(struct mlu_device *mdev)
 		  MLU_FAULT_VALID | MLU_FAULT_OVERFLOW);
 }
 
+/**
+ * mlu_mmu_teardown() - free the page tables of every context
+ * @mdev: device being removed, quiesced: no job can reach the card and the
+ *	card does no more DMA
+ *
+ * Files and jobs may hold contexts long after the driver let go of the
+ * device, but their page tables are DMA memory of the device and must go
+ * with it.  The contexts are marked dead; their mappings are released later
+ * without touching the tables.
+ */
+void mlu_mmu_teardown(struct mlu_device *mdev)
+{
+	struct mlu_mmu_ctx *ctx;
+
+	mutex_lock(&mdev->ctx_list_lock);
+	list_for_each_entry(ctx, &mdev->ctx_list, link) {
+		mutex_lock(&ctx->lock);
+		if (!ctx->dead) {
+			mlu_pt_free(mdev, &ctx->root);
+			memset(&ctx->root, 0, sizeof(ctx->root));
+			ctx->dead = true;
+		}
+		mutex_unlock(&ctx->lock);
+	}
+	mutex_unlock(&mdev->ctx_list_lock);
+}
+
 static void mlu_mmu_release(struct drm_device *drm, void *arg)
 {
 	struct mlu_device *mdev = to_mlu_device(drm);
@@ -460,6 +520,12 @@ static void mlu_mmu_release(struct drm_device *drm, void *arg)
 int mlu_mmu_init(struct mlu_device *mdev)
 {
 	size_t table_size = MLU_MAX_CONTEXTS * sizeof(__le64);
+	int ret;
+
+	INIT_LIST_HEAD(&mdev->ctx_list);
+	ret = drmm_mutex_init(&mdev->drm, &mdev->ctx_list_lock);
+	if (ret)
+		return ret;
 
 	mdev->ctx_table = dmam_alloc_coherent(mdev->drm.dev, table_size,
 					      &mdev->ctx_table_dma, GFP_KERNEL);
