@@ -150,6 +150,34 @@ static int mlu_mmu_set_range(struct mlu_mmu_ctx *ctx, u64 va, u64 addr,
 	return 0;
 }
 
+/*
+ * Reserve @size bytes plus an unmapped guard page of @ctx's address space
+ * for a new mapping.
+ */
+static int mlu_mmu_reserve_range(struct mlu_mmu_ctx *ctx,
+				 struct drm_mm_node *node, u64 size)
+{
+	lockdep_assert_held(&ctx->lock);
+
+	if (ctx->dead)
+		return -ENODEV;
+	if (drm_mm_insert_node_generic(&ctx->mm, node, size + MLU_PAGE_SIZE,
+				       MLU_PAGE_SIZE, 0, DRM_MM_INSERT_BEST))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Undo a mapping that failed after @mapped bytes of @node were written. */
+static void mlu_mmu_abort_range(struct mlu_mmu_ctx *ctx,
+				struct drm_mm_node *node, u64 mapped)
+{
+	lockdep_assert_held(&ctx->lock);
+
+	mlu_mmu_clear_range(ctx, node->start, mapped);
+	drm_mm_remove_node(node);
+	mlu_mmu_invalidate(ctx);
+}
+
 /**
  * mlu_mmu_map_sgt() - give a DMA-mapped sg table a device address
  * @ctx: address space
@@ -169,45 +197,30 @@ int mlu_mmu_map_sgt(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 {
 	u64 flags = MLU_PTE_VALID | (writable ? MLU_PTE_WRITE : 0);
 	struct scatterlist *sg;
-	u64 va, mapped = 0;
+	u64 mapped = 0;
 	unsigned int i;
 	int ret;
 
 	mutex_lock(&ctx->lock);
-	if (ctx->dead) {
-		ret = -ENODEV;
+	ret = mlu_mmu_reserve_range(ctx, node, size);
+	if (ret)
 		goto out_unlock;
-	}
-	ret = drm_mm_insert_node_generic(&ctx->mm, node, size + MLU_PAGE_SIZE,
-					 MLU_PAGE_SIZE, 0, DRM_MM_INSERT_BEST);
-	if (ret) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
 
-	va = node->start;
 	for_each_sgtable_dma_sg(sgt, sg, i) {
 		u64 len = min_t(u64, sg_dma_len(sg), size - mapped);
 
 		if (!len)
 			break;
-		ret = mlu_mmu_set_range(ctx, va + mapped, sg_dma_address(sg),
-					len, flags);
+		ret = mlu_mmu_set_range(ctx, node->start + mapped,
+					sg_dma_address(sg), len, flags);
 		if (ret)
-			goto err_clear;
+			break;
 		mapped += len;
 	}
-	if (mapped < size) {
+	if (!ret && mapped < size)
 		ret = -EINVAL;
-		goto err_clear;
-	}
-	mutex_unlock(&ctx->lock);
-	return 0;
-
-err_clear:
-	mlu_mmu_clear_range(ctx, va, mapped);
-	drm_mm_remove_node(node);
-	mlu_mmu_invalidate(ctx);
+	if (ret)
+		mlu_mmu_abort_range(ctx, node, mapped);
 out_unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -235,45 +248,30 @@ int mlu_mmu_map_devmem(struct mlu_mmu_ctx *ctx, struct drm_mm_node *node,
 	u64 flags = MLU_PTE_VALID | MLU_PTE_DEVMEM |
 		    (writable ? MLU_PTE_WRITE : 0);
 	struct gpu_buddy_block *block;
-	u64 va, mapped = 0;
+	u64 mapped = 0;
 	int ret;
 
 	mutex_lock(&ctx->lock);
-	if (ctx->dead) {
-		ret = -ENODEV;
+	ret = mlu_mmu_reserve_range(ctx, node, size);
+	if (ret)
 		goto out_unlock;
-	}
-	ret = drm_mm_insert_node_generic(&ctx->mm, node, size + MLU_PAGE_SIZE,
-					 MLU_PAGE_SIZE, 0, DRM_MM_INSERT_BEST);
-	if (ret) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
 
-	va = node->start;
 	list_for_each_entry(block, blocks, link) {
 		u64 len = min(gpu_buddy_block_size(mm, block), size - mapped);
 
 		if (!len)
 			break;
-		ret = mlu_mmu_set_range(ctx, va + mapped,
+		ret = mlu_mmu_set_range(ctx, node->start + mapped,
 					gpu_buddy_block_offset(block), len,
 					flags);
 		if (ret)
-			goto err_clear;
+			break;
 		mapped += len;
 	}
-	if (mapped < size) {
+	if (!ret && mapped < size)
 		ret = -EINVAL;
-		goto err_clear;
-	}
-	mutex_unlock(&ctx->lock);
-	return 0;
-
-err_clear:
-	mlu_mmu_clear_range(ctx, va, mapped);
-	drm_mm_remove_node(node);
-	mlu_mmu_invalidate(ctx);
+	if (ret)
+		mlu_mmu_abort_range(ctx, node, mapped);
 out_unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
