@@ -91,4 +91,5 @@ void mlu_debugfs_init(struct mlu_device *mdev)
 				   &mlu_debugfs_fi_device_error_fops);
 	debugfs_create_file_unsafe("reset_count", 0400, root, mdev,
 				   &mlu_debugfs_reset_count_fops);
+	mlu_bench_debugfs_init(mdev);
 }
