@@ -897,7 +897,20 @@ void mlu_job_context_status(struct mlu_device *mdev, struct mlu_mmu_ctx *ctx,
  * mlu_job_show_fdinfo() - per-client engine usage for fdinfo
  * @p: printer
  * @mfile: the client
+ *
+ * The rings are instances of one engine class, "compute" (see
+ * Documentation/gpu/drm-usage-stats.rst): the client's device time summed
+ * over the rings, and their number as the class's capacity.
  */
 void mlu_job_show_fdinfo(struct drm_printer *p, struct mlu_file *mfile)
 {
+	struct mlu_mmu_ctx *ctx = mfile->ctx;
+	unsigned int i, rings = mfile->mdev->num_queues;
+	u64 busy_ns = 0;
+
+	for (i = 0; i < rings; i++)
+		busy_ns += atomic64_read(&ctx->busy_ns[i]);
+	drm_printf(p, "drm-engine-compute:\t%llu ns\n", busy_ns);
+	if (rings > 1)
+		drm_printf(p, "drm-engine-capacity-compute:\t%u\n", rings);
 }
