@@ -259,12 +259,16 @@ struct mlu_exec_queue {
  * @ring_queues: the implicit queue of each hardware ring
  * @queues: queues created with QUEUE_CREATE, by id; its lock protects
  *	taking a reference in a lookup against the last put of destroy
+ * @next_queue_id: where the cyclic allocation of queue ids goes on
+ * @queue_count: number of queues in @queues
  */
 struct mlu_file {
 	struct mlu_device *mdev;
 	struct mlu_mmu_ctx *ctx;
 	struct mlu_exec_queue *ring_queues[MLU_MAX_QUEUES];
 	struct xarray queues;
+	u32 next_queue_id;
+	atomic_t queue_count;
 };
 
 static inline struct mlu_device *to_mlu_device(struct drm_device *drm)

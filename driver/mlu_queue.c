@@ -29,8 +29,9 @@
 
 #include "mlu_drv.h"
 
-/* Queues a file may create; ids are 1 .. MLU_MAX_FILE_QUEUES. */
+/* Queues a file may have at once, and the range of their ids. */
 #define MLU_MAX_FILE_QUEUES	256
+#define MLU_MAX_FILE_QUEUE_ID	0xffff
 
 static struct mlu_exec_queue *
 mlu_exec_queue_create(struct mlu_file *mfile, enum drm_sched_priority priority,
@@ -163,19 +164,32 @@ int mlu_ioctl_queue_create(struct drm_device *drm, void *data,
 		return ret;
 	}
 
+	if (atomic_inc_return(&mfile->queue_count) > MLU_MAX_FILE_QUEUES) {
+		ret = -ENOSPC;
+		goto err_uncount;
+	}
 	queue = mlu_exec_queue_create(mfile, priority,
 				      args->ring_mask ?: all_rings);
-	if (IS_ERR(queue))
-		return PTR_ERR(queue);
+	if (IS_ERR(queue)) {
+		ret = PTR_ERR(queue);
+		goto err_uncount;
+	}
 
-	ret = xa_alloc(&mfile->queues, &id, queue,
-		       XA_LIMIT(1, MLU_MAX_FILE_QUEUES), GFP_KERNEL);
-	if (ret) {
+	/* Cyclic, so that a destroyed queue's id does not name a new one soon. */
+	ret = xa_alloc_cyclic(&mfile->queues, &id, queue,
+			      XA_LIMIT(1, MLU_MAX_FILE_QUEUE_ID),
+			      &mfile->next_queue_id, GFP_KERNEL);
+	if (ret < 0) {
 		mlu_exec_queue_put(queue);
-		return ret == -EBUSY ? -ENOSPC : ret;
+		ret = ret == -EBUSY ? -ENOSPC : ret;
+		goto err_uncount;
 	}
 	args->queue_id = id;
 	return 0;
+
+err_uncount:
+	atomic_dec(&mfile->queue_count);
+	return ret;
 }
 
 int mlu_ioctl_queue_destroy(struct drm_device *drm, void *data,
@@ -190,6 +204,7 @@ int mlu_ioctl_queue_destroy(struct drm_device *drm, void *data,
 	queue = xa_erase(&mfile->queues, args->queue_id);
 	if (!queue)
 		return -ENOENT;
+	atomic_dec(&mfile->queue_count);
 	mlu_exec_queue_put(queue);
 	return 0;
 }
