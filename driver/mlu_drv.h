@@ -201,6 +201,7 @@ struct mlu_queue {
  * @irq_vectors: number of allocated interrupt vectors
  * @msix: one vector per queue plus an error vector
  * @reset_wq: ordered queue running timeouts and resets one at a time
+ * @sched_wq: the schedulers' submission work queue (run_job, free_job)
  * @reset_work: full card reset after a fatal device error
  * @reset_count: number of card or queue resets, for diagnostics
  * @stats: job, busy time and fault counters
@@ -231,6 +232,7 @@ struct mlu_device {
 	int irq_vectors;
 	bool msix;
 	struct workqueue_struct *reset_wq;
+	struct workqueue_struct *sched_wq;
 	struct work_struct reset_work;
 	atomic_t reset_count;
 	struct mlu_stats stats;

@@ -831,6 +831,8 @@ static void mlu_job_release(struct drm_device *drm, void *arg)
 		if (mdev->queues[i].sched.ops)
 			drm_sched_fini(&mdev->queues[i].sched);
 	}
+	if (mdev->sched_wq)
+		destroy_workqueue(mdev->sched_wq);
 	destroy_workqueue(mdev->reset_wq);
 }
 
@@ -856,11 +858,23 @@ int mlu_job_init(struct mlu_device *mdev)
 	ret = drmm_add_action_or_reset(&mdev->drm, mlu_job_release, NULL);
 	if (ret)
 		return ret;
+	/*
+	 * Per-CPU and high priority: a submit's run_job and a completion's
+	 * next run_job run on the CPU that queued them, without waking
+	 * another CPU; the schedulers' default is an unbound ordered queue
+	 * each.  run_job and free_job of a scheduler may now run in parallel,
+	 * which drm_sched allows.
+	 */
+	mdev->sched_wq = alloc_workqueue("mlu-sched", WQ_HIGHPRI | WQ_MEM_RECLAIM,
+					 0);
+	if (!mdev->sched_wq)
+		return -ENOMEM;
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
 		const struct drm_sched_init_args args = {
 			.ops = &mlu_sched_ops,
+			.submit_wq = mdev->sched_wq,
 			.timeout_wq = mdev->reset_wq,
 			.num_rqs = DRM_SCHED_PRIORITY_COUNT,
 			.credit_limit = MLU_RING_CREDITS,
