@@ -38,13 +38,25 @@
 /* sg entries carry 32-bit lengths: split device memory blocks into these. */
 #define MLU_DEVMEM_SG_MAX	SZ_1G
 
+/*
+ * The shmem helpers' fault handler maps from the start of the BO whatever
+ * the offset: refuse offsets rather than map the wrong pages.
+ */
+static int mlu_shmem_dmabuf_mmap(struct dma_buf *dma_buf,
+				 struct vm_area_struct *vma)
+{
+	if (vma->vm_pgoff)
+		return -EINVAL;
+	return drm_gem_dmabuf_mmap(dma_buf, vma);
+}
+
 static const struct dma_buf_ops mlu_shmem_dmabuf_ops = {
 	.attach = drm_gem_map_attach,
 	.detach = drm_gem_map_detach,
 	.map_dma_buf = drm_gem_map_dma_buf,
 	.unmap_dma_buf = drm_gem_unmap_dma_buf,
 	.release = drm_gem_dmabuf_release,
-	.mmap = drm_gem_dmabuf_mmap,
+	.mmap = mlu_shmem_dmabuf_mmap,
 	.vmap = drm_gem_dmabuf_vmap,
 	.vunmap = drm_gem_dmabuf_vunmap,
 };
