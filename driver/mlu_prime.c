@@ -26,6 +26,7 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
+#include <drm/drm_drv.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_prime.h>
@@ -72,7 +73,12 @@ static int mlu_devmem_dmabuf_attach(struct dma_buf *dma_buf,
 {
 	struct drm_gem_object *obj = dma_buf->priv;
 	struct mlu_device *mdev = to_mlu_device(obj->dev);
+	int idx;
 
+	/* After removal BAR2 is no longer the card's to hand out. */
+	if (!drm_dev_enter(obj->dev, &idx))
+		return -ENODEV;
+	drm_dev_exit(idx);
 	if (!attach->peer2peer || !dev_is_pci(attach->dev)) {
 		drm_dbg(obj->dev, "%s cannot reach device memory: no peer-to-peer\n",
 			dev_name(attach->dev));
@@ -198,9 +204,7 @@ struct dma_buf *mlu_gem_prime_export(struct drm_gem_object *obj, int flags)
 		.resv = obj->resv,
 	};
 
-	/* Re-exporting an import would hand out someone else's memory. */
-	if (drm_gem_is_imported(obj))
-		return ERR_PTR(-EOPNOTSUPP);
+	/* Imports never get here: PRIME hands out their original dma-buf. */
 	if (bo->flags & DRM_MLU_BO_DEVMEM)
 		exp_info.ops = &mlu_devmem_dmabuf_ops;
 	else

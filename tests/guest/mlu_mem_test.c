@@ -557,6 +557,25 @@ TEST_F(share, two_cards)
 	EXPECT_EQ(-1, check_written_back(self->map, self->ref, self->ref2));
 }
 
+/* Card 1 exporting its import hands out card 0's original dma-buf. */
+TEST_F(share, reexport_of_import_is_the_original)
+{
+	struct mlu_buffer *imp, *back;
+	struct mlu_device *dev1;
+	int fd2;
+
+	OPEN_DEVICE_OR_SKIP(dev1, 1);
+	ASSERT_EQ(MLU_SUCCESS, mlu_buffer_import_fd(dev1, self->fd, &imp));
+	EXPECT_EQ(0, mlu_buffer_flags(imp));
+	ASSERT_EQ(MLU_SUCCESS, mlu_buffer_export_fd(imp, &fd2));
+	ASSERT_EQ(MLU_SUCCESS, mlu_buffer_import_fd(self->dev, fd2, &back));
+	EXPECT_EQ(mlu_buffer_handle(self->buf), mlu_buffer_handle(back));
+	free(back);	/* shares self->buf's handle */
+	close(fd2);
+	mlu_buffer_free(imp);
+	mlu_device_close(dev1);
+}
+
 /*
  * A device memory dma-buf mapped at an offset starts at that byte of the
  * buffer; host memory ones refuse offsets (the shmem helpers of Linux 6.12
