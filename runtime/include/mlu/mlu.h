@@ -257,8 +257,8 @@ int mlu_enqueue_conv2d(struct mlu_queue *queue, const struct mlu_conv2d_args *ar
  * Copy size bytes between two non-overlapping operands with the card's
  * COPY engine: host or device memory on either side, any size, offset and
  * alignment.  mlu_enqueue_copy is ordered with the queue's other
- * operations; mlu_copy returns when the copy is complete (or failed), and
- * is ordered with nothing else.
+ * operations; mlu_copy runs on hardware queue 0, returns when the copy is
+ * complete (or failed), and is ordered with nothing else.
  */
 int mlu_enqueue_copy(struct mlu_queue *queue, struct mlu_operand dst,
 		     struct mlu_operand src, uint64_t size);
