@@ -180,6 +180,15 @@ struct drm_mlu_device_info {
 	__u32 job_timeout_ms;
 	/** @pad: always zero. */
 	__u32 pad;
+	/*
+	 * Fields below are new in driver version 1.1; an older kernel leaves
+	 * them zero.
+	 */
+	/**
+	 * @devmem_free: bytes of device memory not allocated to any BO, at
+	 * the time of the query (since 1.1).
+	 */
+	__u64 devmem_free;
 };
 
 /** DRM_MLU_CONTEXT_STATUS_SIZE_V1 - size of the first &struct drm_mlu_context_status */
