@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define MLU_VERSION_MAJOR	0
-#define MLU_VERSION_MINOR	1
+#define MLU_VERSION_MINOR	2
 #define MLU_VERSION_PATCH	0
 /* Compile-time version, comparable with mlu_version(). */
 #define MLU_VERSION \
