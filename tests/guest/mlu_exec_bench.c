@@ -180,11 +180,31 @@ static void *stream_run(void *arg)
 	return NULL;
 }
 
+/* Busy and total jiffies of all CPUs, from /proc/stat. */
+static void cpu_jiffies(unsigned long long *busy, unsigned long long *total)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int i;
+
+	*busy = *total = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		   &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		for (i = 0; i < 8; i++)
+			*total += v[i];
+		*busy = *total - v[3] - v[4];	/* minus idle and iowait */
+	}
+	fclose(f);
+}
+
 /* Jobs per second of nq queues, one thread each. */
 static int empty_jobs_per_s(int fd, unsigned int nq, unsigned int jobs, double *rate)
 {
 	struct stream s[MAX_QUEUES] = { 0 };
 	pthread_t threads[MAX_QUEUES];
+	unsigned long long busy0, total0, busy1, total1;
 	pthread_barrier_t start;
 	unsigned int i;
 	int64_t t0;
@@ -200,6 +220,7 @@ static int empty_jobs_per_s(int fd, unsigned int nq, unsigned int jobs, double *
 	for (i = 0; i < nq; i++)
 		pthread_create(&threads[i], NULL, stream_run, &s[i]);
 	pthread_barrier_wait(&start);
+	cpu_jiffies(&busy0, &total0);
 	t0 = now_ns();
 	for (i = 0; i < nq; i++) {
 		pthread_join(threads[i], NULL);
@@ -207,6 +228,11 @@ static int empty_jobs_per_s(int fd, unsigned int nq, unsigned int jobs, double *
 			ret = s[i].ret;
 	}
 	*rate = (double)nq * jobs / ((now_ns() - t0) / 1e9);
+	cpu_jiffies(&busy1, &total1);
+	/* Not a bench line: tells whether the guest's CPUs were the limit. */
+	if (total1 > total0)
+		printf("# %u queue(s): %.0f jobs/s, guest CPUs %.0f%% busy\n", nq, *rate,
+		       100.0 * (busy1 - busy0) / (total1 - total0));
 	pthread_barrier_destroy(&start);
 	return ret;
 }
