@@ -9,11 +9,16 @@
 #   <dir>/release      its kernel release (uname -r)
 #   <dir>/build.log    the build's output
 #
+# The kernel is the source package plus the fixes in scripts/debug-kernel/
+# patches/*.patch (git format-patch files, applied in name order; see
+# Documentation/testing.rst), which the checks need and Linux 6.12 lacks.
+#
 # The build is cached in $MLU_CACHE_DIR/debug-kernel-<source version>-<hash>,
-# the hash covering this script and scripts/debug-kernel/, and is redone only
-# when one of them or the source package changes.  Compiles go through ccache
-# (cache in $MLU_CACHE_DIR/ccache-debug-kernel).  The DRM chain mlu.ko needs
-# is built in, so mlu.ko is the only module the guest loads.
+# the hash covering this script, the config fragment, the Kconfig entry and
+# the patches (names and contents), and is redone only when one of them or
+# the source package changes.  Compiles go through ccache (cache in
+# $MLU_CACHE_DIR/ccache-debug-kernel).  The DRM chain mlu.ko needs is built
+# in, so mlu.ko is the only module the guest loads.
 #
 # Usage: build-debug-kernel.sh [--force]
 set -euo pipefail
@@ -23,6 +28,8 @@ cache=${MLU_CACHE_DIR:-$HOME/.cache/mlu-stack}
 tarball=/usr/src/linux-source-6.12.tar.xz
 fragment=$here/debug-kernel/debug.config
 kconfig_entry=$here/debug-kernel/Kconfig.mlu
+patches=("$here"/debug-kernel/patches/*.patch)
+[ -e "${patches[0]}" ] || patches=()
 force=0
 [ "${1:-}" = --force ] && force=1
 
@@ -34,7 +41,9 @@ die() {
 [ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.12)"
 version=$(dpkg-query -W -f '${Version}' linux-source-6.12) ||
 	die "linux-source-6.12 is not installed"
-key=$(cat "$0" "$fragment" "$kconfig_entry" | sha256sum | cut -c1-12)
+# Patch names count too: they set the order the patches apply in.
+key=$( (cat "$0" "$fragment" "$kconfig_entry" ${patches[@]+"${patches[@]}"}
+	printf '%s\n' ${patches[@]+"${patches[@]##*/}"}) | sha256sum | cut -c1-12)
 # Debian's "~" has no place in a path that make and Kbuild handle.
 out=$cache/debug-kernel-${version//[^A-Za-z0-9.+-]/_}-$key
 tree=$out/linux
@@ -63,6 +72,11 @@ if [ ! -f "$tree/.mlu-extracted" ]; then
 	rm -rf "$tree"
 	mkdir -p "$tree"
 	tar -xJf "$tarball" -C "$tree" --strip-components=1
+	for p in ${patches[@]+"${patches[@]}"}; do
+		echo "build-debug-kernel: applying ${p##*/}" >&2
+		patch -d "$tree" -p1 --batch --forward --quiet <"$p" >>"$log" 2>&1 ||
+			die "${p##*/} does not apply to $version (see $log)"
+	done
 	cat "$kconfig_entry" >>"$tree/drivers/accel/Kconfig"
 	touch "$tree/.mlu-extracted"
 fi

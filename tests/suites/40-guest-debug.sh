@@ -4,10 +4,18 @@
 # The guest tests on a debug kernel: KASAN, lockdep (with the driver's
 # dma-fence signalling annotations), kmemleak, DMA-API debugging, atomic
 # sleep checks and the fault-injection framework (scripts/build-debug-kernel.sh,
-# cached).  mlu.ko is built against that kernel (its vermagic differs from
-# Debian's), the initramfs holds the same test binaries as 30-guest plus a
-# final kmemleak scan (scripts/debug-kernel/debug_kernel_check.sh), and any
-# KASAN, lockdep, kmemleak, WARNING or BUG report in the kernel log fails
+# cached, with the kernel fixes of scripts/debug-kernel/patches/).  mlu.ko is
+# built against that kernel (its vermagic differs from Debian's).  Two boots,
+# each ending with scripts/debug-kernel/debug_kernel_check.sh (checkers still
+# on, kmemleak scan):
+#  1. the tests of 30-guest, then what needs this kernel: the failslab test
+#     (host and device memory BOs) and the ioctl fuzzer with syncobj counts
+#     up to 2^32-1 (MLU_DEBUG_FUZZ_CALLS calls, default 100000), which prints
+#       fuzz: ioctl <calls> calls, <reports> kernel reports (debug kernel, ...)
+#  2. PCIe hot unplug and re-add (mlu_hotplug_test, run.sh --hotplug), in a
+#     boot of its own so that a report there cannot switch lockdep off for
+#     the other tests.
+# Any KASAN, lockdep, kmemleak, WARNING or BUG report in the kernel log fails
 # the run (scripts/guest/run.sh prints it).
 set -uo pipefail
 
@@ -61,24 +69,53 @@ if step guest-tests make -C "$top/tests/guest" O="$out/tests" RUNTIME_O="$top/bu
 		tests+=(-t "$out/tests/$t")
 	done <"$out/tests/tests.list"
 fi
-# Fault injection exists only on this kernel: run the failslab test's
-# host-memory case here (the binary rides along, the wrapper runs it).
-failslab=()
-if step failslab-test make -C "$top/tests/guest" -f reliability.mk O="$out/tests" \
-	RUNTIME_O="$top/build/runtime" "$out/tests/mlu_failslab_test"; then
-	failslab=(-f "$out/tests/mlu_failslab_test:/tests/mlu_failslab_test"
-		  -t "$top/scripts/debug-kernel/failslab_host.sh")
+# Reliability tests that need this kernel: fault injection exists only
+# here, and only here are the fuzzer's huge syncobj counts a fair test.
+hotplug=()
+if step reliability-tests make -C "$top/tests/guest" -f reliability.mk O="$out/tests" \
+	RUNTIME_O="$top/build/runtime" "$out/tests/mlu_failslab_test" \
+	"$out/tests/mlu_fuzz_ioctl" "$out/tests/mlu_hotplug_test"; then
+	printf 'calls %s\nseed %s\nhuge_counts 1\n' "${MLU_DEBUG_FUZZ_CALLS:-100000}" \
+		"${MLU_FUZZ_SEED:-0}" >"$out/fuzz.conf"
+	tests+=(-t "$out/tests/mlu_failslab_test" -t "$out/tests/mlu_fuzz_ioctl"
+		-f "$out/fuzz.conf:/etc/mlu/fuzz.conf")
+	hotplug=(-t "$out/tests/mlu_hotplug_test")
 fi
-tests+=("${failslab[@]}")
-tests+=(-t "$top/scripts/debug-kernel/debug_kernel_check.sh")
+check=(-t "$top/scripts/debug-kernel/debug_kernel_check.sh")
 
 step initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" \
-	-k "$release" ${module:+-m "$module"} "${tests[@]}"
+	-k "$release" ${module:+-m "$module"} "${tests[@]}" "${check[@]}"
+step hotplug-initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/hotplug.cpio.gz" \
+	-k "$release" ${module:+-m "$module"} "${hotplug[@]}" "${check[@]}"
 
+# guest NAME RUN.SH-OPTIONS...: one boot of the debug kernel with 2 cards,
+# its TAP numbered on from $tap, which is then set to the next number.
 # TCG runs the debug kernel several times slower than Debian's.
-"$top/scripts/guest/run.sh" --kernel "$kdir/bzImage" --initrd "$out/initramfs.cpio.gz" \
-	--cards 2 --name 40-guest-debug --tap-start "$tap" \
-	--timeout 2400 --test-timeout 1200
-ran=$?
+ran=0
+guest() {
+	local name=$1 plan
+	shift
+	"$top/scripts/guest/run.sh" --kernel "$kdir/bzImage" --cards 2 --name "$name" \
+		--tap-start "$tap" --timeout 2400 --test-timeout 1200 "$@" |
+		tee "$logs/$name.run.log" | grep -v '^1\.\.[0-9]*$'
+	[ "${PIPESTATUS[0]}" = 0 ] || ran=1
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$logs/$name.run.log")
+	tap=$((${plan:-$tap} + 1))
+}
+
+guest 40-guest-debug --initrd "$out/initramfs.cpio.gz"
+# The fuzzer's figure: its own call count and the kernel reports of the boot
+# (the dmesg dump, or the console if the guest died before the dump).
+calls=$(grep -a '^# fuzz-calls: ' "$logs/40-guest-debug.tap.log" 2>/dev/null | tail -n 1 |
+	awk '{print $3}')
+klog=$logs/40-guest-debug.dmesg.log
+[ -s "$klog" ] || klog=$logs/40-guest-debug.console.log
+reports=$(grep -av 'RCU lockdep checking is enabled' "$klog" 2>/dev/null |
+	grep -acE 'WARNING:|BUG:|Oops|KASAN|lockdep|INFO: possible|general protection')
+echo "fuzz: ioctl ${calls:-0} calls, ${reports:-0} kernel reports" \
+	"(debug kernel, syncobj counts up to 2^32-1)"
+
+guest 40-guest-debug-hotplug --initrd "$out/hotplug.cpio.gz" --hotplug
+echo "1..$((tap - 1))"
 echo "# 40-guest-debug: $(($(date +%s) - start)) s in all"
 [ "$failures" = 0 ] && [ "$ran" = 0 ]
