@@ -461,6 +461,7 @@ void mlu_mmu_report_fault(struct mlu_device *mdev)
 	if (!(status & MLU_FAULT_VALID))
 		return;
 
+	atomic64_inc(&mdev->stats.mmu_faults);
 	ctx = mlu_read(mdev, MLU_REG_MMU_FAULT_CTX);
 	addr = mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_LO) |
 	       (u64)mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_HI) << 32;
