@@ -533,8 +533,8 @@ static void fmt_milli(char *buf, size_t size, long long v, const char *unit)
 static void print_table(const struct card *cards, int n)
 {
 	time_t now = time(NULL);
+	int i, j, clients = 0;
 	char when[64];
-	int i, j;
 
 	strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", localtime(&now));
 	printf("mlu-smi  %d card%s  %s\n\n", n, n == 1 ? "" : "s", when);
@@ -563,6 +563,10 @@ static void print_table(const struct card *cards, int n)
 
 	printf("\n%-4s %-8s %-16s %-8s %12s %14s\n", "IDX", "PID", "PROCESS",
 	       "CLIENT", "MEMORY", "BUSY");
+	for (i = 0; i < n; i++)
+		clients += cards[i].nclients;
+	if (!clients)
+		printf("(no processes are using the cards)\n");
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < cards[i].nclients; j++) {
 			const struct client *cl = &cards[i].clients[j];
@@ -578,6 +582,22 @@ static void print_table(const struct card *cards, int n)
 		printf("(processes of other users are hidden; run as root to see them)\n");
 }
 
+/* "label : value unit", or N/A for a value the card does not report. */
+static void print_field(const char *label, long long v, double scale,
+			const char *fmt_unit)
+{
+	printf("    %-22s: ", label);
+	if (v < 0) {
+		printf("N/A\n");
+		return;
+	}
+	if (scale == 1)
+		printf("%lld", v);
+	else
+		printf("%.3f", v / scale);
+	printf("%s\n", fmt_unit);
+}
+
 static void print_query(const struct card *cards, int n)
 {
 	int i, j, e;
@@ -586,25 +606,25 @@ static void print_query(const struct card *cards, int n)
 		const struct card *c = &cards[i];
 
 		printf("Card %d (/dev/accel/accel%d)\n", c->index, c->index);
-		printf("    PCI address           : %s\n", c->pci);
-		printf("    NUMA node             : %lld\n", c->numa_node);
-		printf("    Serial                : %s\n", c->serial);
-		printf("    Hardware version      : %s\n", c->hw_version);
-		printf("    Health                : %s\n", c->health);
-		printf("    Memory total          : %lld bytes\n", c->mem_total);
-		printf("    Memory used           : %lld bytes\n", c->mem_used);
-		printf("    Utilization           : %lld %%\n", c->utilization);
-		printf("    Busy time             : %lld ns\n", c->busy_ns);
-		printf("    Temperature           : %.3f C (critical %.3f C)\n",
-		       c->temp_mc / 1000.0, c->temp_crit_mc / 1000.0);
-		printf("    Power                 : %.3f W (limit %.3f W)\n",
-		       c->power_uw / 1e6, c->power_max_uw / 1e6);
-		printf("    Jobs submitted        : %lld\n", c->jobs_submitted);
-		printf("    Jobs completed        : %lld\n", c->jobs_completed);
-		printf("    Jobs failed           : %lld\n", c->jobs_failed);
-		printf("    MMU faults            : %lld\n", c->mmu_faults);
-		printf("    Resets                : %lld\n", c->resets);
-		printf("    Processes             : %d\n", c->nclients);
+		printf("    %-22s: %s\n", "PCI address", c->pci);
+		printf("    %-22s: %lld\n", "NUMA node", c->numa_node);
+		printf("    %-22s: %s\n", "Serial", c->serial);
+		printf("    %-22s: %s\n", "Hardware version", c->hw_version);
+		printf("    %-22s: %s\n", "Health", c->health);
+		print_field("Memory total", c->mem_total, 1, " bytes");
+		print_field("Memory used", c->mem_used, 1, " bytes");
+		print_field("Utilization", c->utilization, 1, " %");
+		print_field("Busy time", c->busy_ns, 1, " ns");
+		print_field("Temperature", c->hwmon[0] ? c->temp_mc : -1, 1000, " C");
+		print_field("Temperature critical", c->temp_crit_mc, 1000, " C");
+		print_field("Power", c->power_uw, 1e6, " W");
+		print_field("Power limit", c->power_max_uw, 1e6, " W");
+		print_field("Jobs submitted", c->jobs_submitted, 1, "");
+		print_field("Jobs completed", c->jobs_completed, 1, "");
+		print_field("Jobs failed", c->jobs_failed, 1, "");
+		print_field("MMU faults", c->mmu_faults, 1, "");
+		print_field("Resets", c->resets, 1, "");
+		printf("    %-22s: %d\n", "Processes", c->nclients);
 		for (j = 0; j < c->nclients; j++) {
 			const struct client *cl = &c->clients[j];
 
@@ -617,6 +637,8 @@ static void print_query(const struct card *cards, int n)
 				       cl->engine_name[e], cl->engine_ns[e]);
 		}
 	}
+	if (other_users_hidden)
+		printf("(processes of other users are hidden; run as root to see them)\n");
 }
 
 /* ---- main -------------------------------------------------------------- */
