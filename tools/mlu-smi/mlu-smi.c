@@ -7,8 +7,8 @@
  * sysfs group (/sys/class/accel/accel<N>/device/mlu/, see
  * Documentation/ABI/testing/sysfs-driver-mlu), the card's hwmon device and
  * the DRM fdinfo of every open accel file (/proc/<pid>/fdinfo/<fd>, keys
- * of Documentation/gpu/drm-usage-stats.rst).  Documentation/tools.rst is
- * the manual.
+ * of the kernel's Documentation/gpu/drm-usage-stats.rst).  The manual is
+ * Documentation/tools/mlu-smi.rst.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
