@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,6 +679,19 @@ static bool card_hwmon(int minor, char *dir, size_t size)
 	return false;
 }
 
+static int count_hwmon_mlu(void)
+{
+	char path[PATH_MAX], name[32];
+	int i, n = 0;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(path, sizeof(path), "/sys/class/hwmon/hwmon%d/name", i);
+		if (!read_file(path, name, sizeof(name)) && !strcmp(name, "mlu\n"))
+			n++;
+	}
+	return n;
+}
+
 static long long hwmon_num(const char *dir, const char *name)
 {
 	char path[PATH_MAX + 32], buf[64];
@@ -702,6 +716,8 @@ TEST_F_TIMEOUT(obs, hwmon_temperature_and_power_follow_the_load, 90)
 
 	if (!card_hwmon(self->minor, dir, sizeof(dir)))
 		SKIP(return, "card without sensors");
+	/* sensors-style readers find one "mlu" chip per card in the class. */
+	EXPECT_EQ(mlu_count_cards(), count_hwmon_mlu());
 	snprintf(path, sizeof(path), "%s/temp1_label", dir);
 	ASSERT_EQ(0, read_file(path, label, sizeof(label)));
 	EXPECT_STREQ("die\n", label);
@@ -776,8 +792,48 @@ TEST(mlu_smi_shows_every_card)
 	ASSERT_EQ(0, run_smi("-q", out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "Health")) TH_LOG("%s", out);
 	EXPECT_EQ(1, run_smi("--no-such-option", out, sizeof(out)));
+	EXPECT_EQ(1, run_smi("extra-argument", out, sizeof(out)));
 	EXPECT_EQ(1, run_smi("-l 0", out, sizeof(out)));
 	EXPECT_EQ(3, run_smi("-i 999", out, sizeof(out)));
+}
+
+/* -l: a JSON document per interval until SIGINT, then a clean exit. */
+TEST(mlu_smi_refresh_loop_until_interrupted)
+{
+	static char out[256 * 1024];
+	char *argv[] = { SMI, "--json", "-l", "1", NULL }, *p;
+	int pipefd[2], st, docs = 0;
+	size_t total = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (mlu_count_cards() < 1)
+		SKIP(return, "no MLU card");
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execvp(SMI, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	usleep(2500000);
+	kill(pid, SIGINT);
+	while (total < sizeof(out) - 1 &&
+	       (n = read(pipefd[0], out + total, sizeof(out) - 1 - total)) > 0)
+		total += n;
+	out[total] = '\0';
+	close(pipefd[0]);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	for (p = out; (p = strstr(p, "\"timestamp\"")); p++)
+		docs++;
+	/* At 0, 1 and 2 s; a slow start may miss the last. */
+	EXPECT_LE(2, docs);
+	EXPECT_GE(3, docs);
 }
 
 TEST(mlu_smi_explains_missing_card_driver_and_permission)
