@@ -659,6 +659,51 @@ TEST_F_TIMEOUT(obs, hung_job_shows_in_debugfs_then_reset_degrades_health, 90)
 	mlu_bo_close(self->fd, bos[1]);
 }
 
+TEST_F(obs, device_error_resets_the_card_traced_as_queue_minus_one)
+{
+	static struct event evs[64];
+	char path[PATH_MAX], health[32];
+	struct mlu_pkt_copy pkt;
+	uint32_t bo, sync;
+	long long resets;
+	int i, n, reset_events = 0;
+	uint64_t va;
+
+	if (!(self->info.capabilities & DRM_MLU_CAP_FAULT_INJECT))
+		SKIP(return, "card without fault injection");
+	if (!self->tracing)
+		SKIP(return, "tracefs has no mlu events");
+	resets = card_num(self->minor, "resets");
+	debugfs_file(self->minor, "fi_device_error", path, sizeof(path));
+	ASSERT_EQ(0, write_file(path, "1"));
+	for (i = 0; i < 500 && card_num(self->minor, "resets") == resets; i++)
+		usleep(10000);
+	EXPECT_EQ(resets + 1, card_num(self->minor, "resets"));
+	ASSERT_EQ(0, card_attr(self->minor, "health", health, sizeof(health)));
+	EXPECT_STREQ("degraded", health);
+
+	n = read_events(self->inst, evs, 64);
+	for (i = 0; i < n; i++) {
+		if (strcmp(evs[i].name, "mlu_reset"))
+			continue;
+		EXPECT_EQ(self->minor, ev_num(&evs[i], "card"));
+		EXPECT_EQ(-1, ev_num(&evs[i], "queue"));
+		EXPECT_EQ(resets + 1, ev_num(&evs[i], "count"));
+		reset_events++;
+	}
+	EXPECT_EQ(1, reset_events);
+
+	/* The card works again. */
+	sync = mlu_syncobj_create(self->fd);
+	ASSERT_EQ(0, mlu_bo_create(self->fd, 4 * KiB, 0, &bo, &va));
+	mlu_pkt_copy_init(&pkt, va + 2 * KiB, va, 64);
+	ASSERT_EQ(0, mlu_submit_simple(self->fd, 0, &pkt, 1, &bo, 1, 0, sync));
+	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, sync, WAIT_NS));
+	EXPECT_EQ(1, mlu_fence_status(self->fd, sync));
+	drmSyncobjDestroy(self->fd, sync);
+	mlu_bo_close(self->fd, bo);
+}
+
 /* The hwmon directory of the card (name "mlu", same PCI device). */
 static bool card_hwmon(int minor, char *dir, size_t size)
 {
