@@ -31,6 +31,7 @@
 
 #include "mlu_drv.h"
 #include "mlu_gem.h"
+#include "mlu_trace.h"
 
 static unsigned int mlu_job_timeout_ms = 5000;
 module_param_named(job_timeout_ms, mlu_job_timeout_ms, uint, 0444);
@@ -141,6 +142,8 @@ static void mlu_job_account(struct mlu_device *mdev, struct mlu_job *job,
 		atomic64_inc(&mdev->stats.jobs_completed);
 		atomic64_inc(&job->ctx->jobs_completed);
 	}
+	trace_mlu_job_done(job->q, job->ctx, job->id, job->seqno, error,
+			   job->dev_start_ns, job->dev_end_ns);
 }
 
 /* Read the job's timestamps; a slot the card did not write reads 0. */
@@ -294,6 +297,7 @@ static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
 
 	list_add_tail(&job->inflight, &q->inflight);
 	mlu_hw_queue_ring_doorbell(q);
+	trace_mlu_job_start(q, job->ctx, job->id, job->seqno);
 }
 
 static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
@@ -370,6 +374,7 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 				   struct mlu_queue *stopped)
 {
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
@@ -379,9 +384,11 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 				       bad && bad->q == q ? &bad->base : NULL);
 	}
 
-	if (mlu_hw_reset(mdev))
+	ret = mlu_hw_reset(mdev);
+	if (ret)
 		drm_err(&mdev->drm, "reset failed, the card is unusable\n");
-	atomic_inc(&mdev->reset_count);
+	mlu_health_count_reset(mdev, ret);
+	trace_mlu_reset(mdev, -1, atomic_read(&mdev->reset_count));
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
@@ -412,7 +419,8 @@ static void mlu_job_recover_queue(struct mlu_job *bad)
 		mlu_job_recover_device(mdev, bad, q);
 		return;
 	}
-	atomic_inc(&mdev->reset_count);
+	mlu_health_count_reset(mdev, 0);
+	trace_mlu_reset(mdev, q->index, atomic_read(&mdev->reset_count));
 
 	mlu_job_retire(q);
 	mlu_job_unqueue_inflight(q, 0);
@@ -632,6 +640,7 @@ static void mlu_job_push(struct mlu_file *mfile, struct mlu_job *job,
 	mutex_lock(&mfile->submit_lock);
 	drm_sched_job_arm(&job->base);
 	finished = dma_fence_get(&job->base.s_fence->finished);
+	trace_mlu_job_submit(job->q, job->ctx, job->id, job->packet_count);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&mfile->submit_lock);
 
@@ -829,4 +838,22 @@ int mlu_job_init(struct mlu_device *mdev)
 		}
 	}
 	return 0;
+}
+
+/**
+ * mlu_job_print_inflight() - list the jobs on a queue's ring, for debugfs
+ * @q: queue
+ * @p: where to print, one line per job, oldest first
+ */
+void mlu_job_print_inflight(struct mlu_queue *q, struct drm_printer *p)
+{
+	struct mlu_job *job;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	list_for_each_entry(job, &q->inflight, inflight)
+		drm_printf(p, "    job %llu seqno %llu ctx %u packets %u slot %u\n",
+			   job->id, job->seqno, job->ctx->id, job->packet_count,
+			   job->fence_slot);
+	spin_unlock_irqrestore(&q->lock, flags);
 }
