@@ -51,11 +51,16 @@
  * @pad: keeps @status 8-byte aligned
  * @status: job status (enum mlu_cmd_status), indexed by the ring slot of
  *	the job's FENCE packet
+ * @start_ns: the card's timestamp counter before the job's first packet,
+ *	same index
+ * @end_ns: the counter after the job's last packet, same index
  */
 struct mlu_fence_area {
 	__le64 seqno;
 	__le64 pad;
 	__le32 status[MLU_RING_ENTRIES];
+	__le64 start_ns[MLU_RING_ENTRIES];
+	__le64 end_ns[MLU_RING_ENTRIES];
 };
 
 /**
@@ -81,6 +86,9 @@ struct mlu_pt {
  * @dead: the card is gone and mlu_mmu_teardown() freed the page tables;
  *	mapping fails and unmapping only releases the address range
  * @link: entry in &mlu_device.ctx_list, protected by its ctx_list_lock
+ * @busy_ns: device time of this context's retired jobs, per hardware
+ *	queue (fdinfo drm-engine-*)
+ * @jobs_completed: this context's jobs retired without error
  */
 struct mlu_mmu_ctx {
 	struct mlu_device *mdev;
@@ -91,6 +99,25 @@ struct mlu_mmu_ctx {
 	struct mlu_pt root;
 	bool dead;
 	struct list_head link;
+	atomic64_t busy_ns[MLU_MAX_QUEUES];
+	atomic64_t jobs_completed;
+};
+
+/**
+ * struct mlu_stats - card-wide counters since probe
+ * @jobs_submitted: jobs accepted by SUBMIT; the last value is the newest
+ *	job's id
+ * @jobs_completed: jobs that completed without error
+ * @jobs_failed: jobs that completed with an error (fault, timeout, abort)
+ * @busy_ns: device time of the retired jobs, from their timestamps
+ * @mmu_faults: MMU faults the card reported
+ */
+struct mlu_stats {
+	atomic64_t jobs_submitted;
+	atomic64_t jobs_completed;
+	atomic64_t jobs_failed;
+	atomic64_t busy_ns;
+	atomic64_t mmu_faults;
 };
 
 /**
@@ -157,6 +184,7 @@ struct mlu_queue {
  * @reset_wq: ordered queue running timeouts and resets one at a time
  * @reset_work: full card reset after a fatal device error
  * @reset_count: number of card or queue resets, for diagnostics
+ * @stats: job, busy time and fault counters
  * @job_timeout_ms: time a job may run before recovery starts
  */
 struct mlu_device {
@@ -186,6 +214,7 @@ struct mlu_device {
 	struct workqueue_struct *reset_wq;
 	struct work_struct reset_work;
 	atomic_t reset_count;
+	struct mlu_stats stats;
 	unsigned int job_timeout_ms;
 };
 

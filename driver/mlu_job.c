@@ -31,6 +31,7 @@
 
 #include "mlu_drv.h"
 #include "mlu_gem.h"
+#include "mlu_trace.h"
 
 static unsigned int mlu_job_timeout_ms = 5000;
 module_param_named(job_timeout_ms, mlu_job_timeout_ms, uint, 0444);
@@ -42,6 +43,12 @@ MODULE_PARM_DESC(job_timeout_ms,
 
 /* Status slot value before the card has written the job's status. */
 #define MLU_FENCE_STATUS_PENDING	0xffffffffu
+
+/*
+ * Ring slots the kernel adds to every job: a TIMESTAMP before and after
+ * the user's packets and the completion FENCE.
+ */
+#define MLU_JOB_KERNEL_PACKETS		3
 
 /**
  * struct mlu_job - a submitted job
@@ -61,6 +68,9 @@ MODULE_PARM_DESC(job_timeout_ms,
  * @abort_error: set by recovery: complete with this error instead of
  *	running again
  * @inflight: entry in &mlu_queue.inflight; protected by &mlu_queue.lock
+ * @id: card-unique job number, for tracing
+ * @dev_start_ns: the card's timestamp when the job started, 0 if unknown
+ * @dev_end_ns: the card's timestamp when the job's last packet finished
  */
 struct mlu_job {
 	struct drm_sched_job base;
@@ -76,6 +86,9 @@ struct mlu_job {
 	u32 fence_slot;
 	int abort_error;
 	struct list_head inflight;
+	u64 id;
+	u64 dev_start_ns;
+	u64 dev_end_ns;
 };
 
 static inline struct mlu_job *to_mlu_job(struct drm_sched_job *sched_job)
@@ -113,12 +126,44 @@ static int mlu_status_to_errno(u32 status)
 	}
 }
 
+/* Account a finished job to the card and to its context. */
+static void mlu_job_account(struct mlu_device *mdev, struct mlu_job *job,
+			    int error)
+{
+	u64 busy = 0;
+
+	if (job->dev_start_ns && job->dev_end_ns > job->dev_start_ns)
+		busy = job->dev_end_ns - job->dev_start_ns;
+	atomic64_add(busy, &mdev->stats.busy_ns);
+	atomic64_add(busy, &job->ctx->busy_ns[job->q->index]);
+	if (error) {
+		atomic64_inc(&mdev->stats.jobs_failed);
+	} else {
+		atomic64_inc(&mdev->stats.jobs_completed);
+		atomic64_inc(&job->ctx->jobs_completed);
+	}
+	trace_mlu_job_done(job->q, job->ctx, job->id, job->seqno, error,
+			   job->dev_start_ns, job->dev_end_ns);
+}
+
+/* Read the job's timestamps; a slot the card did not write reads 0. */
+static void mlu_job_read_timestamps(struct mlu_queue *q, struct mlu_job *job)
+{
+	job->dev_start_ns =
+		le64_to_cpu(READ_ONCE(q->fences->start_ns[job->fence_slot]));
+	job->dev_end_ns =
+		le64_to_cpu(READ_ONCE(q->fences->end_ns[job->fence_slot]));
+}
+
 static void mlu_job_complete_locked(struct mlu_queue *q, struct mlu_job *job,
 				    int error)
 {
 	struct dma_fence *fence = dma_fence_get(job->hw_fence);
 
 	lockdep_assert_held(&q->lock);
+
+	mlu_job_read_timestamps(q, job);
+	mlu_job_account(q->mdev, job, error);
 
 	/* The job may be freed as soon as its fence has signalled. */
 	list_del_init(&job->inflight);
@@ -205,6 +250,18 @@ static void mlu_job_write_packet(struct mlu_queue *q, const void *pkt)
 	q->tail = (q->tail + 1) & (MLU_RING_ENTRIES - 1);
 }
 
+/* A kernel TIMESTAMP packet writing the counter to @offset of the area. */
+static void mlu_job_write_timestamp(struct mlu_queue *q, size_t offset)
+{
+	struct mlu_pkt_timestamp ts = {
+		.hdr.opcode = MLU_OP_TIMESTAMP,
+		.hdr.ctx = cpu_to_le16(MLU_KERNEL_CTX_ID),
+		.addr = cpu_to_le64(MLU_KERNEL_FENCE_VA(q->index) + offset),
+	};
+
+	mlu_job_write_packet(q, &ts);
+}
+
 static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
 {
 	u64 area = MLU_KERNEL_FENCE_VA(q->index);
@@ -219,18 +276,28 @@ static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
 
 	lockdep_assert_held(&q->lock);
 
-	for (i = 0; i < job->packet_count; i++)
-		mlu_job_write_packet(q, job->packets[i]);
-
-	job->fence_slot = q->tail;
-	fence.status_addr = cpu_to_le64(area +
-		offsetof(struct mlu_fence_area, status[job->fence_slot]));
+	/* The FENCE's slot indexes the job's status and timestamps. */
+	job->fence_slot = (q->tail + job->packet_count + 2) &
+			  (MLU_RING_ENTRIES - 1);
 	WRITE_ONCE(q->fences->status[job->fence_slot],
 		   cpu_to_le32(MLU_FENCE_STATUS_PENDING));
+	WRITE_ONCE(q->fences->start_ns[job->fence_slot], 0);
+	WRITE_ONCE(q->fences->end_ns[job->fence_slot], 0);
+
+	mlu_job_write_timestamp(q, offsetof(struct mlu_fence_area,
+					    start_ns[job->fence_slot]));
+	for (i = 0; i < job->packet_count; i++)
+		mlu_job_write_packet(q, job->packets[i]);
+	mlu_job_write_timestamp(q, offsetof(struct mlu_fence_area,
+					    end_ns[job->fence_slot]));
+
+	fence.status_addr = cpu_to_le64(area +
+		offsetof(struct mlu_fence_area, status[job->fence_slot]));
 	mlu_job_write_packet(q, &fence);
 
 	list_add_tail(&job->inflight, &q->inflight);
 	mlu_hw_queue_ring_doorbell(q);
+	trace_mlu_job_start(q, job->ctx, job->id, job->seqno);
 }
 
 static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
@@ -268,6 +335,7 @@ static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
 		}
 		error = -ENODEV;
 	}
+	mlu_job_account(q->mdev, job, error);
 	dma_fence_set_error(fence, error);
 	dma_fence_signal_locked(fence);
 
@@ -318,6 +386,7 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 	if (mlu_hw_reset(mdev))
 		drm_err(&mdev->drm, "reset failed, the card is unusable\n");
 	atomic_inc(&mdev->reset_count);
+	trace_mlu_reset(mdev, -1, atomic_read(&mdev->reset_count));
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
@@ -349,6 +418,7 @@ static void mlu_job_recover_queue(struct mlu_job *bad)
 		return;
 	}
 	atomic_inc(&mdev->reset_count);
+	trace_mlu_reset(mdev, q->index, atomic_read(&mdev->reset_count));
 
 	mlu_job_retire(q);
 	mlu_job_unqueue_inflight(q, 0);
@@ -568,6 +638,7 @@ static void mlu_job_push(struct mlu_file *mfile, struct mlu_job *job,
 	mutex_lock(&mfile->submit_lock);
 	drm_sched_job_arm(&job->base);
 	finished = dma_fence_get(&job->base.s_fence->finished);
+	trace_mlu_job_submit(job->q, job->ctx, job->id, job->packet_count);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&mfile->submit_lock);
 
@@ -624,7 +695,8 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 	}
 
 	ret = drm_sched_job_init(&job->base, &mfile->entities[args->queue],
-				 args->packet_count + 1, mfile, file->client_id);
+				 args->packet_count + MLU_JOB_KERNEL_PACKETS,
+				 mfile, file->client_id);
 	if (ret)
 		goto err_free_job;
 
@@ -639,6 +711,7 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 	if (ret)
 		goto err_cleanup_job;
 
+	job->id = atomic64_inc_return(&mdev->stats.jobs_submitted);
 	mlu_job_push(mfile, job, syncobj, chain, args->out_sync_point);
 	if (syncobj)
 		drm_syncobj_put(syncobj);
