@@ -4,12 +4,44 @@
  * on a hardware ring to its completion, with the mlu tracepoints, and counts
  * the gpu_scheduler events of whichever names this kernel has.
  *
+ * Raw tracepoints, not the classic (perf) ones: a classic tracepoint's BPF
+ * program is skipped whenever any other BPF program, or a bpf() map
+ * syscall, is active on that CPU, and mlu_job_done fires in the completion
+ * interrupt, so jobs would be lost.  A raw tracepoint program is skipped
+ * only when that same program is already running on the CPU.  Its
+ * arguments are the tracepoint's TP_PROTO (driver/mlu_trace.h); the card
+ * and queue numbers are read from the driver's structures with CO-RE,
+ * relocated against the mlu module's BTF at load time.
+ *
  * Copyright (c) 2026 The MLU stack authors
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "mlu_trace.h"
+
+/*
+ * The few driver and DRM fields mlu-trace reads, the way the tracepoints
+ * derive their card and queue fields; CO-RE finds them in module BTF.
+ */
+struct drm_minor {
+	int index;
+} __attribute__((preserve_access_index));
+
+struct drm_device {
+	struct drm_minor *accel;
+} __attribute__((preserve_access_index));
+
+struct mlu_device {
+	struct drm_device drm;
+} __attribute__((preserve_access_index));
+
+struct mlu_queue {
+	struct mlu_device *mdev;
+	unsigned int index;
+} __attribute__((preserve_access_index));
 
 /* Filters, set by userspace before load: 0 / -1 mean "all". */
 const volatile __s32 filter_pid;
@@ -128,49 +160,60 @@ static void note_depth(struct mlu_trace_queue *q, __u32 card, __u32 queue, __s64
 		*peak = depth;
 }
 
-SEC("tp/mlu/mlu_job_submit")
-int handle_job_submit(struct mlu_job_submit_rec *rec)
+/* The N of /dev/accel/accelN (0 before the node exists, like the tracepoints). */
+static __u32 card_of(const struct mlu_device *mdev)
 {
-	struct mlu_trace_job_key key = { .card = rec->card, .job = rec->job };
+	return BPF_CORE_READ(mdev, drm.accel, index);
+}
+
+SEC("raw_tp/mlu_job_submit")
+int BPF_PROG(handle_job_submit, const struct mlu_queue *q, const void *mmu_ctx, __u64 job_id,
+	     __u32 packets)
+{
+	__u32 card = card_of(BPF_CORE_READ(q, mdev)), queue = BPF_CORE_READ(q, index);
+	struct mlu_trace_job_key key = { .card = card, .job = job_id };
+	/* The submitting process, as the tracepoint's pid field. */
+	__s32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct mlu_trace_job job = {
 		.submit_ns = bpf_ktime_get_ns(),
-		.pid = rec->pid,
-		.queue = rec->queue,
+		.pid = pid,
+		.queue = queue,
 	};
-	struct mlu_trace_queue *q;
+	struct mlu_trace_queue *qs;
 	struct mlu_trace_proc *p;
-	__s32 pid = rec->pid;
 	__s64 depth;
 
-	if (!card_wanted(rec->card) || (filter_pid && pid != filter_pid))
+	if (!card_wanted(card) || (filter_pid && pid != filter_pid))
 		return 0;
 	if (bpf_map_update_elem(&jobs, &key, &job, BPF_ANY)) {
 		__sync_fetch_and_add(&jobs_dropped, 1);
 		return 0;
 	}
 
-	q = queue_stats(rec->card, rec->queue);
-	if (q) {
-		__sync_fetch_and_add(&q->submitted, 1);
-		depth = __sync_fetch_and_add(&q->depth, 1) + 1;
-		note_depth(q, rec->card, rec->queue, depth);
+	qs = queue_stats(card, queue);
+	if (qs) {
+		__sync_fetch_and_add(&qs->submitted, 1);
+		depth = __sync_fetch_and_add(&qs->depth, 1) + 1;
+		note_depth(qs, card, queue, depth);
 	}
 
 	p = lookup_or_init(&procs, &pid, &zero_proc);
 	if (p) {
 		__sync_fetch_and_add(&p->submitted, 1);
-		/* The submitter is normally current; its comm names the process. */
-		if ((bpf_get_current_pid_tgid() >> 32) == (__u32)pid)
-			bpf_get_current_comm(p->comm, sizeof(p->comm));
+		bpf_get_current_comm(p->comm, sizeof(p->comm));
 	}
 	return 0;
 }
 
-SEC("tp/mlu/mlu_job_start")
-int handle_job_start(struct mlu_job_start_rec *rec)
+SEC("raw_tp/mlu_job_start")
+int BPF_PROG(handle_job_start, const struct mlu_queue *q, const void *mmu_ctx, __u64 job_id,
+	     __u64 seqno)
 {
-	struct mlu_trace_job_key key = { .card = rec->card, .job = rec->job };
-	struct mlu_trace_queue *q;
+	struct mlu_trace_job_key key = {
+		.card = card_of(BPF_CORE_READ(q, mdev)),
+		.job = job_id,
+	};
+	struct mlu_trace_queue *qs;
 	struct mlu_trace_job *job;
 	__u64 now = bpf_ktime_get_ns();
 
@@ -180,23 +223,29 @@ int handle_job_start(struct mlu_job_start_rec *rec)
 		return 0;
 	job->start_ns = now;
 
-	q = queue_stats(rec->card, job->queue);
-	if (!q)
+	qs = queue_stats(key.card, job->queue);
+	if (!qs)
 		return 0;
-	__sync_fetch_and_add(&q->started, 1);
-	hist_add(&q->queued, now - job->submit_ns);
+	__sync_fetch_and_add(&qs->started, 1);
+	hist_add(&qs->queued, now - job->submit_ns);
 	return 0;
 }
 
-SEC("tp/mlu/mlu_job_done")
-int handle_job_done(struct mlu_job_done_rec *rec)
+SEC("raw_tp/mlu_job_done")
+int BPF_PROG(handle_job_done, const struct mlu_queue *q, const void *mmu_ctx, __u64 job_id,
+	     __u64 seqno, int error, __u64 dev_start_ns, __u64 dev_end_ns)
 {
-	struct mlu_trace_job_key key = { .card = rec->card, .job = rec->job };
-	struct mlu_trace_queue *q;
+	struct mlu_trace_job_key key = {
+		.card = card_of(BPF_CORE_READ(q, mdev)),
+		.job = job_id,
+	};
+	/* As the tracepoint's dev_duration_ns: 0 unless both timestamps were written. */
+	__u64 duration = dev_start_ns && dev_end_ns > dev_start_ns ?
+			 dev_end_ns - dev_start_ns : 0;
+	struct mlu_trace_queue *qs;
 	struct mlu_trace_proc *p;
 	struct mlu_trace_job *job;
-	__u64 duration = rec->dev_duration_ns;
-	bool ok = rec->error == 0;
+	bool ok = error == 0;
 	__s32 pid;
 
 	job = bpf_map_lookup_elem(&jobs, &key);
@@ -204,14 +253,14 @@ int handle_job_done(struct mlu_job_done_rec *rec)
 		return 0;
 	pid = job->pid;
 
-	q = queue_stats(rec->card, job->queue);
-	if (q) {
-		__sync_fetch_and_add(&q->depth, -1);
+	qs = queue_stats(key.card, job->queue);
+	if (qs) {
+		__sync_fetch_and_add(&qs->depth, -1);
 		if (ok) {
-			__sync_fetch_and_add(&q->completed, 1);
-			hist_add(&q->device, duration);
+			__sync_fetch_and_add(&qs->completed, 1);
+			hist_add(&qs->device, duration);
 		} else {
-			__sync_fetch_and_add(&q->failed, 1);
+			__sync_fetch_and_add(&qs->failed, 1);
 		}
 	}
 
@@ -228,31 +277,33 @@ int handle_job_done(struct mlu_job_done_rec *rec)
 	return 0;
 }
 
-SEC("tp/mlu/mlu_mmu_fault")
-int handle_mmu_fault(struct mlu_mmu_fault_rec *rec)
+static void count_card_event(const struct mlu_device *mdev, bool fault)
 {
-	__u32 card = rec->card;
+	__u32 card = card_of(mdev);
 	struct mlu_trace_card *c;
 
 	if (!card_wanted(card))
-		return 0;
+		return;
 	c = lookup_or_init(&cards, &card, &zero_card);
-	if (c)
+	if (!c)
+		return;
+	if (fault)
 		__sync_fetch_and_add(&c->mmu_faults, 1);
+	else
+		__sync_fetch_and_add(&c->resets, 1);
+}
+
+SEC("raw_tp/mlu_mmu_fault")
+int BPF_PROG(handle_mmu_fault, const struct mlu_device *mdev)
+{
+	count_card_event(mdev, true);
 	return 0;
 }
 
-SEC("tp/mlu/mlu_reset")
-int handle_reset(struct mlu_reset_rec *rec)
+SEC("raw_tp/mlu_reset")
+int BPF_PROG(handle_reset, const struct mlu_device *mdev)
 {
-	__u32 card = rec->card;
-	struct mlu_trace_card *c;
-
-	if (!card_wanted(card))
-		return 0;
-	c = lookup_or_init(&cards, &card, &zero_card);
-	if (c)
-		__sync_fetch_and_add(&c->resets, 1);
+	count_card_event(mdev, false);
 	return 0;
 }
 
@@ -270,7 +321,7 @@ static void count_sched_event(__u32 index)
  * so only the events are counted.
  */
 #define SCHED_EVENT_PROG(index, name)				\
-	SEC("tp/gpu_scheduler/" #name)				\
+	SEC("raw_tp/" #name)					\
 	int handle_sched_##name(void *ctx)			\
 	{							\
 		count_sched_event(index);			\

@@ -198,98 +198,55 @@ static void check_bpf(void)
 		    "(needs CONFIG_BPF_SYSCALL and CONFIG_BPF_EVENTS): %s", strerror(-ret ?: ENOTSUP));
 }
 
-/* ---- tracepoint record layout, checked against tracefs ---- */
+/* ---- the mlu tracepoints and the module's BTF ---- */
 
-struct field_spec {
-	const char *event;
-	const char *field;
-	size_t offset;
-	size_t size;
-};
-
-#define FIELD(ev, name) \
-	{ #ev, #name, offsetof(struct ev##_rec, name), sizeof(((struct ev##_rec *)0)->name) }
-
-/* Every field the BPF programs read. */
-static const struct field_spec fields[] = {
-	FIELD(mlu_job_submit, card), FIELD(mlu_job_submit, queue),
-	FIELD(mlu_job_submit, job), FIELD(mlu_job_submit, pid),
-	FIELD(mlu_job_start, card), FIELD(mlu_job_start, job),
-	FIELD(mlu_job_done, card), FIELD(mlu_job_done, job),
-	FIELD(mlu_job_done, error), FIELD(mlu_job_done, dev_duration_ns),
-	FIELD(mlu_mmu_fault, card),
-	FIELD(mlu_reset, card),
-};
-
-/* Offset and size of a field in an event's format file: 0, or -ENOENT. */
-static int format_field(const char *event, const char *field, size_t *offset, size_t *size)
+/*
+ * The programs read the card and queue numbers from the driver's
+ * structures (mlu_trace.bpf.c): they need the module loaded, with BTF.
+ */
+static void check_mlu_events(struct mlu_trace_bpf *obj)
 {
-	char path[256], line[512];
-	int ret = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/events/mlu/%s/format", tracefs, event);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	/* "\tfield:u64 job;\toffset:24;\tsize:8;\tsigned:0;" */
-	while (fgets(line, sizeof(line), f)) {
-		char *decl = strstr(line, "field:"), *semi, *name, *p;
-		unsigned int off, sz;
-
-		if (!decl || !(semi = strchr(decl, ';')))
-			continue;
-		*semi = '\0';
-		name = strrchr(decl, ' ');
-		name = name ? name + 1 : decl + 6;
-		p = strchr(name, '[');
-		if (p)
-			*p = '\0';
-		if (strcmp(name, field))
-			continue;
-		p = strstr(semi + 1, "offset:");
-		if (p && sscanf(p, "offset:%u;", &off) == 1 &&
-		    (p = strstr(p, "size:")) && sscanf(p, "size:%u;", &sz) == 1) {
-			*offset = off;
-			*size = sz;
-			ret = 0;
-		}
-		break;
-	}
-	fclose(f);
-	return ret;
-}
-
-/* Without these three there is nothing to trace; the others are optional. */
-static bool event_required(const char *event)
-{
-	return !strncmp(event, "mlu_job_", 8);
-}
-
-static void check_mlu_events(void)
-{
-	size_t i, off = 0, size = 0;
+#define MLU_EVENT(name, required) { "mlu_" #name, required },
+	static const struct {
+		const char *name;
+		bool required;
+	} events[] = { MLU_TRACE_MLU_EVENTS(MLU_EVENT) };
+	size_t i;
 
 	if (!event_exists("mlu", ""))
 		die("no mlu tracepoints in %s/events: is the mlu module loaded? "
 		    "(modprobe mlu)", tracefs);
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const struct field_spec *f = &fields[i];
-
-		if (!event_exists("mlu", f->event)) {
-			if (!event_required(f->event))
-				continue;
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		if (events[i].required && !event_exists("mlu", events[i].name))
 			die("tracepoint mlu:%s missing: this mlu driver is too old for mlu-trace",
-			    f->event);
-		}
-		if (format_field(f->event, f->field, &off, &size))
-			die("tracepoint mlu:%s has no field '%s' (%s/events/mlu/%s/format)",
-			    f->event, f->field, tracefs, f->event);
-		if (off != f->offset || size != f->size)
-			die("tracepoint mlu:%s field '%s' is at offset %zu size %zu, "
-			    "mlu-trace expects offset %zu size %zu: rebuild mlu-trace for this driver",
-			    f->event, f->field, off, size, f->offset, f->size);
+			    events[i].name);
+	if (access("/sys/kernel/btf/mlu", F_OK))
+		die("the mlu module has no BTF (/sys/kernel/btf/mlu): build it with pahole "
+		    "on a kernel with CONFIG_DEBUG_INFO_BTF_MODULES");
+	if (!event_exists("mlu", "mlu_mmu_fault"))
+		bpf_program__set_autoload(obj->progs.handle_mmu_fault, false);
+	if (!event_exists("mlu", "mlu_reset"))
+		bpf_program__set_autoload(obj->progs.handle_reset, false);
+}
+
+/*
+ * Events a program missed because it was already running on that CPU
+ * (kernel >= 5.12 counts them): reported, so a count is never silently low.
+ */
+static __u64 recursion_misses(struct mlu_trace_bpf *obj)
+{
+	struct bpf_program *prog;
+	__u64 misses = 0;
+
+	bpf_object__for_each_program(prog, obj->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			misses += info.recursion_misses;
 	}
+	return misses;
 }
 
 /* ---- gpu_scheduler events: whichever names this kernel has ---- */
@@ -441,6 +398,7 @@ struct results {
 	size_t nr_cards;
 	__u64 sched[MLU_TRACE_NR_SCHED_EVENTS];
 	__u64 dropped;
+	__u64 missed;
 	__u64 elapsed_ms;
 };
 
@@ -462,6 +420,7 @@ static void collect(struct mlu_trace_bpf *obj, struct results *r)
 		if (bpf_map_lookup_elem(bpf_map__fd(obj->maps.sched_events), &i, &r->sched[i]))
 			r->sched[i] = 0;
 	r->dropped = obj->bss->jobs_dropped;
+	r->missed = recursion_misses(obj);
 }
 
 /* ---- text output ---- */
@@ -509,9 +468,9 @@ static void print_log2_hist(const struct mlu_trace_hist *h, const char *unit)
 	for (i = 0; i <= last; i++)
 		if (h->slots[i] > max)
 			max = h->slots[i];
-	printf("%*s%-*s : count    distribution\n", 10, "", 14, unit);
+	printf("%*s%-*s : count    distribution\n", 5, "", 19, unit);
 	for (i = 0; i <= last; i++) {
-		printf("%*llu -> %-*llu : %-8llu |", 14, (unsigned long long)bucket_low(i),
+		printf("%*llu -> %-*llu : %-8llu |", 10, (unsigned long long)bucket_low(i),
 		       10, (unsigned long long)bucket_high(i), (unsigned long long)h->slots[i]);
 		print_stars(h->slots[i], max, 40);
 		printf("|\n");
@@ -576,6 +535,9 @@ static void print_text(const struct results *r)
 	if (r->dropped)
 		printf("\nWARNING: %llu jobs not traced (job table full)\n",
 		       (unsigned long long)r->dropped);
+	if (r->missed)
+		printf("\nWARNING: %llu events missed (a program was already running on the CPU)\n",
+		       (unsigned long long)r->missed);
 }
 
 /* ---- JSON output ---- */
@@ -632,10 +594,11 @@ static void print_json(const struct results *r)
 	printf(", \"card\": ");
 	env.card >= 0 ? printf("%d", env.card) : printf("null");
 	printf("},\n\"totals\": {\"submitted\": %llu, \"started\": %llu, \"completed\": %llu, "
-	       "\"failed\": %llu, \"busy_ns\": %llu, \"dropped\": %llu},\n",
+	       "\"failed\": %llu, \"busy_ns\": %llu, \"dropped\": %llu, \"missed\": %llu},\n",
 	       (unsigned long long)submitted, (unsigned long long)started,
 	       (unsigned long long)completed, (unsigned long long)failed,
-	       (unsigned long long)busy, (unsigned long long)r->dropped);
+	       (unsigned long long)busy, (unsigned long long)r->dropped,
+	       (unsigned long long)r->missed);
 
 	printf("\"queues\": [");
 	for (i = 0; i < r->nr_queues; i++) {
@@ -757,12 +720,8 @@ int main(int argc, char **argv)
 	obj = mlu_trace_bpf__open();
 	if (!obj)
 		die("cannot open the BPF object: %s", strerror(errno));
-	check_mlu_events();
+	check_mlu_events(obj);
 	probe_sched_events(obj);
-	if (!event_exists("mlu", "mlu_mmu_fault"))
-		bpf_program__set_autoload(obj->progs.handle_mmu_fault, false);
-	if (!event_exists("mlu", "mlu_reset"))
-		bpf_program__set_autoload(obj->progs.handle_reset, false);
 	obj->rodata->filter_pid = env.pid;
 	obj->rodata->filter_card = env.card;
 

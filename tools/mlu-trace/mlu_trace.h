@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared between mlu_trace.bpf.c and mlu_trace.c: the raw records of the
- * mlu tracepoints (Documentation/accel/mlu/driver.rst, "Tracepoints") and
- * the statistics the BPF programs keep in maps.
+ * Shared between mlu_trace.bpf.c and mlu_trace.c: the statistics the BPF
+ * programs keep in maps.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
@@ -20,7 +19,16 @@
 /*
  * The gpu_scheduler tracepoints of the kernels we know; which exist is
  * probed at run time (6.12 has the first four, newer kernels renamed them).
+ * The mlu tracepoints are listed for the same probe: the job events are
+ * required, the others optional.
  */
+#define MLU_TRACE_MLU_EVENTS(X)			\
+	X(job_submit, true)			\
+	X(job_start, true)			\
+	X(job_done, true)			\
+	X(mmu_fault, false)			\
+	X(reset, false)
+
 #define MLU_TRACE_SCHED_EVENTS(X)		\
 	X(0, drm_sched_job)			\
 	X(1, drm_run_job)			\
@@ -31,68 +39,6 @@
 	X(6, drm_sched_job_done)		\
 	X(7, drm_sched_job_unschedulable)
 #define MLU_TRACE_NR_SCHED_EVENTS	8
-
-/* Classic tracepoint records begin with the common header of struct trace_entry. */
-#ifndef __VMLINUX_H__
-struct trace_entry {
-	unsigned short type;
-	unsigned char flags;
-	unsigned char preempt_count;
-	int pid;
-};
-#endif
-
-/*
- * Records of the tracepoints, field names and types as the driver declares
- * them.  mlu-trace checks every offset and size against the event's tracefs
- * format file before it attaches, so a driver with another layout is
- * reported instead of misread.
- */
-struct mlu_job_submit_rec {
-	struct trace_entry ent;
-	__u32 card;
-	__u32 ctx;
-	__u32 queue;
-	__u64 job;
-	__u32 packets;
-	__s32 pid;
-};
-
-struct mlu_job_start_rec {
-	struct trace_entry ent;
-	__u32 card;
-	__u32 ctx;
-	__u32 queue;
-	__u64 job;
-	__u64 seqno;
-};
-
-struct mlu_job_done_rec {
-	struct trace_entry ent;
-	__u32 card;
-	__u32 ctx;
-	__u32 queue;
-	__u64 job;
-	__u64 seqno;
-	__s32 error;
-	__u64 dev_start_ns;
-	__u64 dev_duration_ns;
-};
-
-struct mlu_mmu_fault_rec {
-	struct trace_entry ent;
-	__u32 card;
-	__u32 ctx;
-	__u64 addr;
-	__u32 reason;
-};
-
-struct mlu_reset_rec {
-	struct trace_entry ent;
-	__u32 card;
-	__s32 queue;
-	__u32 count;
-};
 
 struct mlu_trace_hist {
 	__u64 count;
