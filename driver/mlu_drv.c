@@ -119,6 +119,7 @@ static void mlu_fill_device_info(struct mlu_device *mdev, struct mlu_file *mfile
 	info->va_start = MLU_USER_VA_START;
 	info->va_end = MLU_USER_VA_END;
 	info->job_timeout_ms = mdev->job_timeout_ms;
+	info->devmem_free = mlu_gem_devmem_free(mdev);
 }
 
 /*
@@ -179,7 +180,7 @@ static const struct drm_ioctl_desc mlu_ioctls[] = {
 
 static void mlu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
 {
-	drm_show_memory_stats(p, file);
+	mlu_gem_show_memory_stats(p, file);
 }
 
 static const struct file_operations mlu_fops = {
@@ -194,6 +195,7 @@ static const struct drm_driver mlu_drm_driver = {
 	.open = mlu_open,
 	.postclose = mlu_postclose,
 	.gem_create_object = mlu_gem_create_object,
+	.gem_prime_import = mlu_gem_prime_import,
 	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
 	.show_fdinfo = mlu_show_fdinfo,
 	.ioctls = mlu_ioctls,

@@ -209,13 +209,33 @@ static void mlu_gem_free(struct drm_gem_object *obj)
 	mlu_bo_untrack_dma(bo);
 	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
 	mutex_destroy(&bo->mappings_lock);
+	if (drm_gem_is_imported(obj))
+		mlu_gem_prime_release(bo);
 	drm_gem_shmem_free(&bo->base);
+}
+
+/* Pages of host memory BOs come on first use; imports arrive pinned. */
+static enum drm_gem_object_status mlu_gem_status(struct drm_gem_object *obj)
+{
+	struct drm_gem_shmem_object *shmem = to_drm_gem_shmem_obj(obj);
+
+	if (drm_gem_is_imported(obj) || READ_ONCE(shmem->pages))
+		return DRM_GEM_OBJECT_RESIDENT;
+	return 0;
+}
+
+static size_t mlu_gem_rss(struct drm_gem_object *obj)
+{
+	return mlu_gem_status(obj) & DRM_GEM_OBJECT_RESIDENT ? obj->size : 0;
 }
 
 static const struct drm_gem_object_funcs mlu_gem_funcs = {
 	.free = mlu_gem_free,
 	.open = mlu_gem_open,
 	.close = mlu_gem_close,
+	.export = mlu_gem_prime_export,
+	.status = mlu_gem_status,
+	.rss = mlu_gem_rss,
 	.print_info = drm_gem_shmem_object_print_info,
 	.pin = drm_gem_shmem_object_pin,
 	.unpin = drm_gem_shmem_object_unpin,
@@ -241,11 +261,22 @@ static void mlu_devmem_free(struct drm_gem_object *obj)
 	kfree(bo);
 }
 
-/* CPU mapping of device memory: BAR2 pages, write-combined, no faults. */
+static enum drm_gem_object_status mlu_devmem_status(struct drm_gem_object *obj)
+{
+	return DRM_GEM_OBJECT_RESIDENT;
+}
+
+/*
+ * CPU mapping of device memory: BAR2 pages, write-combined, no faults.
+ * A dma-buf mmap may start at an offset into the BO: vm_pgoff is the GEM
+ * fake offset plus that.
+ */
 static int mlu_devmem_mmap(struct drm_gem_object *obj,
 			   struct vm_area_struct *vma)
 {
 	struct mlu_device *mdev = to_mlu_device(obj->dev);
+	u64 skip = (u64)(vma->vm_pgoff - drm_vma_node_start(&obj->vma_node))
+		   << PAGE_SHIFT;
 	struct mlu_bo *bo = to_mlu_bo(obj);
 	struct gpu_buddy_block *block;
 	unsigned long addr = vma->vm_start;
@@ -258,14 +289,20 @@ static int mlu_devmem_mmap(struct drm_gem_object *obj,
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
 	list_for_each_entry(block, &bo->blocks, link) {
-		u64 len = min_t(u64, gpu_buddy_block_size(&mdev->devmem_mm, block),
-				vma->vm_end - addr);
+		u64 size = gpu_buddy_block_size(&mdev->devmem_mm, block);
 		u64 phys = mdev->devmem_bus + gpu_buddy_block_offset(block);
+		u64 len;
 
-		ret = io_remap_pfn_range(vma, addr, PHYS_PFN(phys), len,
+		if (skip >= size) {
+			skip -= size;
+			continue;
+		}
+		len = min_t(u64, size - skip, vma->vm_end - addr);
+		ret = io_remap_pfn_range(vma, addr, PHYS_PFN(phys + skip), len,
 					 vma->vm_page_prot);
 		if (ret)
 			break;
+		skip = 0;
 		addr += len;
 		if (addr >= vma->vm_end)
 			break;
@@ -283,6 +320,8 @@ static const struct drm_gem_object_funcs mlu_devmem_funcs = {
 	.free = mlu_devmem_free,
 	.open = mlu_gem_open,
 	.close = mlu_gem_close,
+	.export = mlu_gem_prime_export,
+	.status = mlu_devmem_status,
 	.mmap = mlu_devmem_mmap,
 	.vm_ops = &mlu_devmem_vm_ops,
 };
@@ -536,4 +575,81 @@ int mlu_ioctl_bo_info(struct drm_device *drm, void *data,
 	}
 	mlu_bo_mapping_put(mapping);
 	return ret;
+}
+
+/**
+ * mlu_gem_devmem_free() - device memory not allocated to any BO
+ * @mdev: device
+ *
+ * Return: free bytes of device memory, 0 when the card has none.
+ */
+u64 mlu_gem_devmem_free(struct mlu_device *mdev)
+{
+	u64 avail;
+
+	if (!mdev->devmem)
+		return 0;
+	mutex_lock(&mdev->devmem_lock);
+	avail = mdev->devmem_mm.avail;
+	mutex_unlock(&mdev->devmem_lock);
+	return avail;
+}
+
+/* fdinfo regions: the card's memory, and everything else. */
+enum mlu_mem_region {
+	MLU_MEM_SYSTEM,
+	MLU_MEM_DEVMEM,
+	MLU_MEM_REGIONS,
+};
+
+static const char *const mlu_mem_region_names[MLU_MEM_REGIONS] = {
+	[MLU_MEM_SYSTEM] = "system",
+	[MLU_MEM_DEVMEM] = "devmem",
+};
+
+/*
+ * Imports of another device's BOs count as system memory: from this card
+ * they are memory across the bus, whoever owns it.
+ */
+static enum mlu_mem_region mlu_bo_region(struct drm_gem_object *obj)
+{
+	if (obj->funcs == &mlu_devmem_funcs)
+		return MLU_MEM_DEVMEM;
+	return MLU_MEM_SYSTEM;
+}
+
+/**
+ * mlu_gem_show_memory_stats() - fdinfo memory figures per region
+ * @p: printer
+ * @file: DRM file
+ *
+ * drm_show_memory_stats() knows one region only; this prints the same
+ * drm-total-, drm-shared-, drm-active- and drm-resident- keys for
+ * "system" (host memory BOs and imports) and "devmem" (the card's memory).
+ */
+void mlu_gem_show_memory_stats(struct drm_printer *p, struct drm_file *file)
+{
+	struct drm_memory_stats stats[MLU_MEM_REGIONS] = {};
+	struct drm_gem_object *obj;
+	int id, r;
+
+	spin_lock(&file->table_lock);
+	idr_for_each_entry(&file->object_idr, obj, id) {
+		struct drm_memory_stats *s = &stats[mlu_bo_region(obj)];
+
+		if (drm_gem_object_is_shared_for_memory_stats(obj))
+			s->shared += obj->size;
+		else
+			s->private += obj->size;
+		if (obj->funcs->status(obj) & DRM_GEM_OBJECT_RESIDENT)
+			s->resident += obj->funcs->rss ? obj->funcs->rss(obj) :
+							 obj->size;
+		if (!dma_resv_test_signaled(obj->resv, dma_resv_usage_rw(true)))
+			s->active += obj->size;
+	}
+	spin_unlock(&file->table_lock);
+
+	for (r = 0; r < MLU_MEM_REGIONS; r++)
+		drm_print_memory_stats(p, &stats[r], DRM_GEM_OBJECT_RESIDENT,
+				       mlu_mem_region_names[r]);
 }

@@ -12,13 +12,15 @@
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_mm.h>
 
+struct dma_buf;
 struct drm_device;
 struct drm_file;
+struct drm_printer;
 struct mlu_device;
 struct mlu_mmu_ctx;
 
 /**
- * struct mlu_bo - a buffer object in host memory
+ * struct mlu_bo - a buffer object in host or device memory, or imported
  * @base: shmem GEM object
  * @flags: DRM_MLU_BO_* creation flags
  * @blocks: device memory blocks of a DRM_MLU_BO_DEVMEM BO (the shmem part
@@ -71,5 +73,13 @@ int mlu_ioctl_bo_create(struct drm_device *drm, void *data,
 			struct drm_file *file);
 int mlu_ioctl_bo_info(struct drm_device *drm, void *data,
 		      struct drm_file *file);
+u64 mlu_gem_devmem_free(struct mlu_device *mdev);
+void mlu_gem_show_memory_stats(struct drm_printer *p, struct drm_file *file);
+
+/* mlu_prime.c */
+struct dma_buf *mlu_gem_prime_export(struct drm_gem_object *obj, int flags);
+struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
+					    struct dma_buf *dma_buf);
+void mlu_gem_prime_release(struct mlu_bo *bo);
 
 #endif /* __MLU_GEM_H__ */

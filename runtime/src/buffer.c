@@ -6,6 +6,7 @@
  * Copyright (c) 2026 The MLU stack authors
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -13,48 +14,50 @@
 
 #include "mlu_internal.h"
 
-MLU_API int mlu_buffer_alloc(struct mlu_device *device, uint64_t size, unsigned int flags,
-			     struct mlu_buffer **buffer)
+/* Fill a new buffer object for a GEM handle of device from BO_INFO. */
+static int buffer_from_handle(struct mlu_device *device, uint32_t handle,
+			      struct mlu_buffer **buffer)
 {
-	struct drm_mlu_bo_create create = { 0 };
-	struct drm_mlu_bo_info info = { 0 };
+	struct drm_mlu_bo_info info = { .handle = handle };
 	struct mlu_buffer *buf;
-	int ret;
 
-	if (!device || !buffer || !size ||
-	    (flags & ~(MLU_BUFFER_DEVMEM | MLU_BUFFER_READ_ONLY)))
-		return MLU_ERROR_INVALID_ARGUMENT;
+	if (drmIoctl(device->fd, DRM_IOCTL_MLU_BO_INFO, &info))
+		return mlu_status_from_errno(errno);
 	buf = calloc(1, sizeof(*buf));
 	if (!buf)
 		return MLU_ERROR_OUT_OF_MEMORY;
-
-	create.size = size;
-	if (flags & MLU_BUFFER_DEVMEM)
-		create.flags |= DRM_MLU_BO_DEVMEM;
-	if (flags & MLU_BUFFER_READ_ONLY)
-		create.flags |= DRM_MLU_BO_DEVICE_READ_ONLY;
-	if (drmIoctl(device->fd, DRM_IOCTL_MLU_BO_CREATE, &create)) {
-		ret = mlu_status_from_errno(errno);
-		goto err_free;
-	}
-	info.handle = create.handle;
-	if (drmIoctl(device->fd, DRM_IOCTL_MLU_BO_INFO, &info)) {
-		ret = mlu_status_from_errno(errno);
-		goto err_close;
-	}
 	buf->device = device;
-	buf->handle = create.handle;
-	buf->flags = flags;
+	buf->handle = handle;
+	if (info.flags & DRM_MLU_BO_DEVMEM)
+		buf->flags |= MLU_BUFFER_DEVMEM;
+	if (info.flags & DRM_MLU_BO_DEVICE_READ_ONLY)
+		buf->flags |= MLU_BUFFER_READ_ONLY;
 	buf->size = info.size;
 	buf->device_va = info.device_va;
 	buf->mmap_offset = info.mmap_offset;
 	*buffer = buf;
 	return MLU_SUCCESS;
+}
 
-err_close:
-	drmCloseBufferHandle(device->fd, create.handle);
-err_free:
-	free(buf);
+MLU_API int mlu_buffer_alloc(struct mlu_device *device, uint64_t size, unsigned int flags,
+			     struct mlu_buffer **buffer)
+{
+	struct drm_mlu_bo_create create = { 0 };
+	int ret;
+
+	if (!device || !buffer || !size ||
+	    (flags & ~(MLU_BUFFER_DEVMEM | MLU_BUFFER_READ_ONLY)))
+		return MLU_ERROR_INVALID_ARGUMENT;
+	create.size = size;
+	if (flags & MLU_BUFFER_DEVMEM)
+		create.flags |= DRM_MLU_BO_DEVMEM;
+	if (flags & MLU_BUFFER_READ_ONLY)
+		create.flags |= DRM_MLU_BO_DEVICE_READ_ONLY;
+	if (drmIoctl(device->fd, DRM_IOCTL_MLU_BO_CREATE, &create))
+		return mlu_status_from_errno(errno);
+	ret = buffer_from_handle(device, create.handle, buffer);
+	if (ret)
+		drmCloseBufferHandle(device->fd, create.handle);
 	return ret;
 }
 
@@ -104,4 +107,37 @@ MLU_API uint64_t mlu_buffer_device_address(const struct mlu_buffer *buffer)
 MLU_API uint32_t mlu_buffer_handle(const struct mlu_buffer *buffer)
 {
 	return buffer ? buffer->handle : 0;
+}
+
+/* ---- sharing: dma-buf file descriptors -------------------------------- */
+
+MLU_API int mlu_buffer_export_fd(struct mlu_buffer *buffer, int *fd)
+{
+	int ret;
+
+	if (!buffer || !fd)
+		return MLU_ERROR_INVALID_ARGUMENT;
+	ret = drmPrimeHandleToFD(buffer->device->fd, buffer->handle, DRM_CLOEXEC | DRM_RDWR,
+				 fd);
+	return ret ? mlu_status_from_errno(errno) : MLU_SUCCESS;
+}
+
+MLU_API int mlu_buffer_import_fd(struct mlu_device *device, int fd, struct mlu_buffer **buffer)
+{
+	uint32_t handle;
+	int ret;
+
+	if (!device || fd < 0 || !buffer)
+		return MLU_ERROR_INVALID_ARGUMENT;
+	if (drmPrimeFDToHandle(device->fd, fd, &handle))
+		return mlu_status_from_errno(errno);
+	ret = buffer_from_handle(device, handle, buffer);
+	if (ret)
+		drmCloseBufferHandle(device->fd, handle);
+	return ret;
+}
+
+MLU_API unsigned int mlu_buffer_flags(const struct mlu_buffer *buffer)
+{
+	return buffer ? buffer->flags : 0;
 }

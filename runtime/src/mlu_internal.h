@@ -89,4 +89,15 @@ int mlu_pack_conv2d(const struct mlu_conv2d_args *args,
 int mlu_pack_copy(struct mlu_span dst, struct mlu_span src, uint64_t size,
 		  struct mlu_pkt_copy *pkt);
 
+/* Bytes one COPY packet may move (Documentation/hw/mlu-card.rst, COPY). */
+#define MLU_COPY_MAX_BYTES	(512ull << 20)
+/*
+ * A copy of any size as COPY packets of at most MLU_COPY_MAX_BYTES, in
+ * order: the whole range is checked as mlu_pack_copy() does, then up to
+ * max packets are written for its start.  Returns the packet count (> 0)
+ * or a negative status; *done gets the bytes the packets cover.
+ */
+int mlu_pack_copy_chunks(struct mlu_span dst, struct mlu_span src, uint64_t size,
+			 struct mlu_pkt_copy *pkts, unsigned int max, uint64_t *done);
+
 #endif /* MLU_INTERNAL_H */

@@ -243,3 +243,32 @@ int mlu_pack_copy(struct mlu_span dst, struct mlu_span src, uint64_t size,
 	pkt->size = htole64(size);
 	return MLU_SUCCESS;
 }
+
+int mlu_pack_copy_chunks(struct mlu_span dst, struct mlu_span src, uint64_t size,
+			 struct mlu_pkt_copy *pkts, unsigned int max, uint64_t *done)
+{
+	unsigned int count = 0;
+	uint64_t len;
+	int ret;
+
+	*done = 0;
+	if (!max || !size || !fits(&dst, size) || !fits(&src, size))
+		return MLU_ERROR_INVALID_ARGUMENT;
+	if (dst.va < src.va + size && src.va < dst.va + size)
+		return MLU_ERROR_INVALID_ARGUMENT;
+	while (*done < size && count < max) {
+		len = size - *done;
+		if (len > MLU_COPY_MAX_BYTES)
+			len = MLU_COPY_MAX_BYTES;
+		ret = mlu_pack_copy(dst, src, len, &pkts[count]);
+		if (ret)
+			return ret;
+		dst.va += len;
+		dst.bytes -= len;
+		src.va += len;
+		src.bytes -= len;
+		*done += len;
+		count++;
+	}
+	return (int)count;
+}

@@ -374,21 +374,37 @@ MLU_API int mlu_enqueue_conv2d(struct mlu_queue *queue, const struct mlu_conv2d_
 	return submit(queue, &pkt, 1, handles, operand_handles(ops, MLU_CV_OPERANDS, handles));
 }
 
+/* COPY packets per job: 8 GiB; bigger copies are several jobs. */
+#define COPY_PACKETS_PER_JOB	16
+
 MLU_API int mlu_enqueue_copy(struct mlu_queue *queue, struct mlu_operand dst,
 			     struct mlu_operand src, uint64_t size)
 {
+	struct mlu_pkt_copy pkts[COPY_PACKETS_PER_JOB];
 	struct mlu_operand ops[2] = { dst, src };
 	struct mlu_span spans[2];
 	uint32_t handles[2];
-	struct mlu_pkt_copy pkt;
-	int ret;
+	uint64_t done;
+	int ret, count;
 
 	if (!queue || !dst.buffer || !src.buffer)
 		return MLU_ERROR_INVALID_ARGUMENT;
 	ret = spans_of(queue, ops, 2, spans);
-	if (!ret)
-		ret = mlu_pack_copy(spans[0], spans[1], size, &pkt);
 	if (ret)
 		return ret;
-	return submit(queue, &pkt, 1, handles, operand_handles(ops, 2, handles));
+	do {
+		count = mlu_pack_copy_chunks(spans[0], spans[1], size, pkts,
+					     COPY_PACKETS_PER_JOB, &done);
+		if (count < 0)
+			return count;
+		ret = submit(queue, pkts, count, handles, operand_handles(ops, 2, handles));
+		if (ret)
+			return ret;
+		spans[0].va += done;
+		spans[0].bytes -= done;
+		spans[1].va += done;
+		spans[1].bytes -= done;
+		size -= done;
+	} while (size);
+	return MLU_SUCCESS;
 }

@@ -197,6 +197,42 @@ TEST(copy_packet)
 		  mlu_pack_copy(span(0x8000, 4096), span(0x1000, 4096), 0, &p));
 }
 
+TEST(copy_chunks)
+{
+	const uint64_t max = MLU_COPY_MAX_BYTES, size = 2 * max + 12345;
+	const uint64_t dst = 1ull << 40, src = 1ull << 32;
+	struct mlu_pkt_copy p[4];
+	uint64_t done;
+
+	/* Below the card's limit: one packet, the whole copy. */
+	ASSERT_EQ(1, mlu_pack_copy_chunks(span(0x8000, 4096), span(0x1003, 100), 97, p, 4,
+					  &done));
+	EXPECT_EQ(97, done);
+	EXPECT_EQ(0x1003, le64toh(p[0].src));
+	EXPECT_EQ(97, le64toh(p[0].size));
+
+	/* Above it: consecutive packets of at most the limit, in order. */
+	ASSERT_EQ(3, mlu_pack_copy_chunks(span(dst, size), span(src, size), size, p, 4, &done));
+	EXPECT_EQ(size, done);
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(dst + i * max, le64toh(p[i].dst));
+		EXPECT_EQ(src + i * max, le64toh(p[i].src));
+		EXPECT_EQ(i < 2 ? max : 12345, le64toh(p[i].size));
+	}
+
+	/* Fewer packets allowed than needed: the start of the copy. */
+	ASSERT_EQ(2, mlu_pack_copy_chunks(span(dst, size), span(src, size), size, p, 2, &done));
+	EXPECT_EQ(2 * max, done);
+
+	/* The whole range is checked even when only its start is packed. */
+	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT,
+		  mlu_pack_copy_chunks(span(dst, size - 1), span(src, size), size, p, 1, &done));
+	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT,
+		  mlu_pack_copy_chunks(span(src + max, size), span(src, size), size, p, 4, &done));
+	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT,
+		  mlu_pack_copy_chunks(span(dst, size), span(src, size), 0, p, 4, &done));
+}
+
 TEST(status_mapping_and_strings)
 {
 	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT, mlu_status_from_errno(EINVAL));

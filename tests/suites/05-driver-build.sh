@@ -138,12 +138,14 @@ cat >"$out/uapi_test.c" <<'EOF'
 #endif
 #define SIZE(s, sz) ASSERT(sizeof(struct s) == (sz)); ASSERT(sizeof(struct s) % 8 == 0)
 SIZE(drm_mlu_dev_query, 24);
-SIZE(drm_mlu_device_info, DRM_MLU_DEVICE_INFO_SIZE_V1);
+SIZE(drm_mlu_device_info, 96);
 SIZE(drm_mlu_bo_create, 24);
 SIZE(drm_mlu_bo_info, 40);
 SIZE(drm_mlu_sync, 16);
 SIZE(drm_mlu_submit, 64);
 ASSERT(offsetof(struct drm_mlu_device_info, va_start) == 64);
+/* Fields of later driver versions follow the first version's layout. */
+ASSERT(offsetof(struct drm_mlu_device_info, devmem_free) == DRM_MLU_DEVICE_INFO_SIZE_V1);
 ASSERT(offsetof(struct drm_mlu_submit, out_sync_point) == 56);
 int main(void)
 {

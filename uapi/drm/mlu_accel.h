@@ -33,7 +33,7 @@ extern "C" {
 /** DRM_MLU_DRIVER_MAJOR - incompatible UAPI changes (never, so far). */
 #define DRM_MLU_DRIVER_MAJOR		1
 /** DRM_MLU_DRIVER_MINOR - bumped for every backward compatible addition. */
-#define DRM_MLU_DRIVER_MINOR		0
+#define DRM_MLU_DRIVER_MINOR		1
 
 /**
  * enum drm_mlu_ioctl_id - ioctl numbers, relative to DRM_COMMAND_BASE
@@ -171,6 +171,15 @@ struct drm_mlu_device_info {
 	__u32 job_timeout_ms;
 	/** @pad: always zero. */
 	__u32 pad;
+	/*
+	 * Fields below are new in driver version 1.1; an older kernel leaves
+	 * them zero.
+	 */
+	/**
+	 * @devmem_free: bytes of device memory not allocated to any BO, at
+	 * the time of the query (since 1.1).
+	 */
+	__u64 devmem_free;
 };
 
 /** DRM_MLU_BO_DEVMEM - place the BO in the card's device memory. */

@@ -128,6 +128,33 @@ uint64_t mlu_buffer_size(const struct mlu_buffer *buffer);
 uint64_t mlu_buffer_device_address(const struct mlu_buffer *buffer);
 /* The GEM handle, for interop and for tests. */
 uint32_t mlu_buffer_handle(const struct mlu_buffer *buffer);
+/* MLU_BUFFER_* placement and access of the buffer (0 for a foreign import). */
+unsigned int mlu_buffer_flags(const struct mlu_buffer *buffer);
+
+/*
+ * Sharing through dma-buf file descriptors.  export_fd gives a new dma-buf
+ * fd (close-on-exec, read-write) of the buffer, for another process (send
+ * it over a unix socket), another card or another driver.  import_fd makes
+ * a buffer of a dma-buf fd: an MLU buffer of the same card is the same
+ * memory under a new device address; a buffer of another card, or a
+ * foreign dma-buf (udmabuf, ...), is reached across the bus.  The fd stays
+ * the caller's; the buffer keeps the memory alive until mlu_buffer_free().
+ * Importing a buffer this device already holds returns the same kernel
+ * handle: free only one of the two mlu_buffer objects before the other is
+ * done with.  Device memory of another card imports only where peer-to-
+ * peer DMA is possible (MLU_ERROR_NOT_SUPPORTED otherwise).
+ */
+int mlu_buffer_export_fd(struct mlu_buffer *buffer, int *fd);
+int mlu_buffer_import_fd(struct mlu_device *device, int fd, struct mlu_buffer **buffer);
+
+/* Device memory of a card; devmem_free changes as buffers come and go. */
+struct mlu_memory_info {
+	uint64_t devmem_total;		/* bytes */
+	uint64_t devmem_free;		/* bytes not allocated to any buffer */
+};
+
+/* Current figures; MLU_ERROR_NOT_SUPPORTED before driver version 1.1. */
+int mlu_device_memory_info(struct mlu_device *device, struct mlu_memory_info *info);
 
 /* ---- events ------------------------------------------------------------ */
 
@@ -226,9 +253,17 @@ struct mlu_conv2d_args {
 
 int mlu_enqueue_matmul(struct mlu_queue *queue, const struct mlu_matmul_args *args);
 int mlu_enqueue_conv2d(struct mlu_queue *queue, const struct mlu_conv2d_args *args);
-/* Copy size bytes between two (non-overlapping) operands on the card. */
+/*
+ * Copy size bytes between two non-overlapping operands with the card's
+ * COPY engine: host or device memory on either side, any size, offset and
+ * alignment.  mlu_enqueue_copy is ordered with the queue's other
+ * operations; mlu_copy runs on hardware queue 0, returns when the copy is
+ * complete (or failed), and is ordered with nothing else.
+ */
 int mlu_enqueue_copy(struct mlu_queue *queue, struct mlu_operand dst,
 		     struct mlu_operand src, uint64_t size);
+int mlu_copy(struct mlu_device *device, struct mlu_operand dst,
+	     struct mlu_operand src, uint64_t size);
 
 #ifdef __cplusplus
 }

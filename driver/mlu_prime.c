@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * PRIME: BOs exported as dma-bufs, and dma-bufs imported as BOs.
+ *
+ * Host memory BOs export through the GEM helpers: an importer gets the
+ * shmem pages, DMA-mapped for its own device.  Device memory BOs have no
+ * struct pages; their dma-buf hands out bus addresses of the BAR2 range,
+ * mapped for the importing device with dma_map_resource(), so that a peer
+ * device reads and writes the card's memory directly (peer-to-peer).  Only
+ * importers that declare they can handle such addresses get them, and when
+ * the kernel can judge the PCI topology (CONFIG_PCI_P2PDMA) it must agree.
+ *
+ * Imports attach dynamically (peer-to-peer allowed) and pin the buffer for
+ * the BO's lifetime: the card's page tables hold its bus addresses, and the
+ * driver has no way to stop the card to remap them.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/gpu_buddy.h>
+#include <linux/pci.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_prime.h>
+#include <drm/drm_print.h>
+#include <drm/mlu_accel.h>
+
+#include "mlu_drv.h"
+#include "mlu_gem.h"
+
+/* sg entries carry 32-bit lengths: split device memory blocks into these. */
+#define MLU_DEVMEM_SG_MAX	SZ_1G
+
+/*
+ * The shmem helpers' fault handler maps from the start of the BO whatever
+ * the offset: refuse offsets rather than map the wrong pages.
+ */
+static int mlu_shmem_dmabuf_mmap(struct dma_buf *dma_buf,
+				 struct vm_area_struct *vma)
+{
+	if (vma->vm_pgoff)
+		return -EINVAL;
+	return drm_gem_dmabuf_mmap(dma_buf, vma);
+}
+
+static const struct dma_buf_ops mlu_shmem_dmabuf_ops = {
+	.attach = drm_gem_map_attach,
+	.detach = drm_gem_map_detach,
+	.map_dma_buf = drm_gem_map_dma_buf,
+	.unmap_dma_buf = drm_gem_unmap_dma_buf,
+	.release = drm_gem_dmabuf_release,
+	.mmap = mlu_shmem_dmabuf_mmap,
+	.vmap = drm_gem_dmabuf_vmap,
+	.vunmap = drm_gem_dmabuf_vunmap,
+};
+
+/*
+ * A peer may only get bus addresses of BAR2 if it said it can use memory
+ * without struct pages, and if the kernel, when it can tell, confirms that
+ * the PCI topology routes traffic between the two devices.  Without
+ * CONFIG_PCI_P2PDMA (Debian's kernels) the driver trusts the platform.
+ */
+static int mlu_devmem_dmabuf_attach(struct dma_buf *dma_buf,
+				    struct dma_buf_attachment *attach)
+{
+	struct drm_gem_object *obj = dma_buf->priv;
+	struct mlu_device *mdev = to_mlu_device(obj->dev);
+	int idx;
+
+	/* After removal BAR2 is no longer the card's to hand out. */
+	if (!drm_dev_enter(obj->dev, &idx))
+		return -ENODEV;
+	drm_dev_exit(idx);
+	if (!attach->peer2peer || !dev_is_pci(attach->dev)) {
+		drm_dbg(obj->dev, "%s cannot reach device memory: no peer-to-peer\n",
+			dev_name(attach->dev));
+		return -EOPNOTSUPP;
+	}
+	if (IS_ENABLED(CONFIG_PCI_P2PDMA) &&
+	    pci_p2pdma_distance(mdev->pdev, attach->dev, true) < 0)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static unsigned int mlu_devmem_sg_count(struct mlu_bo *bo,
+					struct gpu_buddy *mm)
+{
+	struct gpu_buddy_block *block;
+	unsigned int count = 0;
+
+	list_for_each_entry(block, &bo->blocks, link)
+		count += DIV_ROUND_UP_ULL(gpu_buddy_block_size(mm, block),
+					  MLU_DEVMEM_SG_MAX);
+	return count;
+}
+
+static void mlu_devmem_sg_unmap(struct device *dev, struct sg_table *sgt,
+				unsigned int mapped,
+				enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sg(sgt->sgl, sg, mapped, i)
+		dma_unmap_resource(dev, sg_dma_address(sg), sg_dma_len(sg), dir,
+				   DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+/* Bus addresses of the BO's BAR2 range, as the importing device sees them. */
+static struct sg_table *mlu_devmem_map_dma_buf(struct dma_buf_attachment *attach,
+					       enum dma_data_direction dir)
+{
+	struct drm_gem_object *obj = attach->dmabuf->priv;
+	struct mlu_device *mdev = to_mlu_device(obj->dev);
+	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct gpu_buddy_block *block;
+	unsigned int mapped = 0;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	int ret;
+
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, mlu_devmem_sg_count(bo, &mdev->devmem_mm),
+			     GFP_KERNEL);
+	if (ret)
+		goto err_free;
+
+	sg = sgt->sgl;
+	list_for_each_entry(block, &bo->blocks, link) {
+		u64 size = gpu_buddy_block_size(&mdev->devmem_mm, block);
+		u64 offset = gpu_buddy_block_offset(block);
+		u64 done, len;
+		dma_addr_t addr;
+
+		for (done = 0; done < size; done += len) {
+			len = min_t(u64, size - done, MLU_DEVMEM_SG_MAX);
+			addr = dma_map_resource(attach->dev,
+						mdev->devmem_bus + offset + done,
+						len, dir, DMA_ATTR_SKIP_CPU_SYNC);
+			ret = dma_mapping_error(attach->dev, addr);
+			if (ret)
+				goto err_unmap;
+			sg_set_page(sg, NULL, len, 0);
+			sg_dma_address(sg) = addr;
+			sg_dma_len(sg) = len;
+			sg = sg_next(sg);
+			mapped++;
+		}
+	}
+	return sgt;
+
+err_unmap:
+	mlu_devmem_sg_unmap(attach->dev, sgt, mapped, dir);
+	sg_free_table(sgt);
+err_free:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+static void mlu_devmem_unmap_dma_buf(struct dma_buf_attachment *attach,
+				     struct sg_table *sgt,
+				     enum dma_data_direction dir)
+{
+	mlu_devmem_sg_unmap(attach->dev, sgt, sgt->orig_nents, dir);
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+/* Device memory is never moved or evicted: no pin, no move_notify. */
+static const struct dma_buf_ops mlu_devmem_dmabuf_ops = {
+	.attach = mlu_devmem_dmabuf_attach,
+	.map_dma_buf = mlu_devmem_map_dma_buf,
+	.unmap_dma_buf = mlu_devmem_unmap_dma_buf,
+	.release = drm_gem_dmabuf_release,
+	.mmap = drm_gem_dmabuf_mmap,
+};
+
+/**
+ * mlu_gem_prime_export() - &drm_gem_object_funcs.export of every BO
+ * @obj: BO to export
+ * @flags: file flags of the dma-buf
+ *
+ * Return: the dma-buf, or an ERR_PTR.
+ */
+struct dma_buf *mlu_gem_prime_export(struct drm_gem_object *obj, int flags)
+{
+	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct dma_buf_export_info exp_info = {
+		.exp_name = KBUILD_MODNAME,
+		.owner = THIS_MODULE,
+		.size = obj->size,
+		.flags = flags,
+		.priv = obj,
+		.resv = obj->resv,
+	};
+
+	/* Imports never get here: PRIME hands out their original dma-buf. */
+	if (bo->flags & DRM_MLU_BO_DEVMEM)
+		exp_info.ops = &mlu_devmem_dmabuf_ops;
+	else
+		exp_info.ops = &mlu_shmem_dmabuf_ops;
+	return drm_gem_dmabuf_export(obj->dev, &exp_info);
+}
+
+static bool mlu_dmabuf_is_mlu(const struct dma_buf *dma_buf)
+{
+	return dma_buf->ops == &mlu_shmem_dmabuf_ops ||
+	       dma_buf->ops == &mlu_devmem_dmabuf_ops;
+}
+
+static void mlu_prime_move_notify(struct dma_buf_attachment *attach)
+{
+	dev_warn_ratelimited(attach->dev,
+			     "exporter moved a pinned dma-buf; ignored\n");
+}
+
+static const struct dma_buf_attach_ops mlu_prime_importer_ops = {
+	.allow_peer2peer = true,
+	.move_notify = mlu_prime_move_notify,
+};
+
+/* Attach, pin and map @dma_buf for the card; the mapping or an ERR_PTR. */
+static struct sg_table *mlu_prime_attach_pinned(struct dma_buf_attachment *attach)
+{
+	struct dma_buf *dma_buf = attach->dmabuf;
+	struct sg_table *sgt;
+	int ret;
+
+	dma_resv_lock(dma_buf->resv, NULL);
+	ret = dma_buf_pin(attach);
+	if (ret) {
+		sgt = ERR_PTR(ret);
+		goto out_unlock;
+	}
+	sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt))
+		dma_buf_unpin(attach);
+out_unlock:
+	dma_resv_unlock(dma_buf->resv);
+	return sgt;
+}
+
+/**
+ * mlu_gem_prime_import() - &drm_driver.gem_prime_import
+ * @drm: importing device
+ * @dma_buf: buffer to import
+ *
+ * A BO of the same card comes back as itself.  Anything else (another
+ * card's BO, a udmabuf, ...) becomes a BO whose pages or bus addresses
+ * are those the exporter mapped for this card.
+ *
+ * Return: the GEM object, or an ERR_PTR: -E2BIG when the buffer cannot fit
+ * the device address space, -EOPNOTSUPP when the exporter refuses this
+ * card (e.g. device memory without a peer-to-peer path), or the
+ * exporter's error.
+ */
+struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
+					    struct dma_buf *dma_buf)
+{
+	struct dma_buf_attachment *attach;
+	struct drm_gem_object *obj;
+	struct sg_table *sgt;
+	int ret;
+
+	if (mlu_dmabuf_is_mlu(dma_buf)) {
+		obj = dma_buf->priv;
+		if (obj->dev == drm) {
+			drm_gem_object_get(obj);
+			return obj;
+		}
+	}
+	if (dma_buf->size > MLU_USER_VA_END - MLU_USER_VA_START - MLU_PAGE_SIZE)
+		return ERR_PTR(-E2BIG);
+
+	attach = dma_buf_dynamic_attach(dma_buf, drm->dev,
+					&mlu_prime_importer_ops, NULL);
+	if (IS_ERR(attach))
+		return ERR_CAST(attach);
+	get_dma_buf(dma_buf);
+
+	sgt = mlu_prime_attach_pinned(attach);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto err_detach;
+	}
+
+	obj = drm_gem_shmem_prime_import_sg_table(drm, attach, sgt);
+	if (IS_ERR(obj)) {
+		ret = PTR_ERR(obj);
+		goto err_unmap;
+	}
+	obj->import_attach = attach;
+	obj->resv = dma_buf->resv;
+	return obj;
+
+err_unmap:
+	dma_resv_lock(dma_buf->resv, NULL);
+	dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_unpin(attach);
+	dma_resv_unlock(dma_buf->resv);
+err_detach:
+	dma_buf_detach(dma_buf, attach);
+	dma_buf_put(dma_buf);
+	return ERR_PTR(ret);
+}
+
+/**
+ * mlu_gem_prime_release() - undo mlu_gem_prime_import()'s mapping and pin
+ * @bo: imported BO being freed
+ *
+ * drm_gem_shmem_free() then detaches and drops the dma-buf.
+ */
+void mlu_gem_prime_release(struct mlu_bo *bo)
+{
+	struct dma_buf_attachment *attach = bo->base.base.import_attach;
+	struct dma_buf *dma_buf = attach->dmabuf;
+
+	dma_resv_lock(dma_buf->resv, NULL);
+	if (bo->base.sgt)
+		dma_buf_unmap_attachment(attach, bo->base.sgt,
+					 DMA_BIDIRECTIONAL);
+	bo->base.sgt = NULL;
+	dma_buf_unpin(attach);
+	dma_resv_unlock(dma_buf->resv);
+}
