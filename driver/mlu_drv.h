@@ -24,6 +24,8 @@
 
 #include "mlu_hw.h"
 
+struct drm_printer;
+
 #define MLU_DRIVER_NAME		"mlu"
 #define MLU_DRIVER_DESC		"MLU PCIe accelerator"
 
@@ -184,6 +186,8 @@ struct mlu_queue {
  * @reset_wq: ordered queue running timeouts and resets one at a time
  * @reset_work: full card reset after a fatal device error
  * @reset_count: number of card or queue resets, for diagnostics
+ * @last_reset: jiffies of the last card or queue reset (health)
+ * @reset_failed: the last card reset left the card unusable (health)
  * @stats: job, busy time and fault counters
  * @job_timeout_ms: time a job may run before recovery starts
  */
@@ -214,6 +218,8 @@ struct mlu_device {
 	struct workqueue_struct *reset_wq;
 	struct work_struct reset_work;
 	atomic_t reset_count;
+	unsigned long last_reset;
+	bool reset_failed;
 	struct mlu_stats stats;
 	unsigned int job_timeout_ms;
 };
@@ -261,6 +267,20 @@ static inline void mlu_queue_write(struct mlu_queue *q, u32 reg, u32 val)
 /* mlu_debugfs.c */
 void mlu_debugfs_init(struct mlu_device *mdev);
 
+/* mlu_hwmon.c */
+#if IS_REACHABLE(CONFIG_HWMON)
+int mlu_hwmon_init(struct mlu_device *mdev);
+#else
+static inline int mlu_hwmon_init(struct mlu_device *mdev)
+{
+	return 0;
+}
+#endif
+
+/* mlu_sysfs.c */
+extern const struct attribute_group *mlu_sysfs_groups[];
+void mlu_health_count_reset(struct mlu_device *mdev, int error);
+
 /* mlu_hw.c */
 int mlu_hw_init(struct mlu_device *mdev);
 void mlu_hw_fini(struct mlu_device *mdev);
@@ -298,5 +318,6 @@ void mlu_job_retire(struct mlu_queue *q);
 void mlu_job_cancel_inflight(struct mlu_device *mdev, int error);
 void mlu_job_device_error(struct mlu_device *mdev);
 int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file);
+void mlu_job_print_inflight(struct mlu_queue *q, struct drm_printer *p);
 
 #endif /* __MLU_DRV_H__ */

@@ -374,6 +374,7 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 				   struct mlu_queue *stopped)
 {
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
@@ -383,9 +384,10 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 				       bad && bad->q == q ? &bad->base : NULL);
 	}
 
-	if (mlu_hw_reset(mdev))
+	ret = mlu_hw_reset(mdev);
+	if (ret)
 		drm_err(&mdev->drm, "reset failed, the card is unusable\n");
-	atomic_inc(&mdev->reset_count);
+	mlu_health_count_reset(mdev, ret);
 	trace_mlu_reset(mdev, -1, atomic_read(&mdev->reset_count));
 
 	for (i = 0; i < mdev->num_queues; i++) {
@@ -417,7 +419,7 @@ static void mlu_job_recover_queue(struct mlu_job *bad)
 		mlu_job_recover_device(mdev, bad, q);
 		return;
 	}
-	atomic_inc(&mdev->reset_count);
+	mlu_health_count_reset(mdev, 0);
 	trace_mlu_reset(mdev, q->index, atomic_read(&mdev->reset_count));
 
 	mlu_job_retire(q);
@@ -836,4 +838,22 @@ int mlu_job_init(struct mlu_device *mdev)
 		}
 	}
 	return 0;
+}
+
+/**
+ * mlu_job_print_inflight() - list the jobs on a queue's ring, for debugfs
+ * @q: queue
+ * @p: where to print, one line per job, oldest first
+ */
+void mlu_job_print_inflight(struct mlu_queue *q, struct drm_printer *p)
+{
+	struct mlu_job *job;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	list_for_each_entry(job, &q->inflight, inflight)
+		drm_printf(p, "    job %llu seqno %llu ctx %u packets %u slot %u\n",
+			   job->id, job->seqno, job->ctx->id, job->packet_count,
+			   job->fence_slot);
+	spin_unlock_irqrestore(&q->lock, flags);
 }

@@ -70,16 +70,20 @@ if [ -f "$guest_top/runtime/Makefile" ] &&
 	tests+=(-t "$guest_top/build/runtime/examples/mlu_demo")
 fi
 
+# Tools the guest tests run, in the guest's /bin.
+files=()
+if step mlu-smi make -C "$guest_top/tools/mlu-smi" O="$guest_top/build/tools"; then
+	files+=(-f "$guest_top/build/tools/mlu-smi:/bin/mlu-smi")
+fi
+if step mlu-trace make -C "$guest_top/tools/mlu-trace" O="$guest_top/build/tools/mlu-trace" \
+	KVER="$kver"; then
+	files+=(-f "$guest_top/build/tools/mlu-trace/mlu-trace:/bin/mlu-trace")
+fi
+
 if step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/guest"; then
 	while read -r t; do
 		tests+=(-t "$guest_top/build/tests/guest/$t")
 	done <"$guest_top/build/tests/guest/tests.list"
-fi
-
-files=()
-if step mlu-trace make -C "$guest_top/tools/mlu-trace" O="$guest_top/build/tools/mlu-trace" \
-	KVER="$kver"; then
-	files+=(-f "$guest_top/build/tools/mlu-trace/mlu-trace:/bin/mlu-trace")
 fi
 
 step initramfs "$guest_top/scripts/guest/mkinitramfs.sh" -o "$initrd" -k "$kver" \

@@ -45,7 +45,7 @@ fi
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/mlu-initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
-# mktemp's 0700 would become the guest's /: unusable for non-root tests.
+# mktemp makes it 0700: the guest's / must be searchable by every user.
 chmod 755 "$root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc/mlu,lib/modules,tests}
 cp "$busybox" "$root/bin/busybox"
