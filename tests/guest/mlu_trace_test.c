@@ -5,8 +5,9 @@
  * each job bracketing its work with its own TIMESTAMP packets, while the
  * tool traces with --json.  The tool must count exactly those jobs per
  * queue and per process, report device times that contain the workload's
- * own timestamp intervals, honour its -p and -c filters, stop on SIGINT or
- * after its duration, and fail clearly without root or without the driver.
+ * own timestamp intervals and equal the driver's fdinfo drm-engine times,
+ * honour its -p and -c filters, stop on SIGINT or after its duration, and
+ * fail clearly without root or without the driver.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
@@ -233,6 +234,7 @@ struct worker_result {
 	pid_t pid;
 	unsigned int jobs_ok;
 	uint64_t user_ns;	/* sum over jobs of our own end - start timestamps */
+	int64_t fdinfo_ns;	/* the fd's drm-engine-queue* sum, -1 if absent */
 };
 
 struct workload {
@@ -242,6 +244,25 @@ struct workload {
 	int go[2];		/* closing go[1] releases the workers */
 	int results[2];
 };
+
+/* Sum of an open card's drm-engine-queue<N> device times, or -1. */
+static int64_t fdinfo_engine_ns(int fd)
+{
+	char path[64], line[256];
+	int64_t sum = -1;
+	long long ns;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "drm-engine-queue%*u: %lld ns", &ns) == 1)
+			sum = (sum < 0 ? 0 : sum) + ns;
+	fclose(f);
+	return sum;
+}
 
 static void timestamp_init(struct mlu_pkt_timestamp *p, uint64_t addr)
 {
@@ -292,6 +313,7 @@ static int worker(const struct worker_plan *plan, int go_fd, int result_fd)
 		res.jobs_ok++;
 		res.user_ns += ts[2 * j + 1] - ts[2 * j];
 	}
+	res.fdinfo_ns = fdinfo_engine_ns(fd);
 	if (write(result_fd, &res, sizeof(res)) != sizeof(res))
 		return 1;
 	close(fd);
@@ -548,6 +570,8 @@ TEST_F_TIMEOUT(traced, device_times_contain_the_jobs_own_timestamps, 180)
 			TH_LOG("worker %u: device %lld ns, its own timestamps %llu ns", i,
 			       (long long)busy, (unsigned long long)self->res[i].user_ns);
 		EXPECT_GT(self->res[i].user_ns, 0);
+		/* The driver's per-client fdinfo figure sums the same timestamps. */
+		EXPECT_EQ(self->res[i].fdinfo_ns, busy);
 		proc_sum += busy;
 	}
 	for (i = 0; i < json_object_array_length(queues); i++)
