@@ -51,9 +51,7 @@ const char *argp_program_version = "mlu-trace 1.0";
 static const char doc[] =
 "Trace MLU accelerator jobs: per-queue latency histograms (submit -> start\n"
 "on the ring, and device execution time), per-process job counts and busy\n"
-"time, and queue depth over time.\n"
-"\n"
-"USAGE: mlu-trace [-p PID] [-c CARD] [-i MS] [-j] [DURATION]\n"
+"time, and queue depth over time, for DURATION seconds or until Ctrl-C.\n"
 "\n"
 "EXAMPLES:\n"
 "    mlu-trace             # trace until Ctrl-C, text output\n"
@@ -108,7 +106,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "too many arguments");
 		errno = 0;
 		env.duration_s = strtod(arg, &end);
-		if (errno || end == arg || *end || env.duration_s <= 0)
+		if (errno || end == arg || *end || !(env.duration_s > 0 && env.duration_s < 1e9))
 			argp_error(state, "invalid duration: %s", arg);
 		break;
 	default:
@@ -153,8 +151,8 @@ static bool privileged(void)
 static char tracefs[64];
 
 /*
- * The tracefs mount libbpf will use (it prefers the debugfs one when it
- * exists), mounting tracefs when nothing is mounted yet.
+ * Where tracefs lists the events (to probe which exist), mounting it when
+ * nothing is mounted yet.
  */
 static void find_tracefs(void)
 {
@@ -189,12 +187,12 @@ static bool event_exists(const char *system, const char *name)
 
 static void check_bpf(void)
 {
-	int ret = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL);
+	int ret = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL);
 
 	if (ret == -EPERM || ret == -EACCES)
 		die("permission denied loading BPF programs (locked down kernel?)");
 	if (ret <= 0)
-		die("BPF unavailable: the kernel cannot run BPF tracepoint programs "
+		die("BPF unavailable: the kernel cannot run BPF raw tracepoint programs "
 		    "(needs CONFIG_BPF_SYSCALL and CONFIG_BPF_EVENTS): %s", strerror(-ret ?: ENOTSUP));
 }
 
@@ -700,7 +698,12 @@ static void trace_loop(struct mlu_trace_bpf *obj, struct results *r)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { .options = options, .parser = parse_arg, .doc = doc };
+	static const struct argp argp = {
+		.options = options,
+		.parser = parse_arg,
+		.args_doc = "[DURATION]",
+		.doc = doc,
+	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct results results = {};
 	struct mlu_trace_bpf *obj;
@@ -710,6 +713,9 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	libbpf_set_print(libbpf_print);
+	/* From here on Ctrl-C ends tracing (at once when it comes before). */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 
 	if (!privileged())
 		die("permission denied: run as root (loading BPF programs needs CAP_BPF and "
@@ -736,8 +742,6 @@ int main(int argc, char **argv)
 		die("attaching to the tracepoints failed: %s", strerror(-err));
 	}
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	fprintf(stderr, "Tracing MLU jobs... Hit Ctrl-C to end.\n");
 
 	trace_loop(obj, &results);
