@@ -527,7 +527,8 @@ TEST_F_TIMEOUT(traced, counts_each_job_once_per_process_and_queue, 180)
 		int64_t expect = 0;
 
 		for (k = 0; k < self->w.nr; k++)
-			if (self->w.plan[k].minor == pl->minor && self->w.plan[k].queue == pl->queue &&
+			if (self->w.plan[k].minor == pl->minor &&
+			    self->w.plan[k].queue == pl->queue &&
 			    traced_wanted(variant, &self->w, k))
 				expect += self->w.plan[k].jobs;
 		if (!expect) {
@@ -566,7 +567,8 @@ TEST_F_TIMEOUT(traced, device_times_contain_the_jobs_own_timestamps, 180)
 		busy = jint(p, "busy_ns");
 		/* The kernel's TIMESTAMP pair encloses ours, one packet either side. */
 		EXPECT_GE(busy, (int64_t)self->res[i].user_ns);
-		EXPECT_LE(busy, (int64_t)(self->res[i].user_ns + self->w.plan[i].jobs * SLACK_PER_JOB))
+		EXPECT_LE(busy, (int64_t)(self->res[i].user_ns +
+					  self->w.plan[i].jobs * SLACK_PER_JOB))
 			TH_LOG("worker %u: device %lld ns, its own timestamps %llu ns", i,
 			       (long long)busy, (unsigned long long)self->res[i].user_ns);
 		EXPECT_GT(self->res[i].user_ns, 0);
@@ -601,6 +603,34 @@ TEST_F_TIMEOUT(traced, samples_queue_depth_every_interval, 180)
 	/* The last sample of each queue is taken after all jobs retired. */
 	if (n)
 		EXPECT_EQ(0, jint(json_object_array_get_idx(samples, n - 1), "depth"));
+}
+
+/* The gpu_scheduler events reported are exactly those this kernel has. */
+TEST_F_TIMEOUT(traced, reports_the_scheduler_events_this_kernel_has, 180)
+{
+	static const char *const known[] = {
+		"drm_sched_job", "drm_run_job", "drm_sched_process_job", "drm_sched_job_wait_dep",
+		"drm_sched_job_queue", "drm_sched_job_run", "drm_sched_job_done",
+		"drm_sched_job_unschedulable",
+	};
+	json_object *events = jget(self->root, "sched_events");
+	int present = 0;
+	size_t i;
+
+	ASSERT_NE(NULL, events);
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		char path[128];
+		bool exists;
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/gpu_scheduler/%s",
+			 known[i]);
+		exists = access(path, F_OK) == 0;
+		present += exists;
+		EXPECT_EQ(exists, jget(events, known[i]) != NULL) TH_LOG("%s", known[i]);
+	}
+	/* Every kernel with drm_sched has one naming scheme or the other. */
+	EXPECT_GE(present, 3);
+	EXPECT_EQ(present, json_object_object_length(events));
 }
 
 /* ---- standalone runs ---- */

@@ -193,7 +193,8 @@ static void check_bpf(void)
 		die("permission denied loading BPF programs (locked down kernel?)");
 	if (ret <= 0)
 		die("BPF unavailable: the kernel cannot run BPF raw tracepoint programs "
-		    "(needs CONFIG_BPF_SYSCALL and CONFIG_BPF_EVENTS): %s", strerror(-ret ?: ENOTSUP));
+		    "(needs CONFIG_BPF_SYSCALL and CONFIG_BPF_EVENTS): %s",
+		    strerror(-ret ?: ENOTSUP));
 }
 
 /* ---- the mlu tracepoints and the module's BTF ---- */
@@ -602,8 +603,8 @@ static void print_json(const struct results *r)
 	for (i = 0; i < r->nr_queues; i++) {
 		const struct mlu_trace_queue *q = &r->queues[i].q;
 
-		printf("%s\n  {\"card\": %u, \"queue\": %u, \"submitted\": %llu, \"started\": %llu, "
-		       "\"completed\": %llu, \"failed\": %llu, \"depth\": %lld, \"depth_max\": %lld,\n   ",
+		printf("%s\n  {\"card\": %u, \"queue\": %u, \"submitted\": %llu, "
+		       "\"started\": %llu, \"completed\": %llu, \"failed\": %llu, \"depth\": %lld, \"depth_max\": %lld,\n   ",
 		       i ? "," : "", r->queues[i].key.card, r->queues[i].key.queue,
 		       (unsigned long long)q->submitted, (unsigned long long)q->started,
 		       (unsigned long long)q->completed, (unsigned long long)q->failed,
