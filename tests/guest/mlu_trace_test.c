@@ -740,6 +740,28 @@ FIXTURE(unloaded) {};
 FIXTURE_SETUP(unloaded) {}
 FIXTURE_TEARDOWN(unloaded) {}
 
+/* Attached programs pin the module; SIGINT detaches them all. */
+TEST_F(unloaded, holds_the_module_until_sigint)
+{
+	char *argv[] = { "mlu-trace", "--json", NULL };
+	struct tracer t;
+	int status;
+	char *out;
+
+	if (mlu_count_cards() == 0)
+		SKIP(return, "no MLU card");
+	if (access(TOOL, X_OK))
+		SKIP(return, TOOL " is not in this guest image");
+	ASSERT_EQ(0, tracer_start(&t, argv)) TH_LOG("mlu-trace did not start: %s", t.err);
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "mlu", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	ASSERT_EQ(0, kill(t.pid, SIGINT));
+	out = tracer_finish(&t, &status);
+	free(out);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("%s", t.err);
+}
+
 TEST_F(unloaded, fails_clearly_without_the_driver)
 {
 	char *argv[] = { "mlu-trace", "1", NULL };
@@ -754,6 +776,7 @@ TEST_F(unloaded, fails_clearly_without_the_driver)
 		SKIP(return, "no MLU card");
 	if (access(MODULE_PATH, R_OK))
 		SKIP(return, "%s not in the initramfs", MODULE_PATH);
+	/* Succeeds only if every earlier mlu-trace detached. */
 	ASSERT_EQ(0, syscall(SYS_delete_module, "mlu", O_NONBLOCK)) TH_LOG("rmmod mlu: %m");
 
 	out = tool_run(argv, &status, err, sizeof(err));
