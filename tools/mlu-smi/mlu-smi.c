@@ -396,13 +396,14 @@ static void scan_process(struct card *cards, int n, const char *pid)
 		f = fopen(path, "re");
 		if (!f)
 			continue;
-		if (parse_fdinfo(f, &cl, pci, sizeof(pci)) &&
-		    (c = card_by_pci(cards, n, pci))) {
+		c = parse_fdinfo(f, &cl, pci, sizeof(pci)) ?
+		    card_by_pci(cards, n, pci) : NULL;
+		fclose(f);
+		if (c) {
 			cl.pid = atoi(pid);
 			snprintf(cl.name, sizeof(cl.name), "%s", comm);
 			add_client(c, &cl);
 		}
-		fclose(f);
 	}
 	closedir(d);
 }
