@@ -18,6 +18,8 @@ PACKAGES_BOOKWORM=(
 	gcc-multilib libjson-c-dev
 	# building the debug guest kernel
 	bc bison flex libelf-dev libssl-dev dwarves rsync gawk
+	# tools/mlu-trace (BPF programs, skeleton, libbpf) and its guest test
+	clang llvm bpftool libbpf-dev
 )
 PACKAGES_BACKPORTS=(meson python3-pycotap)
 

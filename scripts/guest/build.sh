@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Build everything the guest runs: QEMU with the card, mlu.ko against the
-# guest kernel's headers, libmlu, the guest tests and the initramfs.
+# guest kernel's headers, libmlu, the guest tests, tools/mlu-trace and the
+# initramfs.
 #
 # A failing step prints a "not ok" TAP line (numbered from --tap-start)
 # with the end of its log, and the build goes on without that part, so the
@@ -73,6 +74,10 @@ fi
 files=()
 if step mlu-smi make -C "$guest_top/tools/mlu-smi" O="$guest_top/build/tools"; then
 	files+=(-f "$guest_top/build/tools/mlu-smi:/bin/mlu-smi")
+fi
+if step mlu-trace make -C "$guest_top/tools/mlu-trace" O="$guest_top/build/tools/mlu-trace" \
+	KVER="$kver"; then
+	files+=(-f "$guest_top/build/tools/mlu-trace/mlu-trace:/bin/mlu-trace")
 fi
 
 if step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/guest"; then
