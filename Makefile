@@ -8,7 +8,7 @@
 MLU_CACHE_DIR ?= $(HOME)/.cache/mlu-stack
 export MLU_CACHE_DIR
 
-.PHONY: all setup qemu check fuzz bench demo vm driver clean help
+.PHONY: all setup qemu check fuzz bench demo vm driver tools clean help
 
 all: qemu
 
@@ -20,6 +20,7 @@ help:
 	@echo "make vm      boot the test guest with an interactive shell (CARDS=n, default 1)"
 	@echo "make qemu    fetch and build QEMU with the MLU card (cached in $(MLU_CACHE_DIR))"
 	@echo "make driver  build driver/mlu.ko against the guest kernel's headers (KDIR=...)"
+	@echo "make tools   build the operator tools (build/tools/mlu-smi)"
 
 setup:
 	@scripts/setup-host.sh
@@ -53,6 +54,9 @@ vm: setup
 KDIR ?= $(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -n 1)
 driver:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+tools: setup
+	$(MAKE) -C tools/mlu-smi O=$(CURDIR)/build/tools
 
 clean:
 	rm -rf build

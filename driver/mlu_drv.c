@@ -201,10 +201,17 @@ static const struct drm_ioctl_desc mlu_ioctls[] = {
 	MLU_IOCTL(QUEUE_DESTROY, queue_destroy),
 };
 
+/* drm-engine-queue<N>: device time of the client's jobs on hardware queue N. */
 static void mlu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
 {
+	struct mlu_device *mdev = to_mlu_device(file->minor->dev);
+	struct mlu_file *mfile = file->driver_priv;
+	unsigned int i;
+
+	for (i = 0; i < mdev->num_queues; i++)
+		drm_printf(p, "drm-engine-queue%u:\t%lld ns\n", i,
+			   atomic64_read(&mfile->ctx->busy_ns[i]));
 	mlu_gem_show_memory_stats(p, file);
-	mlu_job_show_fdinfo(p, file->driver_priv);
 }
 
 static const struct file_operations mlu_fops = {
@@ -255,6 +262,10 @@ static int mlu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_hw_fini;
 
+	ret = mlu_hwmon_init(mdev);
+	if (ret)
+		goto err_hw_fini;
+
 	ret = drm_dev_register(&mdev->drm, 0);
 	if (ret)
 		goto err_hw_fini;
@@ -301,6 +312,7 @@ static struct pci_driver mlu_pci_driver = {
 	.id_table = mlu_pci_ids,
 	.probe = mlu_probe,
 	.remove = mlu_remove,
+	.dev_groups = mlu_sysfs_groups,
 };
 module_pci_driver(mlu_pci_driver);
 

@@ -204,6 +204,8 @@ struct mlu_queue {
  * @sched_wq: the schedulers' submission work queue (run_job, free_job)
  * @reset_work: full card reset after a fatal device error
  * @reset_count: number of card or queue resets, for diagnostics
+ * @last_reset: jiffies of the last card or queue reset (health)
+ * @reset_failed: the last card reset left the card unusable (health)
  * @stats: job, busy time and fault counters
  * @job_timeout_ms: time a job may run before recovery starts
  */
@@ -235,6 +237,8 @@ struct mlu_device {
 	struct workqueue_struct *sched_wq;
 	struct work_struct reset_work;
 	atomic_t reset_count;
+	unsigned long last_reset;
+	bool reset_failed;
 	struct mlu_stats stats;
 	unsigned int job_timeout_ms;
 };
@@ -304,6 +308,20 @@ void mlu_bench_debugfs_init(struct mlu_device *mdev);
 /* mlu_debugfs.c */
 void mlu_debugfs_init(struct mlu_device *mdev);
 
+/* mlu_hwmon.c */
+#if IS_REACHABLE(CONFIG_HWMON)
+int mlu_hwmon_init(struct mlu_device *mdev);
+#else
+static inline int mlu_hwmon_init(struct mlu_device *mdev)
+{
+	return 0;
+}
+#endif
+
+/* mlu_sysfs.c */
+extern const struct attribute_group *mlu_sysfs_groups[];
+void mlu_health_count_reset(struct mlu_device *mdev, int error);
+
 /* mlu_hw.c */
 int mlu_hw_init(struct mlu_device *mdev);
 void mlu_hw_fini(struct mlu_device *mdev);
@@ -350,8 +368,8 @@ void mlu_job_retire(struct mlu_queue *q);
 void mlu_job_cancel_inflight(struct mlu_device *mdev, int error);
 void mlu_job_device_error(struct mlu_device *mdev);
 int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file);
+void mlu_job_print_inflight(struct mlu_queue *q, struct drm_printer *p);
 void mlu_job_context_status(struct mlu_device *mdev, struct mlu_mmu_ctx *ctx,
 			    struct drm_mlu_context_status *status);
-void mlu_job_show_fdinfo(struct drm_printer *p, struct mlu_file *mfile);
 
 #endif /* __MLU_DRV_H__ */

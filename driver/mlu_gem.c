@@ -24,6 +24,7 @@
 
 #include "mlu_drv.h"
 #include "mlu_gem.h"
+#include "mlu_trace.h"
 
 #define MLU_BO_FLAGS	(DRM_MLU_BO_DEVMEM | DRM_MLU_BO_DEVICE_READ_ONLY)
 
@@ -204,6 +205,7 @@ static void mlu_gem_free(struct drm_gem_object *obj)
 {
 	struct mlu_bo *bo = to_mlu_bo(obj);
 
+	trace_mlu_bo_free(to_mlu_device(obj->dev), obj->size, false);
 	mlu_bo_untrack_dma(bo);
 	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
 	mutex_destroy(&bo->mappings_lock);
@@ -249,6 +251,7 @@ static void mlu_devmem_free(struct drm_gem_object *obj)
 	struct mlu_device *mdev = to_mlu_device(obj->dev);
 	struct mlu_bo *bo = to_mlu_bo(obj);
 
+	trace_mlu_bo_free(mdev, obj->size, true);
 	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
 	mutex_lock(&mdev->devmem_lock);
 	gpu_buddy_free_list(&mdev->devmem_mm, &bo->blocks, 0);
@@ -340,6 +343,7 @@ static struct drm_gem_object *mlu_devmem_create(struct mlu_device *mdev,
 	INIT_LIST_HEAD(&bo->dev_link);
 	drm_gem_private_object_init(&mdev->drm, &bo->base.base, size);
 	bo->base.base.funcs = &mlu_devmem_funcs;
+	trace_mlu_bo_create(mdev, size, true);
 
 	mutex_lock(&mdev->devmem_lock);
 	ret = gpu_buddy_alloc_blocks(&mdev->devmem_mm, 0, mdev->devmem_mm.size,
@@ -442,6 +446,7 @@ struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
 	INIT_LIST_HEAD(&bo->dev_link);
 	bo->base.map_wc = false;
 	bo->base.base.funcs = &mlu_gem_funcs;
+	trace_mlu_bo_create(to_mlu_device(drm), size, false);
 	return &bo->base.base;
 }
 

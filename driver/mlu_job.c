@@ -37,6 +37,7 @@
 
 #include "mlu_drv.h"
 #include "mlu_gem.h"
+#include "mlu_trace.h"
 
 static unsigned int mlu_job_timeout_ms = 5000;
 module_param_named(job_timeout_ms, mlu_job_timeout_ms, uint, 0444);
@@ -157,6 +158,8 @@ static void mlu_job_account(struct mlu_device *mdev, struct mlu_job *job,
 		atomic64_inc(&mdev->stats.jobs_completed);
 		atomic64_inc(&job->ctx->jobs_completed);
 	}
+	trace_mlu_job_done(job->q, job->ctx, job->id, job->seqno, error,
+			   job->dev_start_ns, job->dev_end_ns);
 }
 
 /* Read the job's timestamps; a slot the card did not write reads 0. */
@@ -361,6 +364,7 @@ static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
 
 	list_add_tail(&job->inflight, &q->inflight);
 	mlu_hw_queue_ring_doorbell(q);
+	trace_mlu_job_start(q, job->ctx, job->id, job->seqno);
 }
 
 static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
@@ -439,6 +443,7 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 {
 	unsigned int i;
 	u32 reset;
+	int ret;
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
@@ -450,9 +455,13 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 		mlu_job_abort_started(q, -EIO);
 	}
 
-	if (mlu_hw_reset(mdev))
+	ret = mlu_hw_reset(mdev);
+	if (ret)
 		drm_err(&mdev->drm, "reset failed, the card is unusable\n");
-	reset = atomic_inc_return(&mdev->reset_count);
+	mlu_health_count_reset(mdev, ret);
+	/* Recoveries are serialised on reset_wq: this is the count just made. */
+	reset = atomic_read(&mdev->reset_count);
+	trace_mlu_reset(mdev, -1, reset);
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
@@ -484,7 +493,9 @@ static void mlu_job_recover_queue(struct mlu_job *bad)
 		mlu_job_recover_device(mdev, bad, q);
 		return;
 	}
-	reset = atomic_inc_return(&mdev->reset_count);
+	mlu_health_count_reset(mdev, 0);
+	reset = atomic_read(&mdev->reset_count);
+	trace_mlu_reset(mdev, q->index, reset);
 
 	mlu_job_retire(q);
 	mlu_job_unqueue_inflight(q, reset);
@@ -715,6 +726,7 @@ static void mlu_job_push(struct mlu_exec_queue *queue, struct mlu_job *job,
 	/* Arming picked the ring (the entity may move between rings). */
 	job->q = container_of(job->base.sched, struct mlu_queue, sched);
 	finished = dma_fence_get(&job->base.s_fence->finished);
+	trace_mlu_job_submit(job->q, job->ctx, job->id, job->packet_count);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&queue->submit_lock);
 
@@ -893,6 +905,24 @@ int mlu_job_init(struct mlu_device *mdev)
 }
 
 /**
+ * mlu_job_print_inflight() - list the jobs on a queue's ring, for debugfs
+ * @q: queue
+ * @p: where to print, one line per job, oldest first
+ */
+void mlu_job_print_inflight(struct mlu_queue *q, struct drm_printer *p)
+{
+	struct mlu_job *job;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	list_for_each_entry(job, &q->inflight, inflight)
+		drm_printf(p, "    job %llu seqno %llu ctx %u packets %u slot %u\n",
+			   job->id, job->seqno, job->ctx->id, job->packet_count,
+			   job->fence_slot);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/**
  * mlu_job_context_status() - what recovery did to a context
  * @mdev: device
  * @ctx: the caller's context
@@ -905,26 +935,4 @@ void mlu_job_context_status(struct mlu_device *mdev, struct mlu_mmu_ctx *ctx,
 	status->guilty_resets = atomic_read(&ctx->guilty_resets);
 	status->innocent_resets = atomic_read(&ctx->innocent_resets);
 	status->faults = atomic_read(&ctx->faults);
-}
-
-/**
- * mlu_job_show_fdinfo() - per-client engine usage for fdinfo
- * @p: printer
- * @mfile: the client
- *
- * The rings are instances of one engine class, "compute" (see
- * Documentation/gpu/drm-usage-stats.rst): the client's device time summed
- * over the rings, and their number as the class's capacity.
- */
-void mlu_job_show_fdinfo(struct drm_printer *p, struct mlu_file *mfile)
-{
-	struct mlu_mmu_ctx *ctx = mfile->ctx;
-	unsigned int i, rings = mfile->mdev->num_queues;
-	u64 busy_ns = 0;
-
-	for (i = 0; i < rings; i++)
-		busy_ns += atomic64_read(&ctx->busy_ns[i]);
-	drm_printf(p, "drm-engine-compute:\t%llu ns\n", busy_ns);
-	if (rings > 1)
-		drm_printf(p, "drm-engine-capacity-compute:\t%u\n", rings);
 }

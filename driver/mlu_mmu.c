@@ -20,6 +20,7 @@
 #include <drm/drm_print.h>
 
 #include "mlu_drv.h"
+#include "mlu_trace.h"
 
 #define MLU_PT_BYTES	(MLU_PT_ENTRIES * sizeof(__le64))
 
@@ -465,6 +466,8 @@ void mlu_mmu_report_fault(struct mlu_device *mdev)
 	ctx = mlu_read(mdev, MLU_REG_MMU_FAULT_CTX);
 	addr = mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_LO) |
 	       (u64)mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_HI) << 32;
+	trace_mlu_mmu_fault(mdev, ctx, addr,
+			    FIELD_GET(MLU_FAULT_REASON_MASK, status));
 	dev_warn_ratelimited(mdev->drm.dev,
 			     "MMU fault: ctx %u queue %u %s va 0x%llx reason %u%s\n",
 			     ctx, FIELD_GET(MLU_FAULT_QUEUE_MASK, status),

@@ -68,6 +68,7 @@
 #define   MLU_CAP_DTYPE_BF16		(1u << 10)
 #define   MLU_CAP_DTYPE_I8		(1u << 11)
 #define   MLU_CAP_FAULT_INJECT		(1u << 16)
+#define   MLU_CAP_SENSORS		(1u << 17)	/* MLU_REG_TEMP_MC .. LOAD */
 #define MLU_REG_NUM_QUEUES		0x000c	/* RO */
 #define MLU_REG_DEVMEM_SIZE_LO		0x0010	/* RO: BAR2 size in bytes */
 #define MLU_REG_DEVMEM_SIZE_HI		0x0014	/* RO */
@@ -93,6 +94,18 @@
 /* Free-running nanosecond counter; reading _LO latches _HI. */
 #define MLU_REG_TIMESTAMP_LO		0x0040	/* RO */
 #define MLU_REG_TIMESTAMP_HI		0x0044	/* RO */
+
+/*
+ * Sensors (MLU_CAP_SENSORS).  The card's temperature and board power follow
+ * its load; Documentation/hw/mlu-card.rst describes the model.  POWER_MW and
+ * LOAD are averages over the sensor's last update interval.
+ */
+#define MLU_REG_TEMP_MC			0x0048	/* RO: die temp., s32 milli-deg. C */
+#define MLU_REG_POWER_MW		0x004c	/* RO: board power, mW */
+#define MLU_REG_POWER_MAX_MW		0x0050	/* RO: power limit (TDP), mW */
+#define MLU_REG_TEMP_CRIT_MC		0x0054	/* RO: critical temp., milli-deg. C */
+#define MLU_REG_LOAD			0x0058	/* RO: utilization, 0..1000 */
+#define   MLU_LOAD_FULL			1000
 
 /* ---------------------------------------------------------------------
  * Device MMU.

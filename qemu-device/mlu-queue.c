@@ -580,7 +580,7 @@ static void *mlu_queue_thread(void *opaque)
         MLUExec e = { .s = s, .q = q, .res = &res };
         uint64_t addr, epoch;
         uint32_t job_status;
-        int64_t start;
+        int64_t start, end;
         bool fetched;
 
         if (!mlu_queue_runnable_locked(q)) {
@@ -606,6 +606,7 @@ static void *mlu_queue_thread(void *opaque)
         addr = q->ring_base + (uint64_t)q->head * MLU_PKT_SIZE;
         job_status = q->job_status;
         q->running = true;
+        q->run_start = start = get_clock();
         qemu_mutex_unlock(&s->lock);
 
         /* Nothing of a packet from before a reset outlives it. */
@@ -613,7 +614,6 @@ static void *mlu_queue_thread(void *opaque)
             mlu_queue_free_bufs(q);
             q->bufs_generation = e.generation;
         }
-        start = get_clock();
         fetched = mlu_host_read(s, addr, pkt, sizeof(pkt));
         if (fetched) {
             mlu_exec_packet(&e, pkt, job_status);
@@ -623,7 +623,9 @@ static void *mlu_queue_thread(void *opaque)
         }
 
         qemu_mutex_lock(&s->lock);
+        end = get_clock();
         q->running = false;
+        q->busy_total_ns += end - start;
         if (q->stale) {
             /* A reset started meanwhile: drop the packet's results. */
             q->stale = false;
@@ -639,7 +641,7 @@ static void *mlu_queue_thread(void *opaque)
             mlu_queue_fetch_failed_locked(s, q, addr);
             continue;
         }
-        mlu_queue_retire_locked(s, q, e.ctx, &res, get_clock() - start);
+        mlu_queue_retire_locked(s, q, e.ctx, &res, end - start);
     }
     qemu_mutex_unlock(&s->lock);
     mlu_queue_free_bufs(q);

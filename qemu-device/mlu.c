@@ -29,11 +29,16 @@
 #define MLU_CAPS (MLU_CAP_MATMUL | MLU_CAP_CONV2D | MLU_CAP_COPY | \
                   MLU_CAP_TIMESTAMP | MLU_CAP_DTYPE_F32 | MLU_CAP_DTYPE_F16 | \
                   MLU_CAP_DTYPE_BF16 | MLU_CAP_DTYPE_I8 | \
-                  MLU_CAP_FAULT_INJECT)
+                  MLU_CAP_FAULT_INJECT | MLU_CAP_SENSORS)
 
 #define MLU_PCIE_CAP_OFFSET     0x80
 #define MLU_MAX_DEVMEM_SIZE     (64 * GiB)
 #define MLU_MAX_COMPUTE_THREADS 256
+#define MLU_TEMP_CRIT_MC        95000
+#define MLU_MIN_TDP_MW          1000
+#define MLU_MAX_TDP_MW          1000000
+#define MLU_MIN_AMBIENT_MC      (-40000)
+#define MLU_MAX_AMBIENT_MC      100000
 
 static uint32_t mlu_queue_bits(MLUState *s)
 {
@@ -362,6 +367,18 @@ static uint64_t mlu_mmio_read_locked(MLUState *s, hwaddr addr)
         return (uint32_t)ts;
     case MLU_REG_TIMESTAMP_HI:
         return s->ts_hi_latch;
+    case MLU_REG_TEMP_MC:
+        return mlu_sensors_temp_reg_locked(s);
+    case MLU_REG_POWER_MW:
+        mlu_sensors_update_locked(s);
+        return s->power_mw;
+    case MLU_REG_POWER_MAX_MW:
+        return s->tdp_mw;
+    case MLU_REG_TEMP_CRIT_MC:
+        return MLU_TEMP_CRIT_MC;
+    case MLU_REG_LOAD:
+        mlu_sensors_update_locked(s);
+        return s->load;
     case MLU_REG_MMU_CTX_TABLE_LO:
         return (uint32_t)s->ctx_table;
     case MLU_REG_MMU_CTX_TABLE_HI:
@@ -553,6 +570,17 @@ static bool mlu_check_properties(MLUState *s, Error **errp)
                    MLU_MAX_COMPUTE_THREADS);
         return false;
     }
+    if (s->tdp_mw < MLU_MIN_TDP_MW || s->tdp_mw > MLU_MAX_TDP_MW) {
+        error_setg(errp, "tdp-mw must be between %d and %d", MLU_MIN_TDP_MW,
+                   MLU_MAX_TDP_MW);
+        return false;
+    }
+    if (s->ambient_mc < MLU_MIN_AMBIENT_MC ||
+        s->ambient_mc > MLU_MAX_AMBIENT_MC) {
+        error_setg(errp, "ambient-mc must be between %d and %d",
+                   MLU_MIN_AMBIENT_MC, MLU_MAX_AMBIENT_MC);
+        return false;
+    }
     return true;
 }
 
@@ -629,6 +657,7 @@ static void mlu_realize(PCIDevice *pdev, Error **errp)
     s->irq_bh = qemu_bh_new_guarded(mlu_irq_bh, s,
                                     &DEVICE(s)->mem_reentrancy_guard);
     mlu_reset_locked(s);
+    mlu_sensors_init(s);
     for (q = 0; q < s->num_queues; q++) {
         mlu_queue_start(s, &s->queues[q], q);
     }
@@ -661,6 +690,8 @@ static const Property mlu_properties[] = {
     DEFINE_PROP_UINT32("queues", MLUState, num_queues, 4),
     DEFINE_PROP_UINT32("compute-threads", MLUState, compute_threads, 1),
     DEFINE_PROP_UINT64("serial", MLUState, serial, 0),
+    DEFINE_PROP_INT32("ambient-mc", MLUState, ambient_mc, 30000),
+    DEFINE_PROP_UINT32("tdp-mw", MLUState, tdp_mw, 75000),
 };
 
 /* Worker threads and their in-flight packets cannot be migrated. */

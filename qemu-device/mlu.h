@@ -5,6 +5,7 @@
  * mlu.c       QOM type, BAR0 registers, interrupts, reset
  * mlu-mmu.c   device MMU walk and guest memory access
  * mlu-queue.c command processor threads and packet execution
+ * mlu-sensors.c temperature and power model
  *
  * Locking: MLUState.lock protects every register and every queue field
  * marked (L).  MMIO handlers run under the BQL and take the lock; worker
@@ -52,6 +53,8 @@ typedef struct MLUQueue {
 
     /* Worker state (L). */
     bool running;               /* a packet is being executed */
+    int64_t run_start;          /* get_clock() when it started */
+    uint64_t busy_total_ns;     /* busy time since realize, for the sensors */
     bool stale;                 /* ... and counted in stale_packets */
     bool stop;                  /* unrealize: the thread must exit */
     uint32_t job_status;        /* MLU_CMD_STATUS_* of the current job */
@@ -73,6 +76,8 @@ struct MLUState {
     uint32_t num_queues;
     uint32_t compute_threads;
     uint64_t serial;
+    int32_t ambient_mc;
+    uint32_t tdp_mw;
 
     MemoryRegion bar0;
     MemoryRegion mmio;
@@ -102,6 +107,13 @@ struct MLUState {
     uint32_t fault_count;
     uint32_t fi_hang;
     uint32_t fi_fault;
+
+    /* Sensor model (L); a reset leaves it alone. */
+    int64_t sensor_time_ns;     /* QEMU_CLOCK_VIRTUAL of the last update */
+    uint64_t sensor_busy_ns;    /* queues' busy time at the last update */
+    double temp_mc;
+    uint32_t power_mw;
+    uint32_t load;              /* 0 .. MLU_LOAD_FULL */
 
     MLUQueue queues[MLU_MAX_QUEUES];
 };
@@ -133,6 +145,11 @@ bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                    const void *buf, uint64_t len, MLUFault *fault);
 bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                          uint64_t len, MLUFault *fault);
+
+/* mlu-sensors.c */
+void mlu_sensors_init(MLUState *s);
+void mlu_sensors_update_locked(MLUState *s);
+uint32_t mlu_sensors_temp_reg_locked(MLUState *s);
 
 /* mlu-queue.c */
 void mlu_queue_start(MLUState *s, MLUQueue *q, unsigned int index);

@@ -15,9 +15,11 @@ PACKAGES_BOOKWORM=(
 	seabios qemu-system-data
 	libopenblas-dev libdnnl-dev
 	busybox-static libdrm-dev linux-source-6.12 sparse python3-docutils kmod
-	gcc-multilib
+	gcc-multilib libjson-c-dev
 	# building the debug guest kernel
 	bc bison flex libelf-dev libssl-dev dwarves rsync gawk
+	# tools/mlu-trace (BPF programs, skeleton, libbpf) and its guest test
+	clang llvm bpftool libbpf-dev
 )
 PACKAGES_BACKPORTS=(meson python3-pycotap)
 

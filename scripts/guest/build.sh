@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Build everything the guest runs: QEMU with the card, mlu.ko against the
-# guest kernel's headers, libmlu, the guest tests and the initramfs.
+# guest kernel's headers, libmlu, the guest tests, tools/mlu-trace and the
+# initramfs.
 #
 # A failing step prints a "not ok" TAP line (numbered from --tap-start)
 # with the end of its log, and the build goes on without that part, so the
@@ -69,6 +70,16 @@ if [ -f "$guest_top/runtime/Makefile" ] &&
 	tests+=(-t "$guest_top/build/runtime/examples/mlu_demo")
 fi
 
+# Tools the guest tests run, in the guest's /bin.
+files=()
+if step mlu-smi make -C "$guest_top/tools/mlu-smi" O="$guest_top/build/tools"; then
+	files+=(-f "$guest_top/build/tools/mlu-smi:/bin/mlu-smi")
+fi
+if step mlu-trace make -C "$guest_top/tools/mlu-trace" O="$guest_top/build/tools/mlu-trace" \
+	KVER="$kver"; then
+	files+=(-f "$guest_top/build/tools/mlu-trace/mlu-trace:/bin/mlu-trace")
+fi
+
 if step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/guest"; then
 	while read -r t; do
 		tests+=(-t "$guest_top/build/tests/guest/$t")
@@ -76,5 +87,5 @@ if step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/g
 fi
 
 step initramfs "$guest_top/scripts/guest/mkinitramfs.sh" -o "$initrd" -k "$kver" \
-	${module:+-m "$module"} "${tests[@]}"
+	${module:+-m "$module"} "${tests[@]}" "${files[@]}"
 exit "$failures"

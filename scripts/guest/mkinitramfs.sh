@@ -45,6 +45,8 @@ fi
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/mlu-initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
+# mktemp makes it 0700: the guest's / must be searchable by every user.
+chmod 755 "$root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc/mlu,lib/modules,tests}
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do

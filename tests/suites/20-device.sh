@@ -17,16 +17,25 @@ else
 fi
 selftests=$("$top/scripts/linux-tools.sh")/tools/testing/selftests
 
-# The compute core's reference implementation is the oracle.
-cc -O2 -g -Wall \
-	-I"$top/include" -I"$top/qemu-device/core" -I"$selftests" \
-	$(pkg-config --cflags glib-2.0) \
-	-o "$out/mlu_device_test" \
-	"$top"/tests/device/mlu_device_test.c \
-	"$top"/tests/device/mlu_testdev.c \
-	"$top"/tests/device/qtest_client.c \
-	"$top"/qemu-device/core/mlu_core_ref.c \
-	$(pkg-config --libs glib-2.0) -lm
+# test_binary NAME SOURCES...: a qtest-driven harness program.  The compute
+# core's reference implementation is the oracle.
+test_binary() {
+	local name=$1
+	shift
+	cc -O2 -g -Wall \
+		-I"$top/include" -I"$top/qemu-device/core" -I"$selftests" \
+		$(pkg-config --cflags glib-2.0) \
+		-o "$out/$name" "$@" \
+		"$top"/tests/device/mlu_testdev.c \
+		"$top"/tests/device/qtest_client.c \
+		"$top"/qemu-device/core/mlu_core_ref.c \
+		$(pkg-config --libs glib-2.0) -lm
+}
+test_binary mlu_device_test "$top"/tests/device/mlu_device_test.c
+test_binary mlu_sensor_test "$top"/tests/device/mlu_sensor_test.c
 
 # QEMU's guest-error log goes to the suite log, not to the TAP stream.
-MLU_QEMU=$qemu exec "$out/mlu_device_test"
+rc=0
+MLU_QEMU=$qemu "$out/mlu_device_test" || rc=1
+MLU_QEMU=$qemu "$out/mlu_sensor_test" || rc=1
+exit $rc
