@@ -316,4 +316,5 @@ void mlu_debugfs_init(struct mlu_device *mdev)
 	debugfs_create_file("mappings", 0400, root, mdev,
 			    &mlu_debugfs_mappings_fops);
 	debugfs_create_file("regs", 0400, root, mdev, &mlu_debugfs_regs_fops);
+	mlu_bench_debugfs_init(mdev);
 }

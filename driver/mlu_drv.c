@@ -42,7 +42,7 @@ static int mlu_open(struct drm_device *drm, struct drm_file *file)
 		goto err_free;
 	}
 
-	ret = mlu_job_open(mfile);
+	ret = mlu_queue_file_open(mfile);
 	if (ret)
 		goto err_put_ctx;
 
@@ -61,7 +61,7 @@ static void mlu_postclose(struct drm_device *drm, struct drm_file *file)
 	struct mlu_file *mfile = file->driver_priv;
 
 	/* BO handles are gone already; jobs in flight hold the context. */
-	mlu_job_close(mfile);
+	mlu_queue_file_close(mfile);
 	mlu_mmu_ctx_put(mfile->ctx);
 	kfree(mfile);
 }
@@ -139,6 +139,25 @@ static int mlu_copy_query_result(u64 uptr, u32 usize, const void *kbuf,
 	return 0;
 }
 
+static int mlu_query_context_status(struct mlu_device *mdev,
+				    struct mlu_file *mfile,
+				    struct drm_mlu_dev_query *args)
+{
+	struct drm_mlu_context_status status = {};
+
+	BUILD_BUG_ON(sizeof(status) < DRM_MLU_CONTEXT_STATUS_SIZE_V1);
+	if (!args->pointer) {
+		args->size = sizeof(status);
+		return 0;
+	}
+	if (args->size < DRM_MLU_CONTEXT_STATUS_SIZE_V1 ||
+	    args->size > MLU_QUERY_MAX_SIZE)
+		return -EINVAL;
+	mlu_job_context_status(mdev, mfile->ctx, &status);
+	return mlu_copy_query_result(args->pointer, args->size, &status,
+				     sizeof(status));
+}
+
 static int mlu_ioctl_dev_query(struct drm_device *drm, void *data,
 			       struct drm_file *file)
 {
@@ -162,6 +181,8 @@ static int mlu_ioctl_dev_query(struct drm_device *drm, void *data,
 		mlu_fill_device_info(mdev, file->driver_priv, &info);
 		return mlu_copy_query_result(args->pointer, args->size, &info,
 					     sizeof(info));
+	case DRM_MLU_DEV_QUERY_CONTEXT_STATUS:
+		return mlu_query_context_status(mdev, file->driver_priv, args);
 	default:
 		drm_dbg(drm, "unknown query type %u\n", args->type);
 		return -EINVAL;
@@ -176,6 +197,8 @@ static const struct drm_ioctl_desc mlu_ioctls[] = {
 	MLU_IOCTL(BO_CREATE, bo_create),
 	MLU_IOCTL(BO_INFO, bo_info),
 	MLU_IOCTL(SUBMIT, submit),
+	MLU_IOCTL(QUEUE_CREATE, queue_create),
+	MLU_IOCTL(QUEUE_DESTROY, queue_destroy),
 };
 
 /* drm-engine-queue<N>: device time of the client's jobs on hardware queue N. */

@@ -7,6 +7,7 @@
 #ifndef __MLU_DRV_H__
 #define __MLU_DRV_H__
 
+#include <linux/completion.h>
 #include <linux/dma-fence.h>
 #include <linux/gpu_buddy.h>
 #include <linux/io.h>
@@ -17,6 +18,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include <drm/drm_device.h>
 #include <drm/drm_mm.h>
@@ -24,6 +26,7 @@
 
 #include "mlu_hw.h"
 
+struct drm_mlu_context_status;
 struct drm_printer;
 
 #define MLU_DRIVER_NAME		"mlu"
@@ -91,6 +94,13 @@ struct mlu_pt {
  * @busy_ns: device time of this context's retired jobs, per hardware
  *	queue (fdinfo drm-engine-*)
  * @jobs_completed: this context's jobs retired without error
+ * @guilty_resets: resets that aborted a running job of the context
+ * @innocent_resets: resets that stopped a ring holding jobs of the context
+ *	that had not started
+ * @faults: jobs of the context that ended with a device MMU fault
+ * @last_reset: the reset (value of &mlu_device.reset_count) the context was
+ *	last counted in, so that a reset counts once; only touched by
+ *	recovery, which runs on the ordered &mlu_device.reset_wq
  */
 struct mlu_mmu_ctx {
 	struct mlu_device *mdev;
@@ -103,6 +113,10 @@ struct mlu_mmu_ctx {
 	struct list_head link;
 	atomic64_t busy_ns[MLU_MAX_QUEUES];
 	atomic64_t jobs_completed;
+	atomic_t guilty_resets;
+	atomic_t innocent_resets;
+	atomic_t faults;
+	u32 last_reset;
 };
 
 /**
@@ -138,6 +152,8 @@ struct mlu_stats {
  *	hardware fences (it is their dma_fence lock); taken from the IRQ
  * @inflight: jobs written to the ring and not yet retired, oldest first
  * @name: scheduler name
+ * @irq_probe: completed by the queue's next interrupt while set; used by
+ *	the interrupt round-trip benchmark (mlu_bench_debugfs.c)
  */
 struct mlu_queue {
 	struct mlu_device *mdev;
@@ -153,6 +169,7 @@ struct mlu_queue {
 	spinlock_t lock;		/* ring, seqno, inflight, fences */
 	struct list_head inflight;
 	char name[16];
+	struct completion *irq_probe;
 };
 
 /**
@@ -184,6 +201,7 @@ struct mlu_queue {
  * @irq_vectors: number of allocated interrupt vectors
  * @msix: one vector per queue plus an error vector
  * @reset_wq: ordered queue running timeouts and resets one at a time
+ * @sched_wq: the schedulers' submission work queue (run_job, free_job)
  * @reset_work: full card reset after a fatal device error
  * @reset_count: number of card or queue resets, for diagnostics
  * @last_reset: jiffies of the last card or queue reset (health)
@@ -216,6 +234,7 @@ struct mlu_device {
 	int irq_vectors;
 	bool msix;
 	struct workqueue_struct *reset_wq;
+	struct workqueue_struct *sched_wq;
 	struct work_struct reset_work;
 	atomic_t reset_count;
 	unsigned long last_reset;
@@ -225,18 +244,37 @@ struct mlu_device {
 };
 
 /**
+ * struct mlu_exec_queue - an in-order stream of jobs of a file (mlu_queue.c)
+ * @entity: scheduler entity; its priority is the queue's
+ * @ref: the file and every submit using the queue hold one
+ * @submit_lock: makes arming and pushing a job atomic, so that jobs enter
+ *	the entity in the order of their finished-fence seqnos
+ * @scheds: the schedulers of the rings the queue may run on
+ */
+struct mlu_exec_queue {
+	struct drm_sched_entity entity;
+	struct kref ref;
+	struct mutex submit_lock;	/* job arm + push order */
+	struct drm_gpu_scheduler *scheds[MLU_MAX_QUEUES];
+};
+
+/**
  * struct mlu_file - per open file state
  * @mdev: device
  * @ctx: the file's address space
- * @submit_lock: makes arming and pushing a job atomic, so that jobs enter
- *	an entity in the order of their finished-fence seqnos
- * @entities: one scheduler entity per hardware queue
+ * @ring_queues: the implicit queue of each hardware ring
+ * @queues: queues created with QUEUE_CREATE, by id; its lock protects
+ *	taking a reference in a lookup against the last put of destroy
+ * @next_queue_id: where the cyclic allocation of queue ids goes on
+ * @queue_count: number of queues in @queues
  */
 struct mlu_file {
 	struct mlu_device *mdev;
 	struct mlu_mmu_ctx *ctx;
-	struct mutex submit_lock;	/* job arm + push order */
-	struct drm_sched_entity entities[MLU_MAX_QUEUES];
+	struct mlu_exec_queue *ring_queues[MLU_MAX_QUEUES];
+	struct xarray queues;
+	u32 next_queue_id;
+	atomic_t queue_count;
 };
 
 static inline struct mlu_device *to_mlu_device(struct drm_device *drm)
@@ -263,6 +301,9 @@ static inline void mlu_queue_write(struct mlu_queue *q, u32 reg, u32 val)
 {
 	mlu_write(q->mdev, MLU_QUEUE_REG(q->index, reg), val);
 }
+
+/* mlu_bench_debugfs.c */
+void mlu_bench_debugfs_init(struct mlu_device *mdev);
 
 /* mlu_debugfs.c */
 void mlu_debugfs_init(struct mlu_device *mdev);
@@ -309,15 +350,26 @@ static inline void mlu_mmu_ctx_get(struct mlu_mmu_ctx *ctx)
 	kref_get(&ctx->ref);
 }
 
+/* mlu_queue.c */
+int mlu_queue_file_open(struct mlu_file *mfile);
+void mlu_queue_file_close(struct mlu_file *mfile);
+struct mlu_exec_queue *mlu_exec_queue_lookup(struct mlu_file *mfile, u32 queue,
+					     bool by_id);
+void mlu_exec_queue_put(struct mlu_exec_queue *queue);
+int mlu_ioctl_queue_create(struct drm_device *drm, void *data,
+			   struct drm_file *file);
+int mlu_ioctl_queue_destroy(struct drm_device *drm, void *data,
+			    struct drm_file *file);
+
 /* mlu_job.c */
 int mlu_job_init(struct mlu_device *mdev);
 void mlu_job_fini(struct mlu_device *mdev);
-int mlu_job_open(struct mlu_file *mfile);
-void mlu_job_close(struct mlu_file *mfile);
 void mlu_job_retire(struct mlu_queue *q);
 void mlu_job_cancel_inflight(struct mlu_device *mdev, int error);
 void mlu_job_device_error(struct mlu_device *mdev);
 int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file);
 void mlu_job_print_inflight(struct mlu_queue *q, struct drm_printer *p);
+void mlu_job_context_status(struct mlu_device *mdev, struct mlu_mmu_ctx *ctx,
+			    struct drm_mlu_context_status *status);
 
 #endif /* __MLU_DRV_H__ */

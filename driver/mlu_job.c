@@ -9,6 +9,12 @@
  * and its status in the status slot of the FENCE's ring index.  The queue
  * interrupt retires every in-flight job whose seqno the card has reached.
  *
+ * A ring holds only a few jobs at a time (ring_jobs): each job takes at
+ * least 1/ring_jobs of the ring's scheduler credits, whatever its size, so
+ * the rest wait in the scheduler, where priorities and the FIFO order
+ * between queues decide which runs next.  Holding everything on the ring
+ * would make the card's ring order final.
+ *
  * Recovery runs on mlu_device.reset_wq, an ordered workqueue shared by all
  * schedulers as their timeout queue, so at most one recovery runs at a time.
  *
@@ -38,6 +44,14 @@ module_param_named(job_timeout_ms, mlu_job_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(job_timeout_ms,
 		 "Time a job may run before its queue is reset (ms, min 10, default 5000)");
 
+static unsigned int mlu_ring_jobs = 4;
+module_param_named(ring_jobs, mlu_ring_jobs, uint, 0444);
+MODULE_PARM_DESC(ring_jobs,
+		 "Jobs a hardware ring holds at once; the rest wait in the scheduler (1-64, default 4)");
+
+/* Scheduler credits of a ring: its slots (one stays free: HEAD == TAIL is empty). */
+#define MLU_RING_CREDITS		(MLU_RING_ENTRIES - 1)
+
 /* Room for future fields of struct drm_mlu_sync, bounded. */
 #define MLU_MAX_SYNC_STRIDE		4096
 
@@ -64,6 +78,7 @@ MODULE_PARM_DESC(job_timeout_ms,
  *	was aborted); initialised when the job first runs
  * @hw_fence_armed: @hw_fence has been initialised (seqno assigned)
  * @seqno: value the job's FENCE writes; protected by &mlu_queue.lock
+ * @first_slot: ring index of the job's first packet
  * @fence_slot: ring index of the job's FENCE, its status slot
  * @abort_error: set by recovery: complete with this error instead of
  *	running again
@@ -83,6 +98,7 @@ struct mlu_job {
 	struct dma_fence *hw_fence;
 	bool hw_fence_armed;
 	u64 seqno;
+	u32 first_slot;
 	u32 fence_slot;
 	int abort_error;
 	struct list_head inflight;
@@ -181,10 +197,14 @@ static void mlu_job_complete_locked(struct mlu_queue *q, struct mlu_job *job,
  */
 void mlu_job_retire(struct mlu_queue *q)
 {
+	struct completion *probe = READ_ONCE(q->irq_probe);
 	struct mlu_job *job, *next;
 	unsigned long flags;
 	bool fence_cookie;
 	u64 done;
+
+	if (unlikely(probe))
+		complete(probe);
 
 	/* Lockdep checks recovery's calls; in the interrupt it is a no-op. */
 	fence_cookie = dma_fence_begin_signalling();
@@ -198,24 +218,70 @@ void mlu_job_retire(struct mlu_queue *q)
 		if (job->seqno > done)
 			break;
 		status = le32_to_cpu(READ_ONCE(q->fences->status[job->fence_slot]));
+		if (status == MLU_CMD_STATUS_MMU_FAULT)
+			atomic_inc(&job->ctx->faults);
 		mlu_job_complete_locked(q, job, mlu_status_to_errno(status));
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
 	dma_fence_end_signalling(fence_cookie);
 }
 
-/* Take the queue's unretired jobs off the ring, to re-run or abort them. */
-static void mlu_job_unqueue_inflight(struct mlu_queue *q, int abort_error)
+/*
+ * Count reset @reset once in the context of @job: as guilty when it aborts
+ * the job, else as innocent.  Guilty jobs are counted first.
+ */
+static void mlu_job_count_reset(struct mlu_job *job, u32 reset)
+{
+	struct mlu_mmu_ctx *ctx = job->ctx;
+
+	if (ctx->last_reset == reset)
+		return;
+	ctx->last_reset = reset;
+	if (job->abort_error)
+		atomic_inc(&ctx->guilty_resets);
+	else
+		atomic_inc(&ctx->innocent_resets);
+}
+
+/*
+ * Take the queue's unretired jobs off the ring, to re-run (or abort, those
+ * with an abort_error) them, and count reset @reset in their contexts.
+ */
+static void mlu_job_unqueue_inflight(struct mlu_queue *q, u32 reset)
 {
 	struct mlu_job *job, *next;
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	list_for_each_entry_safe(job, next, &q->inflight, inflight) {
-		list_del_init(&job->inflight);
-		if (abort_error && !job->abort_error)
-			job->abort_error = abort_error;
+	list_for_each_entry(job, &q->inflight, inflight) {
+		if (job->abort_error)
+			mlu_job_count_reset(job, reset);
 	}
+	list_for_each_entry_safe(job, next, &q->inflight, inflight) {
+		mlu_job_count_reset(job, reset);
+		list_del_init(&job->inflight);
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/*
+ * Before a card reset: the oldest job on the ring is the only one the card
+ * can have started (a queue runs one packet at a time, in order); it has
+ * when HEAD moved past its first packet or a packet is executing.  It is
+ * aborted with @error, the jobs behind it run again after the reset.
+ */
+static void mlu_job_abort_started(struct mlu_queue *q, int error)
+{
+	u32 head = mlu_queue_read(q, MLU_Q_HEAD);
+	u32 status = mlu_queue_read(q, MLU_Q_STATUS);
+	struct mlu_job *job;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	job = list_first_entry_or_null(&q->inflight, struct mlu_job, inflight);
+	if (job && !job->abort_error &&
+	    (head != job->first_slot || !(status & MLU_Q_STATUS_IDLE)))
+		job->abort_error = error;
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
@@ -276,6 +342,7 @@ static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
 
 	lockdep_assert_held(&q->lock);
 
+	job->first_slot = q->tail;
 	/* The FENCE's slot indexes the job's status and timestamps. */
 	job->fence_slot = (q->tail + job->packet_count + 2) &
 			  (MLU_RING_ENTRIES - 1);
@@ -365,15 +432,17 @@ static void mlu_job_free(struct drm_sched_job *sched_job)
 }
 
 /*
- * Reset the whole card.  Every job that was on a ring completes with an
- * error (@bad with its own, -ETIMEDOUT, the others -EIO); jobs still
- * waiting in the schedulers run afterwards.  @stopped is a queue whose
- * scheduler the caller already stopped, or NULL.
+ * Reset the whole card.  The jobs the card was running complete with an
+ * error (@bad with its own, -ETIMEDOUT, the others -EIO); the jobs behind
+ * them on the rings and those still waiting in the schedulers run
+ * afterwards.  @stopped is a queue whose scheduler the caller already
+ * stopped, or NULL.
  */
 static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 				   struct mlu_queue *stopped)
 {
 	unsigned int i;
+	u32 reset;
 	int ret;
 
 	for (i = 0; i < mdev->num_queues; i++) {
@@ -382,20 +451,24 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 		if (q != stopped)
 			drm_sched_stop(&q->sched,
 				       bad && bad->q == q ? &bad->base : NULL);
+		mlu_job_retire(q);
+		mlu_job_abort_started(q, -EIO);
 	}
 
 	ret = mlu_hw_reset(mdev);
 	if (ret)
 		drm_err(&mdev->drm, "reset failed, the card is unusable\n");
 	mlu_health_count_reset(mdev, ret);
-	trace_mlu_reset(mdev, -1, atomic_read(&mdev->reset_count));
+	/* Recoveries are serialised on reset_wq: this is the count just made. */
+	reset = atomic_read(&mdev->reset_count);
+	trace_mlu_reset(mdev, -1, reset);
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
 
 		mlu_job_retire(q);
-		mlu_job_unqueue_inflight(q, -EIO);
-		/* Every job that was on the ring is aborted: this completes them. */
+		mlu_job_unqueue_inflight(q, reset);
+		/* Aborted jobs complete, the others are written to the ring again. */
 		drm_sched_resubmit_jobs(&q->sched);
 		drm_sched_start(&q->sched);
 	}
@@ -411,6 +484,7 @@ static void mlu_job_recover_queue(struct mlu_job *bad)
 {
 	struct mlu_queue *q = bad->q;
 	struct mlu_device *mdev = q->mdev;
+	u32 reset;
 
 	drm_sched_stop(&q->sched, &bad->base);
 	if (mlu_hw_queue_restart(q)) {
@@ -420,10 +494,11 @@ static void mlu_job_recover_queue(struct mlu_job *bad)
 		return;
 	}
 	mlu_health_count_reset(mdev, 0);
-	trace_mlu_reset(mdev, q->index, atomic_read(&mdev->reset_count));
+	reset = atomic_read(&mdev->reset_count);
+	trace_mlu_reset(mdev, q->index, reset);
 
 	mlu_job_retire(q);
-	mlu_job_unqueue_inflight(q, 0);
+	mlu_job_unqueue_inflight(q, reset);
 	drm_sched_increase_karma(&bad->base);
 	drm_sched_resubmit_jobs(&q->sched);
 	drm_sched_start(&q->sched);
@@ -614,12 +689,9 @@ static int mlu_job_add_in_syncs(struct drm_file *file, struct mlu_job *job,
 	return 0;
 }
 
-static int mlu_submit_check_args(struct mlu_device *mdev,
-				 const struct drm_mlu_submit *args)
+static int mlu_submit_check_args(const struct drm_mlu_submit *args)
 {
-	if (args->flags || args->pad)
-		return -EINVAL;
-	if (args->queue >= mdev->num_queues)
+	if (args->flags & ~DRM_MLU_SUBMIT_QUEUE_ID || args->pad)
 		return -EINVAL;
 	if (args->out_sync_point && !args->out_sync)
 		return -EINVAL;
@@ -630,19 +702,33 @@ static int mlu_submit_check_args(struct mlu_device *mdev,
 	return 0;
 }
 
+/*
+ * Scheduler credits of a job: the ring slots it takes (its packets and the
+ * kernel's), but at least a 1/ring_jobs share of the ring.
+ */
+static u32 mlu_job_credits(u32 packet_count)
+{
+	u32 ring_jobs = clamp(mlu_ring_jobs, 1u, 64u);
+
+	return max(packet_count + MLU_JOB_KERNEL_PACKETS,
+		   MLU_RING_CREDITS / ring_jobs);
+}
+
 /* Publish the job's finished fence in the out-syncobj and queue the job. */
-static void mlu_job_push(struct mlu_file *mfile, struct mlu_job *job,
+static void mlu_job_push(struct mlu_exec_queue *queue, struct mlu_job *job,
 			 struct drm_syncobj *syncobj,
 			 struct dma_fence_chain *chain, u64 point)
 {
 	struct dma_fence *finished;
 
-	mutex_lock(&mfile->submit_lock);
+	mutex_lock(&queue->submit_lock);
 	drm_sched_job_arm(&job->base);
+	/* Arming picked the ring (the entity may move between rings). */
+	job->q = container_of(job->base.sched, struct mlu_queue, sched);
 	finished = dma_fence_get(&job->base.s_fence->finished);
 	trace_mlu_job_submit(job->q, job->ctx, job->id, job->packet_count);
 	drm_sched_entity_push_job(&job->base);
-	mutex_unlock(&mfile->submit_lock);
+	mutex_unlock(&queue->submit_lock);
 
 	if (syncobj && chain)
 		drm_syncobj_add_point(syncobj, chain, finished, point);
@@ -658,19 +744,28 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 	struct drm_mlu_submit *args = data;
 	struct dma_fence_chain *chain = NULL;
 	struct drm_syncobj *syncobj = NULL;
+	struct mlu_exec_queue *queue;
 	struct mlu_job *job;
 	int ret;
 
-	ret = mlu_submit_check_args(mdev, args);
+	ret = mlu_submit_check_args(args);
 	if (ret) {
 		drm_dbg(drm, "submit: invalid arguments (%d)\n", ret);
 		return ret;
 	}
+	queue = mlu_exec_queue_lookup(mfile, args->queue,
+				      args->flags & DRM_MLU_SUBMIT_QUEUE_ID);
+	if (IS_ERR(queue)) {
+		drm_dbg(drm, "submit: no queue %u\n", args->queue);
+		return PTR_ERR(queue);
+	}
 
 	if (args->out_sync) {
 		syncobj = drm_syncobj_find(file, args->out_sync);
-		if (!syncobj)
-			return -ENOENT;
+		if (!syncobj) {
+			ret = -ENOENT;
+			goto err_put_queue;
+		}
 		if (args->out_sync_point) {
 			chain = dma_fence_chain_alloc();
 			if (!chain) {
@@ -686,7 +781,6 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 		goto err_free_chain;
 	}
 	INIT_LIST_HEAD(&job->inflight);
-	job->q = &mdev->queues[args->queue];
 	mlu_mmu_ctx_get(mfile->ctx);
 	job->ctx = mfile->ctx;
 	/* Allocated here: run_job must not allocate memory. */
@@ -696,9 +790,9 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 		goto err_free_job;
 	}
 
-	ret = drm_sched_job_init(&job->base, &mfile->entities[args->queue],
-				 args->packet_count + MLU_JOB_KERNEL_PACKETS,
-				 mfile, file->client_id);
+	ret = drm_sched_job_init(&job->base, &queue->entity,
+				 mlu_job_credits(args->packet_count), mfile,
+				 file->client_id);
 	if (ret)
 		goto err_free_job;
 
@@ -714,9 +808,10 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 		goto err_cleanup_job;
 
 	job->id = atomic64_inc_return(&mdev->stats.jobs_submitted);
-	mlu_job_push(mfile, job, syncobj, chain, args->out_sync_point);
+	mlu_job_push(queue, job, syncobj, chain, args->out_sync_point);
 	if (syncobj)
 		drm_syncobj_put(syncobj);
+	mlu_exec_queue_put(queue);
 	return 0;
 
 err_cleanup_job:
@@ -732,56 +827,11 @@ err_free_chain:
 err_put_syncobj:
 	if (syncobj)
 		drm_syncobj_put(syncobj);
+err_put_queue:
+	mlu_exec_queue_put(queue);
 	if (ret != -ENOMEM)
 		drm_dbg(drm, "submit failed: %d\n", ret);
 	return ret;
-}
-
-/**
- * mlu_job_open() - create the scheduler entities of a new file
- * @mfile: file
- *
- * Return: 0 or a negative errno.
- */
-int mlu_job_open(struct mlu_file *mfile)
-{
-	struct mlu_device *mdev = mfile->mdev;
-	unsigned int i;
-	int ret;
-
-	mutex_init(&mfile->submit_lock);
-	for (i = 0; i < mdev->num_queues; i++) {
-		struct drm_gpu_scheduler *sched = &mdev->queues[i].sched;
-
-		ret = drm_sched_entity_init(&mfile->entities[i],
-					    DRM_SCHED_PRIORITY_NORMAL, &sched,
-					    1, NULL);
-		if (ret)
-			goto err_destroy;
-	}
-	return 0;
-
-err_destroy:
-	while (i--)
-		drm_sched_entity_destroy(&mfile->entities[i]);
-	mutex_destroy(&mfile->submit_lock);
-	return ret;
-}
-
-/**
- * mlu_job_close() - tear down the entities of a closing file
- * @mfile: file
- *
- * Jobs already handed to the card keep running and hold what they use;
- * jobs still waiting in the entities are flushed or killed.
- */
-void mlu_job_close(struct mlu_file *mfile)
-{
-	unsigned int i;
-
-	for (i = 0; i < mfile->mdev->num_queues; i++)
-		drm_sched_entity_destroy(&mfile->entities[i]);
-	mutex_destroy(&mfile->submit_lock);
 }
 
 static void mlu_job_release(struct drm_device *drm, void *arg)
@@ -793,6 +843,8 @@ static void mlu_job_release(struct drm_device *drm, void *arg)
 		if (mdev->queues[i].sched.ops)
 			drm_sched_fini(&mdev->queues[i].sched);
 	}
+	if (mdev->sched_wq)
+		destroy_workqueue(mdev->sched_wq);
 	destroy_workqueue(mdev->reset_wq);
 }
 
@@ -818,14 +870,26 @@ int mlu_job_init(struct mlu_device *mdev)
 	ret = drmm_add_action_or_reset(&mdev->drm, mlu_job_release, NULL);
 	if (ret)
 		return ret;
+	/*
+	 * Per-CPU and high priority: a submit's run_job and a completion's
+	 * next run_job run on the CPU that queued them, without waking
+	 * another CPU; the schedulers' default is an unbound ordered queue
+	 * each.  run_job and free_job of a scheduler may now run in parallel,
+	 * which drm_sched allows.
+	 */
+	mdev->sched_wq = alloc_workqueue("mlu-sched", WQ_HIGHPRI | WQ_MEM_RECLAIM,
+					 0);
+	if (!mdev->sched_wq)
+		return -ENOMEM;
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
 		const struct drm_sched_init_args args = {
 			.ops = &mlu_sched_ops,
+			.submit_wq = mdev->sched_wq,
 			.timeout_wq = mdev->reset_wq,
 			.num_rqs = DRM_SCHED_PRIORITY_COUNT,
-			.credit_limit = MLU_RING_ENTRIES - 1,
+			.credit_limit = MLU_RING_CREDITS,
 			.timeout = msecs_to_jiffies(mdev->job_timeout_ms),
 			.name = q->name,
 			.dev = mdev->drm.dev,
@@ -856,4 +920,19 @@ void mlu_job_print_inflight(struct mlu_queue *q, struct drm_printer *p)
 			   job->id, job->seqno, job->ctx->id, job->packet_count,
 			   job->fence_slot);
 	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/**
+ * mlu_job_context_status() - what recovery did to a context
+ * @mdev: device
+ * @ctx: the caller's context
+ * @status: filled in
+ */
+void mlu_job_context_status(struct mlu_device *mdev, struct mlu_mmu_ctx *ctx,
+			    struct drm_mlu_context_status *status)
+{
+	status->card_resets = atomic_read(&mdev->reset_count);
+	status->guilty_resets = atomic_read(&ctx->guilty_resets);
+	status->innocent_resets = atomic_read(&ctx->innocent_resets);
+	status->faults = atomic_read(&ctx->faults);
 }

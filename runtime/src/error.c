@@ -104,6 +104,7 @@ int mlu_status_from_fence_error(int err)
 	case ETIMEDOUT:
 		return MLU_ERROR_JOB_TIMEOUT;
 	case ECANCELED:
+	case ESRCH:	/* the submitting process was killed first */
 		return MLU_ERROR_CANCELED;
 	case ENODEV:
 		return MLU_ERROR_NO_DEVICE;

@@ -40,6 +40,10 @@ struct mlu_event {
 	struct mlu_device *device;
 	uint32_t syncobj;
 	bool recorded;
+	unsigned int flags;		/* MLU_EVENT_* */
+	/* MLU_EVENT_TIMING: where the record job stores the card's counter. */
+	struct mlu_buffer *stamp;
+	bool stamped;			/* the last record stored a timestamp */
 };
 
 /* Events a queue's next job waits for; more is MLU_ERROR_TOO_LARGE. */
@@ -48,6 +52,7 @@ struct mlu_event {
 struct mlu_queue {
 	struct mlu_device *device;
 	uint32_t hw_queue;
+	uint32_t queue_id;	/* kernel queue id, 0 for a hardware-ring queue */
 	/*
 	 * Jobs in flight, oldest first: a ring of binary syncobjs, one per
 	 * job, reused once the job's result has been collected.
@@ -58,6 +63,21 @@ struct mlu_queue {
 	uint32_t waits[MLU_QUEUE_MAX_WAITS];
 	unsigned int wait_count;
 };
+
+/*
+ * queue.c and event.c: waiting for syncobjs (absolute-deadline conversion,
+ * MLU_ERROR_TIMEOUT), the result of a syncobj's fence (MLU_SUCCESS,
+ * MLU_ERROR_NOT_READY or the job's error), and enqueueing one job of raw
+ * packets on a queue.
+ */
+int mlu_wait_syncobjs(int fd, uint32_t *handles, unsigned int count, uint64_t timeout_ns);
+int mlu_fence_result(int fd, uint32_t syncobj);
+int mlu_queue_submit(struct mlu_queue *q, const void *packets, uint32_t packet_count,
+		     const uint32_t *bos, uint32_t bo_count);
+/* The driver's queue priority for a runtime one; -1 if out of range. */
+int mlu_queue_priority_to_uapi(int priority);
+/* event.c: a TIMESTAMP packet storing the card's counter at va. */
+int mlu_pack_timestamp(uint64_t va, struct mlu_pkt_timestamp *pkt);
 
 /* error.c: errno values to enum mlu_status. */
 int mlu_status_from_errno(int err);

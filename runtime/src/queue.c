@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Queues, operations and events.
+ * Queues and operations.
  *
+ * A queue submits to a hardware ring of the file (mlu_queue_create()) or
+ * to a kernel queue with a priority (mlu_queue_create_with_priority()).
  * Every job gets a binary syncobj as its out-fence; a queue keeps the
  * syncobjs of its jobs in flight in a ring and collects each job's result
- * (the fence error, read through a sync_file) when it waits for it.  Events
- * are syncobjs that receive a copy of a job's fence.
+ * (the fence error, read through a sync_file) when it waits for it.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
@@ -39,7 +40,7 @@ static int64_t deadline_ns(uint64_t timeout_ns)
 	return t + (int64_t)timeout_ns;
 }
 
-static int wait_syncobjs(int fd, uint32_t *handles, unsigned int count, uint64_t timeout_ns)
+int mlu_wait_syncobjs(int fd, uint32_t *handles, unsigned int count, uint64_t timeout_ns)
 {
 	int ret = drmSyncobjWait(fd, handles, count, deadline_ns(timeout_ns),
 				 DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, NULL);
@@ -53,14 +54,14 @@ static int wait_syncobjs(int fd, uint32_t *handles, unsigned int count, uint64_t
  * Result of the fence in a syncobj: MLU_SUCCESS once signalled without an
  * error, MLU_ERROR_NOT_READY while pending, else the job's error.
  */
-static int fence_result(int fd, uint32_t syncobj)
+int mlu_fence_result(int fd, uint32_t syncobj)
 {
 	struct sync_file_info info = { 0 };
 	int sync_fd, ret;
 
 	ret = drmSyncobjExportSyncFile(fd, syncobj, &sync_fd);
 	if (ret)
-		return mlu_status_from_errno(ret);
+		return mlu_status_from_errno(errno);
 	ret = ioctl(sync_fd, SYNC_IOC_FILE_INFO, &info);
 	ret = ret ? mlu_status_from_errno(errno) : 0;
 	close(sync_fd);
@@ -71,65 +72,23 @@ static int fence_result(int fd, uint32_t syncobj)
 	return info.status ? MLU_SUCCESS : MLU_ERROR_NOT_READY;
 }
 
-/* ---- events ------------------------------------------------------------ */
-
-MLU_API int mlu_event_create(struct mlu_device *device, struct mlu_event **event)
-{
-	struct mlu_event *ev;
-	int ret;
-
-	if (!device || !event)
-		return MLU_ERROR_INVALID_ARGUMENT;
-	ev = calloc(1, sizeof(*ev));
-	if (!ev)
-		return MLU_ERROR_OUT_OF_MEMORY;
-	ret = drmSyncobjCreate(device->fd, 0, &ev->syncobj);
-	if (ret) {
-		free(ev);
-		return mlu_status_from_errno(ret);
-	}
-	ev->device = device;
-	*event = ev;
-	return MLU_SUCCESS;
-}
-
-MLU_API void mlu_event_destroy(struct mlu_event *event)
-{
-	if (!event)
-		return;
-	drmSyncobjDestroy(event->device->fd, event->syncobj);
-	free(event);
-}
-
-MLU_API int mlu_event_wait(struct mlu_event *event, uint64_t timeout_ns)
-{
-	int ret;
-
-	if (!event)
-		return MLU_ERROR_INVALID_ARGUMENT;
-	/* A syncobj without a fence (never recorded) is -EINVAL here. */
-	ret = wait_syncobjs(event->device->fd, &event->syncobj, 1, timeout_ns);
-	if (ret)
-		return ret;
-	return fence_result(event->device->fd, event->syncobj);
-}
-
-MLU_API int mlu_event_query(struct mlu_event *event)
-{
-	int ret;
-
-	if (!event)
-		return MLU_ERROR_INVALID_ARGUMENT;
-	ret = mlu_event_wait(event, 0);
-	return ret == MLU_ERROR_TIMEOUT ? MLU_ERROR_NOT_READY : ret;
-}
-
-MLU_API uint32_t mlu_event_handle(const struct mlu_event *event)
-{
-	return event ? event->syncobj : 0;
-}
-
 /* ---- queues ------------------------------------------------------------ */
+
+static struct mlu_queue *queue_alloc(struct mlu_device *device)
+{
+	struct mlu_queue *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->slots = calloc(QUEUE_CAPACITY, sizeof(*q->slots));
+	if (!q->slots) {
+		free(q);
+		return NULL;
+	}
+	q->device = device;
+	q->capacity = QUEUE_CAPACITY;
+	return q;
+}
 
 MLU_API int mlu_queue_create(struct mlu_device *device, unsigned int hw_queue,
 			     struct mlu_queue **queue)
@@ -140,17 +99,59 @@ MLU_API int mlu_queue_create(struct mlu_device *device, unsigned int hw_queue,
 		return MLU_ERROR_INVALID_ARGUMENT;
 	if (hw_queue >= device->info.num_queues)
 		return MLU_ERROR_INVALID_ARGUMENT;
-	q = calloc(1, sizeof(*q));
+	q = queue_alloc(device);
 	if (!q)
 		return MLU_ERROR_OUT_OF_MEMORY;
-	q->slots = calloc(QUEUE_CAPACITY, sizeof(*q->slots));
-	if (!q->slots) {
-		free(q);
-		return MLU_ERROR_OUT_OF_MEMORY;
-	}
-	q->device = device;
 	q->hw_queue = hw_queue;
-	q->capacity = QUEUE_CAPACITY;
+	*queue = q;
+	return MLU_SUCCESS;
+}
+
+int mlu_queue_priority_to_uapi(int priority)
+{
+	switch (priority) {
+	case MLU_QUEUE_PRIORITY_LOW:
+		return DRM_MLU_QUEUE_PRIORITY_LOW;
+	case MLU_QUEUE_PRIORITY_NORMAL:
+		return DRM_MLU_QUEUE_PRIORITY_NORMAL;
+	case MLU_QUEUE_PRIORITY_HIGH:
+		return DRM_MLU_QUEUE_PRIORITY_HIGH;
+	}
+	return -1;
+}
+
+/* Kernel queues came with driver 1.1. */
+static bool has_kernel_queues(const struct mlu_device *device)
+{
+	uint32_t v = device->info.driver_version;
+
+	return v >> 16 > 1 || (v >> 16 == 1 && (v & 0xffff) >= 1);
+}
+
+MLU_API int mlu_queue_create_with_priority(struct mlu_device *device,
+					   enum mlu_queue_priority priority,
+					   struct mlu_queue **queue)
+{
+	struct drm_mlu_queue_create args = { 0 };
+	int uapi_priority = mlu_queue_priority_to_uapi(priority);
+	struct mlu_queue *q;
+
+	if (!device || !queue || uapi_priority < 0)
+		return MLU_ERROR_INVALID_ARGUMENT;
+	if (!has_kernel_queues(device))
+		return MLU_ERROR_NOT_SUPPORTED;
+	q = queue_alloc(device);
+	if (!q)
+		return MLU_ERROR_OUT_OF_MEMORY;
+	args.priority = uapi_priority;
+	if (drmIoctl(device->fd, DRM_IOCTL_MLU_QUEUE_CREATE, &args)) {
+		int ret = mlu_status_from_errno(errno);
+
+		free(q->slots);
+		free(q);
+		return ret;
+	}
+	q->queue_id = args.queue_id;
 	*queue = q;
 	return MLU_SUCCESS;
 }
@@ -161,10 +162,10 @@ static int collect_oldest(struct mlu_queue *q, uint64_t timeout_ns)
 	uint32_t syncobj = q->slots[q->head];
 	int ret;
 
-	ret = wait_syncobjs(q->device->fd, &syncobj, 1, timeout_ns);
+	ret = mlu_wait_syncobjs(q->device->fd, &syncobj, 1, timeout_ns);
 	if (ret)
 		return ret;
-	ret = fence_result(q->device->fd, syncobj);
+	ret = mlu_fence_result(q->device->fd, syncobj);
 	if (ret && !q->first_error)
 		q->first_error = ret;
 	q->head = (q->head + 1) % q->capacity;
@@ -183,7 +184,7 @@ MLU_API int mlu_queue_synchronize(struct mlu_queue *queue, uint64_t timeout_ns)
 	if (queue->count) {
 		for (i = 0; i < queue->count; i++)
 			handles[i] = queue->slots[(queue->head + i) % queue->capacity];
-		ret = wait_syncobjs(queue->device->fd, handles, queue->count, timeout_ns);
+		ret = mlu_wait_syncobjs(queue->device->fd, handles, queue->count, timeout_ns);
 		if (ret)
 			return ret;
 	}
@@ -207,6 +208,11 @@ MLU_API void mlu_queue_destroy(struct mlu_queue *queue)
 	for (i = 0; i < queue->capacity; i++)
 		if (queue->slots[i])
 			drmSyncobjDestroy(queue->device->fd, queue->slots[i]);
+	if (queue->queue_id) {
+		struct drm_mlu_queue_destroy args = { .queue_id = queue->queue_id };
+
+		drmIoctl(queue->device->fd, DRM_IOCTL_MLU_QUEUE_DESTROY, &args);
+	}
 	free(queue->slots);
 	free(queue);
 }
@@ -221,6 +227,19 @@ MLU_API int mlu_queue_wait_event(struct mlu_queue *queue, struct mlu_event *even
 	return MLU_SUCCESS;
 }
 
+/* A timing event's record: a job storing the card's counter in its buffer. */
+static int record_timestamp(struct mlu_queue *queue, struct mlu_event *event)
+{
+	struct mlu_pkt_timestamp pkt;
+	uint32_t handle = event->stamp->handle;
+	int ret;
+
+	ret = mlu_pack_timestamp(event->stamp->device_va, &pkt);
+	if (!ret)
+		ret = mlu_queue_submit(queue, &pkt, 1, &handle, 1);
+	return ret;
+}
+
 MLU_API int mlu_queue_record_event(struct mlu_queue *queue, struct mlu_event *event)
 {
 	int fd, sync_fd, ret;
@@ -229,25 +248,33 @@ MLU_API int mlu_queue_record_event(struct mlu_queue *queue, struct mlu_event *ev
 	if (!queue || !event || event->device != queue->device)
 		return MLU_ERROR_INVALID_ARGUMENT;
 	fd = queue->device->fd;
+	event->stamped = false;
+	if (event->flags & MLU_EVENT_TIMING) {
+		ret = record_timestamp(queue, event);
+		if (ret)
+			return ret;
+		event->stamped = true;
+	}
+	event->recorded = true;
 	if (!queue->count) {
 		/* Everything enqueued has completed: an already signalled fence. */
 		ret = drmSyncobjSignal(fd, &event->syncobj, 1);
-		return ret ? mlu_status_from_errno(ret) : MLU_SUCCESS;
+		return ret ? mlu_status_from_errno(errno) : MLU_SUCCESS;
 	}
 	/* Jobs of a queue complete in order: the last one's fence will do. */
 	last = queue->slots[(queue->head + queue->count - 1) % queue->capacity];
 	ret = drmSyncobjExportSyncFile(fd, last, &sync_fd);
 	if (ret)
-		return mlu_status_from_errno(ret);
+		return mlu_status_from_errno(errno);
 	ret = drmSyncobjImportSyncFile(fd, event->syncobj, sync_fd);
 	close(sync_fd);
-	return ret ? mlu_status_from_errno(ret) : MLU_SUCCESS;
+	return ret ? mlu_status_from_errno(errno) : MLU_SUCCESS;
 }
 
 /* ---- submission -------------------------------------------------------- */
 
-static int submit(struct mlu_queue *q, const void *packets, uint32_t packet_count,
-		  const uint32_t *bos, uint32_t bo_count)
+int mlu_queue_submit(struct mlu_queue *q, const void *packets, uint32_t packet_count,
+		     const uint32_t *bos, uint32_t bo_count)
 {
 	struct drm_mlu_sync in[MLU_QUEUE_MAX_WAITS] = { 0 };
 	struct drm_mlu_submit args = { 0 };
@@ -263,14 +290,19 @@ static int submit(struct mlu_queue *q, const void *packets, uint32_t packet_coun
 	if (!q->slots[slot]) {
 		ret = drmSyncobjCreate(q->device->fd, 0, &q->slots[slot]);
 		if (ret)
-			return mlu_status_from_errno(ret);
+			return mlu_status_from_errno(errno);
 	}
 	for (i = 0; i < q->wait_count; i++)
 		in[i].handle = q->waits[i];
 
 	args.packets = (uintptr_t)packets;
 	args.packet_count = packet_count;
-	args.queue = q->hw_queue;
+	if (q->queue_id) {
+		args.flags = DRM_MLU_SUBMIT_QUEUE_ID;
+		args.queue = q->queue_id;
+	} else {
+		args.queue = q->hw_queue;
+	}
 	args.bo_handles = (uintptr_t)bos;
 	args.bo_handle_count = bo_count;
 	args.in_syncs = (uintptr_t)in;
@@ -349,7 +381,7 @@ MLU_API int mlu_enqueue_matmul(struct mlu_queue *queue, const struct mlu_matmul_
 		ret = mlu_pack_matmul(args, spans, &pkt);
 	if (ret)
 		return ret;
-	return submit(queue, &pkt, 1, handles, operand_handles(ops, MLU_MM_OPERANDS, handles));
+	return mlu_queue_submit(queue, &pkt, 1, handles, operand_handles(ops, MLU_MM_OPERANDS, handles));
 }
 
 MLU_API int mlu_enqueue_conv2d(struct mlu_queue *queue, const struct mlu_conv2d_args *args)
@@ -371,7 +403,7 @@ MLU_API int mlu_enqueue_conv2d(struct mlu_queue *queue, const struct mlu_conv2d_
 		ret = mlu_pack_conv2d(args, spans, &pkt);
 	if (ret)
 		return ret;
-	return submit(queue, &pkt, 1, handles, operand_handles(ops, MLU_CV_OPERANDS, handles));
+	return mlu_queue_submit(queue, &pkt, 1, handles, operand_handles(ops, MLU_CV_OPERANDS, handles));
 }
 
 /* COPY packets per job: 8 GiB; bigger copies are several jobs. */
@@ -397,7 +429,7 @@ MLU_API int mlu_enqueue_copy(struct mlu_queue *queue, struct mlu_operand dst,
 					     COPY_PACKETS_PER_JOB, &done);
 		if (count < 0)
 			return count;
-		ret = submit(queue, pkts, count, handles, operand_handles(ops, 2, handles));
+		ret = mlu_queue_submit(queue, pkts, count, handles, operand_handles(ops, 2, handles));
 		if (ret)
 			return ret;
 		spans[0].va += done;
@@ -406,5 +438,30 @@ MLU_API int mlu_enqueue_copy(struct mlu_queue *queue, struct mlu_operand dst,
 		spans[1].bytes -= done;
 		size -= done;
 	} while (size);
+	return MLU_SUCCESS;
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+MLU_API int mlu_device_get_reset_status(struct mlu_device *device,
+					struct mlu_reset_status *status)
+{
+	struct drm_mlu_context_status cs = { 0 };
+	struct drm_mlu_dev_query query = {
+		.type = DRM_MLU_DEV_QUERY_CONTEXT_STATUS,
+		.size = sizeof(cs),
+		.pointer = (uintptr_t)&cs,
+	};
+
+	if (!device || !status)
+		return MLU_ERROR_INVALID_ARGUMENT;
+	if (!has_kernel_queues(device))
+		return MLU_ERROR_NOT_SUPPORTED;
+	if (drmIoctl(device->fd, DRM_IOCTL_MLU_DEV_QUERY, &query))
+		return mlu_status_from_errno(errno);
+	status->card_resets = cs.card_resets;
+	status->guilty_resets = cs.guilty_resets;
+	status->innocent_resets = cs.innocent_resets;
+	status->faults = cs.faults;
 	return MLU_SUCCESS;
 }

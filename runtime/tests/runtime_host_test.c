@@ -233,6 +233,37 @@ TEST(copy_chunks)
 		  mlu_pack_copy_chunks(span(dst, size), span(src, size), 0, p, 4, &done));
 }
 
+TEST(timestamp_packet)
+{
+	struct mlu_pkt_timestamp pkt;
+	const uint8_t *raw = (const uint8_t *)&pkt;
+	size_t i;
+
+	memset(&pkt, 0xff, sizeof(pkt));
+	ASSERT_EQ(MLU_SUCCESS, mlu_pack_timestamp(0x123458, &pkt));
+	EXPECT_EQ(MLU_OP_TIMESTAMP, pkt.hdr.opcode);
+	EXPECT_EQ(0, pkt.hdr.flags);
+	EXPECT_EQ(0, pkt.hdr.ctx);
+	EXPECT_EQ(0x123458, pkt.addr);
+	/* Header reserved field and body reserved words must be zero. */
+	EXPECT_EQ(0, pkt.hdr.reserved);
+	for (i = offsetof(struct mlu_pkt_timestamp, reserved); i < sizeof(pkt); i++)
+		EXPECT_EQ(0, raw[i]);
+	/* The card stores 8 bytes: the address must be 8-byte aligned. */
+	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT, mlu_pack_timestamp(0x123454, &pkt));
+	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT, mlu_pack_timestamp(0, &pkt));
+}
+
+TEST(queue_priorities_map_to_the_driver)
+{
+	EXPECT_EQ(DRM_MLU_QUEUE_PRIORITY_LOW, mlu_queue_priority_to_uapi(MLU_QUEUE_PRIORITY_LOW));
+	EXPECT_EQ(DRM_MLU_QUEUE_PRIORITY_NORMAL,
+		  mlu_queue_priority_to_uapi(MLU_QUEUE_PRIORITY_NORMAL));
+	EXPECT_EQ(DRM_MLU_QUEUE_PRIORITY_HIGH, mlu_queue_priority_to_uapi(MLU_QUEUE_PRIORITY_HIGH));
+	EXPECT_EQ(-1, mlu_queue_priority_to_uapi(2));
+	EXPECT_EQ(-1, mlu_queue_priority_to_uapi(-2));
+}
+
 TEST(status_mapping_and_strings)
 {
 	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT, mlu_status_from_errno(EINVAL));
@@ -248,6 +279,7 @@ TEST(status_mapping_and_strings)
 	EXPECT_EQ(MLU_ERROR_DEVICE, mlu_status_from_fence_error(-EIO));
 	EXPECT_EQ(MLU_ERROR_JOB_TIMEOUT, mlu_status_from_fence_error(-ETIMEDOUT));
 	EXPECT_EQ(MLU_ERROR_CANCELED, mlu_status_from_fence_error(-ECANCELED));
+	EXPECT_EQ(MLU_ERROR_CANCELED, mlu_status_from_fence_error(-ESRCH));
 	/* Every status has its own string; unknown ones say so. */
 	for (int a = MLU_SUCCESS; a >= MLU_ERROR_SYSTEM; a--) {
 		EXPECT_STRNE("unknown status", mlu_strerror(a));

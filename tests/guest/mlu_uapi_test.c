@@ -369,7 +369,10 @@ TEST_F(submit, bad_fields)
 {
 	__u32 missing = 0xdead;
 
-	EXPECT_SUBMIT_ERRNO(EINVAL, flags, 1);
+	/* Bit 0 is DRM_MLU_SUBMIT_QUEUE_ID (minor 1): queue 0 is no queue id. */
+	EXPECT_SUBMIT_ERRNO(ENOENT, flags, DRM_MLU_SUBMIT_QUEUE_ID);
+	EXPECT_SUBMIT_ERRNO(EINVAL, flags, 2);
+	EXPECT_SUBMIT_ERRNO(EINVAL, flags, 1u << 31);
 	EXPECT_SUBMIT_ERRNO(EINVAL, pad, 1);
 	EXPECT_SUBMIT_ERRNO(EINVAL, queue, self->info.num_queues);
 	EXPECT_SUBMIT_ERRNO(EINVAL, queue, UINT32_MAX);

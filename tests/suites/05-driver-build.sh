@@ -143,6 +143,9 @@ SIZE(drm_mlu_bo_create, 24);
 SIZE(drm_mlu_bo_info, 40);
 SIZE(drm_mlu_sync, 16);
 SIZE(drm_mlu_submit, 64);
+SIZE(drm_mlu_queue_create, 16);
+SIZE(drm_mlu_queue_destroy, 8);
+SIZE(drm_mlu_context_status, DRM_MLU_CONTEXT_STATUS_SIZE_V1);
 ASSERT(offsetof(struct drm_mlu_device_info, va_start) == 64);
 /* Fields of later driver versions follow the first version's layout. */
 ASSERT(offsetof(struct drm_mlu_device_info, devmem_free) == DRM_MLU_DEVICE_INFO_SIZE_V1);

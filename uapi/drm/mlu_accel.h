@@ -49,6 +49,10 @@ enum drm_mlu_ioctl_id {
 	DRM_MLU_BO_INFO,
 	/** @DRM_MLU_SUBMIT: queue a job of command packets on a queue. */
 	DRM_MLU_SUBMIT,
+	/** @DRM_MLU_QUEUE_CREATE: create a queue with a priority (minor 1). */
+	DRM_MLU_QUEUE_CREATE,
+	/** @DRM_MLU_QUEUE_DESTROY: destroy a queue (minor 1). */
+	DRM_MLU_QUEUE_DESTROY,
 };
 
 /**
@@ -59,6 +63,11 @@ enum drm_mlu_ioctl_id {
 enum drm_mlu_dev_query_type {
 	/** @DRM_MLU_DEV_QUERY_DEVICE_INFO: &struct drm_mlu_device_info */
 	DRM_MLU_DEV_QUERY_DEVICE_INFO = 0,
+	/**
+	 * @DRM_MLU_DEV_QUERY_CONTEXT_STATUS: &struct drm_mlu_context_status
+	 * (minor 1)
+	 */
+	DRM_MLU_DEV_QUERY_CONTEXT_STATUS = 1,
 };
 
 /**
@@ -70,8 +79,8 @@ enum drm_mlu_dev_query_type {
  * @pointer and clears the rest of the user's @size bytes, so an older
  * kernel leaves newer fields zero and a newer kernel never writes past the
  * user's buffer.  @size must be at least the size of the first version of
- * the structure (%DRM_MLU_DEVICE_INFO_SIZE_V1 for DEVICE_INFO), and at most
- * 4096.
+ * the structure (%DRM_MLU_DEVICE_INFO_SIZE_V1 for DEVICE_INFO,
+ * %DRM_MLU_CONTEXT_STATUS_SIZE_V1 for CONTEXT_STATUS), and at most 4096.
  *
  * Errors: -EINVAL for an unknown @type, non-zero @pad, or a @size out of
  * range; -EFAULT if @pointer cannot be written.
@@ -182,6 +191,38 @@ struct drm_mlu_device_info {
 	__u64 devmem_free;
 };
 
+/** DRM_MLU_CONTEXT_STATUS_SIZE_V1 - size of the first &struct drm_mlu_context_status */
+#define DRM_MLU_CONTEXT_STATUS_SIZE_V1	24
+
+/**
+ * struct drm_mlu_context_status - result of %DRM_MLU_DEV_QUERY_CONTEXT_STATUS
+ *
+ * What recovery did to the calling file's context (its jobs on every
+ * queue), so that a client can tell that it lost work and rebuild its
+ * state, like GL_ARB_robustness's reset status.  The counters only grow.
+ * Each reset counts once per context: as guilty when it aborted a job of
+ * the context that was running (the job that hung, or a job executing when
+ * the card reported a device error; those jobs complete with -ETIMEDOUT or
+ * -EIO), otherwise as innocent when it stopped a ring holding jobs of the
+ * context that had not started (they run again after the reset and
+ * complete normally).
+ */
+struct drm_mlu_context_status {
+	/**
+	 * @card_resets: ring and card resets of the device since the driver
+	 * bound it, caused by any context.
+	 */
+	__u64 card_resets;
+	/** @guilty_resets: resets that aborted a running job of this context. */
+	__u32 guilty_resets;
+	/** @innocent_resets: resets that only delayed jobs of this context. */
+	__u32 innocent_resets;
+	/** @faults: jobs of this context that ended with a device MMU fault. */
+	__u32 faults;
+	/** @pad: always zero. */
+	__u32 pad;
+};
+
 /** DRM_MLU_BO_DEVMEM - place the BO in the card's device memory. */
 #define DRM_MLU_BO_DEVMEM		_BITUL(0)
 /** DRM_MLU_BO_DEVICE_READ_ONLY - the card may read but not write the BO. */
@@ -253,11 +294,90 @@ struct drm_mlu_sync {
 };
 
 /**
+ * enum drm_mlu_queue_priority - priority of a queue
+ *
+ * Under contention for a hardware ring, a ready job of a higher priority
+ * queue is handed to the ring before any job of a lower one, even one
+ * submitted earlier; jobs of equal priority go in submission order, one
+ * context's backlog never holding back another's jobs submitted before it.
+ * The ring holds a few jobs at a time (a job already on the ring is not
+ * preempted).  Higher priorities can starve lower ones.
+ */
+enum drm_mlu_queue_priority {
+	/** @DRM_MLU_QUEUE_PRIORITY_NORMAL: the default, as hardware ring indexes. */
+	DRM_MLU_QUEUE_PRIORITY_NORMAL = 0,
+	/** @DRM_MLU_QUEUE_PRIORITY_LOW: background work. */
+	DRM_MLU_QUEUE_PRIORITY_LOW = 1,
+	/**
+	 * @DRM_MLU_QUEUE_PRIORITY_HIGH: latency-sensitive work; needs
+	 * CAP_SYS_NICE, like a higher CPU scheduling priority.
+	 */
+	DRM_MLU_QUEUE_PRIORITY_HIGH = 2,
+};
+
+/**
+ * struct drm_mlu_queue_create - argument of DRM_IOCTL_MLU_QUEUE_CREATE
+ *
+ * Creates a queue of the calling file: an in-order stream of jobs with a
+ * priority, submitted with %DRM_MLU_SUBMIT_QUEUE_ID.  A queue runs its jobs
+ * on one of the hardware rings in @ring_mask: while it has no job pending
+ * it moves to the least loaded of them, so several queues of a file spread
+ * over the card and run in parallel.  A file has at most 256 queues.
+ *
+ * Errors: -EINVAL for non-zero @flags, an unknown @priority, or a
+ * @ring_mask bit at or above &drm_mlu_device_info.num_queues; -EACCES for
+ * %DRM_MLU_QUEUE_PRIORITY_HIGH without CAP_SYS_NICE; -ENOSPC when the file
+ * has 256 queues; -ENOMEM; -ENODEV after the card was removed.
+ */
+struct drm_mlu_queue_create {
+	/** @flags: must be zero. */
+	__u32 flags;
+	/** @priority: an &enum drm_mlu_queue_priority. */
+	__u32 priority;
+	/**
+	 * @ring_mask: bit i allows hardware ring i; 0 allows every ring of
+	 * the card.
+	 */
+	__u32 ring_mask;
+	/** @queue_id: out: id of the new queue, never zero. */
+	__u32 queue_id;
+};
+
+/**
+ * struct drm_mlu_queue_destroy - argument of DRM_IOCTL_MLU_QUEUE_DESTROY
+ *
+ * Destroys a queue.  Jobs already submitted to it still run and signal
+ * their out-syncs; the call waits until they have been handed to the card
+ * (it returns early when the caller is killed).  Closing the file destroys
+ * its queues; a process killed while its jobs wait for the card has them
+ * completed with -ESRCH instead.
+ *
+ * Errors: -EINVAL for non-zero @pad; -ENOENT for a @queue_id that is not a
+ * queue of this file.
+ */
+struct drm_mlu_queue_destroy {
+	/** @queue_id: a queue id from DRM_IOCTL_MLU_QUEUE_CREATE. */
+	__u32 queue_id;
+	/** @pad: must be zero. */
+	__u32 pad;
+};
+
+/**
+ * DRM_MLU_SUBMIT_QUEUE_ID - &drm_mlu_submit.queue is a queue id
+ *
+ * The job goes to a queue created with DRM_IOCTL_MLU_QUEUE_CREATE instead
+ * of a hardware ring (driver minor 1).
+ */
+#define DRM_MLU_SUBMIT_QUEUE_ID		_BITUL(0)
+
+/**
  * struct drm_mlu_submit - argument of DRM_IOCTL_MLU_SUBMIT
  *
- * Queues one job on hardware queue @queue of the calling file.  Jobs of one
- * file on one queue execute in submission order; jobs of different files
- * or queues are independent unless ordered with syncobjs.
+ * Queues one job on @queue of the calling file: hardware ring @queue, or
+ * with %DRM_MLU_SUBMIT_QUEUE_ID the queue whose id is @queue.  Each
+ * hardware ring of a file behaves as a queue of normal priority pinned to
+ * that ring.  Jobs of one queue execute in submission order; jobs of
+ * different files or queues are independent unless ordered with syncobjs.
  *
  * The job is @packet_count command packets (``struct mlu_pkt_*`` of the
  * card's hardware contract, 128 bytes each) copied from @packets at
@@ -273,21 +393,22 @@ struct drm_mlu_sync {
  * unmapped, read-only or out-of-range address), -EINVAL when the card
  * rejected a packet's parameters, -EIO after a device error, -ETIMEDOUT
  * when the job ran longer than &drm_mlu_device_info.job_timeout_ms,
- * -ECANCELED when it was aborted by a reset caused by another job of the
- * same file and queue, or -ENODEV when the card went away.
+ * -ECANCELED when it was aborted by a reset caused by an earlier job of the
+ * same queue, -ESRCH when the submitting process was killed before the job
+ * reached the card, or -ENODEV when the card went away.
  *
  * The BOs in @bo_handles stay allocated and mapped until the job has
  * completed, even if they are closed before.  Every BO the packets address
  * must be listed; an unlisted BO closed while the job runs makes it fault.
  *
- * Errors: -EINVAL for non-zero @flags or @pad, a @queue out of range, an
+ * Errors: -EINVAL for unknown @flags, non-zero @pad, a @queue out of range, an
  * @in_sync_stride smaller than &struct drm_mlu_sync or above 4096, non-zero
  * unknown trailing bytes in an in-sync, non-zero &drm_mlu_sync.flags, a
  * forbidden opcode (FENCE, unknown), non-zero header flags or reserved field,
  * @out_sync_point non-zero with @out_sync zero, or an in-sync that has no
  * fence (yet) at its point; -E2BIG for a count above the limits of
- * &struct drm_mlu_device_info; -ENOENT for a BO or syncobj handle that
- * does not exist in this file; -EFAULT for an unreadable array; -ENOMEM;
+ * &struct drm_mlu_device_info; -ENOENT for a BO or syncobj handle or a
+ * queue id that does not exist in this file; -EFAULT for an unreadable array; -ENOMEM;
  * -ENODEV after the card was removed.
  */
 struct drm_mlu_submit {
@@ -295,13 +416,16 @@ struct drm_mlu_submit {
 	__u64 packets;
 	/** @packet_count: number of packets, may be zero. */
 	__u32 packet_count;
-	/** @queue: hardware queue index, below &drm_mlu_device_info.num_queues. */
+	/**
+	 * @queue: hardware queue index, below &drm_mlu_device_info.num_queues,
+	 * or a queue id with %DRM_MLU_SUBMIT_QUEUE_ID.
+	 */
 	__u32 queue;
 	/** @bo_handles: user pointer to @bo_handle_count __u32 GEM handles. */
 	__u64 bo_handles;
 	/** @bo_handle_count: number of BO handles. */
 	__u32 bo_handle_count;
-	/** @flags: must be zero. */
+	/** @flags: %DRM_MLU_SUBMIT_QUEUE_ID or zero. */
 	__u32 flags;
 	/** @in_syncs: user pointer to @in_sync_count &struct drm_mlu_sync. */
 	__u64 in_syncs;
@@ -336,6 +460,12 @@ struct drm_mlu_submit {
 /** DRM_IOCTL_MLU_SUBMIT - submit a job. */
 #define DRM_IOCTL_MLU_SUBMIT \
 	DRM_IOW(DRM_COMMAND_BASE + DRM_MLU_SUBMIT, struct drm_mlu_submit)
+/** DRM_IOCTL_MLU_QUEUE_CREATE - create a queue. */
+#define DRM_IOCTL_MLU_QUEUE_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_MLU_QUEUE_CREATE, struct drm_mlu_queue_create)
+/** DRM_IOCTL_MLU_QUEUE_DESTROY - destroy a queue. */
+#define DRM_IOCTL_MLU_QUEUE_DESTROY \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_MLU_QUEUE_DESTROY, struct drm_mlu_queue_destroy)
 
 #if defined(__cplusplus)
 }

@@ -8,17 +8,20 @@
  *                      address space);
  *   struct mlu_buffer  memory the card can address (a GEM buffer object with
  *                      a device virtual address), CPU-mappable;
- *   struct mlu_queue   an in-order stream of operations on one hardware
- *                      queue of the card;
+ *   struct mlu_queue   an in-order stream of operations: on one hardware
+ *                      queue of the card, or a kernel queue with a
+ *                      priority that the driver places on the rings;
  *   struct mlu_event   a point in a queue (a DRM syncobj) to wait for from
- *                      the CPU or from another queue.
+ *                      the CPU, another queue or another process
+ *                      (sync_file), optionally with the card's timestamp.
  *
  * Every function returns an enum mlu_status: MLU_SUCCESS (0) or a negative
  * code that mlu_strerror() describes.
  *
  * Thread safety: devices, buffers and events may be used from several
  * threads at once (their state is immutable after creation, or kept by the
- * kernel).  A queue is not internally locked: calls on one queue must not
+ * kernel), except that recording or importing into an event must not run
+ * concurrently with other calls on that event.  A queue is not internally locked: calls on one queue must not
  * run concurrently; use one queue per thread or lock around it.  Objects
  * must not be destroyed while another thread uses them, and buffers and
  * events must be destroyed before the device they came from.
@@ -36,7 +39,7 @@ extern "C" {
 #endif
 
 #define MLU_VERSION_MAJOR	0
-#define MLU_VERSION_MINOR	1
+#define MLU_VERSION_MINOR	2
 #define MLU_VERSION_PATCH	0
 /* Compile-time version, comparable with mlu_version(). */
 #define MLU_VERSION \
@@ -174,6 +177,41 @@ int mlu_event_query(struct mlu_event *event);
 /* The syncobj handle, for interop and for tests. */
 uint32_t mlu_event_handle(const struct mlu_event *event);
 
+/*
+ * Timing events (like CUDA events without CU_EVENT_DISABLE_TIMING): each
+ * record enqueues a small job that stores the card's nanosecond counter
+ * once everything enqueued before it on the queue has completed.
+ */
+#define MLU_EVENT_TIMING	(1u << 0)
+
+/* An event with MLU_EVENT_* flags; mlu_event_create() is flags 0. */
+int mlu_event_create_with_flags(struct mlu_device *device, unsigned int flags,
+				struct mlu_event **event);
+/*
+ * The card's timestamp (ns) when a recorded timing event completed.
+ * MLU_ERROR_NOT_READY while pending, the job's error if it failed,
+ * MLU_ERROR_INVALID_ARGUMENT for an event without a timestamp (no
+ * MLU_EVENT_TIMING, never recorded, or imported from a sync_file).
+ */
+int mlu_event_timestamp_ns(struct mlu_event *event, uint64_t *timestamp_ns);
+/*
+ * Device time from start to end in nanoseconds (negative if end completed
+ * first), both timing events recorded on queues of the same device; errors
+ * as mlu_event_timestamp_ns().  Meaningless across a reset of the card,
+ * which restarts its counter.
+ */
+int mlu_event_elapsed_ns(struct mlu_event *start, struct mlu_event *end,
+			 int64_t *elapsed_ns);
+
+/*
+ * sync_file interop: a new sync_file fd (close it) holding the event's
+ * current fence, for another process, device or poll(); and the reverse,
+ * making the event complete when the sync_file's fence does (the fd stays
+ * the caller's).  An imported event has no timestamp.
+ */
+int mlu_event_export_sync_file(struct mlu_event *event, int *sync_file_fd);
+int mlu_event_import_sync_file(struct mlu_event *event, int sync_file_fd);
+
 /* ---- queues and operations --------------------------------------------- */
 
 struct mlu_queue;
@@ -181,6 +219,22 @@ struct mlu_queue;
 /* An in-order stream on hardware queue hw_queue (< props.num_queues). */
 int mlu_queue_create(struct mlu_device *device, unsigned int hw_queue,
 		     struct mlu_queue **queue);
+
+enum mlu_queue_priority {
+	MLU_QUEUE_PRIORITY_LOW = -1,
+	MLU_QUEUE_PRIORITY_NORMAL = 0,	/* as mlu_queue_create()'s queues */
+	MLU_QUEUE_PRIORITY_HIGH = 1,	/* needs CAP_SYS_NICE */
+};
+
+/*
+ * A kernel queue with a priority: the driver runs it on the least loaded
+ * hardware ring, and a ring runs the ready work of higher priority queues
+ * first.  MLU_ERROR_PERMISSION for MLU_QUEUE_PRIORITY_HIGH without
+ * CAP_SYS_NICE, MLU_ERROR_NOT_SUPPORTED with a driver older than 1.1.
+ */
+int mlu_queue_create_with_priority(struct mlu_device *device,
+				   enum mlu_queue_priority priority,
+				   struct mlu_queue **queue);
 /* Waits for the queue's work to finish, then frees it. */
 void mlu_queue_destroy(struct mlu_queue *queue);
 
@@ -194,6 +248,23 @@ int mlu_queue_record_event(struct mlu_queue *queue, struct mlu_event *event);
  * synchronize, so a failed job is reported even if later ones worked.
  */
 int mlu_queue_synchronize(struct mlu_queue *queue, uint64_t timeout_ns);
+
+/*
+ * What recovery did to this open device (its context): resets of the card
+ * or of a ring by anyone, resets that aborted a running job of ours
+ * (guilty: that job failed with MLU_ERROR_JOB_TIMEOUT or MLU_ERROR_DEVICE),
+ * resets that only delayed our jobs (innocent), and our jobs that hit an
+ * MMU fault.  The counters only grow; compare two readings.
+ */
+struct mlu_reset_status {
+	uint64_t card_resets;
+	uint32_t guilty_resets;
+	uint32_t innocent_resets;
+	uint32_t faults;
+};
+
+int mlu_device_get_reset_status(struct mlu_device *device,
+				struct mlu_reset_status *status);
 
 enum mlu_data_type {
 	MLU_TYPE_F32 = 0,

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * debugfs benchmark of the interrupt path: the floor of a job's round
+ * trip.  Reading irq_rtt makes the card raise queue 0's interrupt with one
+ * register write (IRQ_RAISE, no packet, no job), many times, and reports
+ * how long each write took to wake the reader through the interrupt.
+ * Meant for an idle card: a job completing on queue 0 meanwhile ends a
+ * round early.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+
+#include <linux/completion.h>
+#include <linux/debugfs.h>
+#include <linux/interrupt.h>
+#include <linux/ktime.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+
+#include <drm/drm_drv.h>
+
+#include "mlu_drv.h"
+
+#define MLU_BENCH_IRQ_ROUNDS	1000
+
+/* One benchmark at a time per module: they share queue 0's probe. */
+static DEFINE_MUTEX(mlu_bench_lock);
+
+static int mlu_bench_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Interrupt round trips of queue 0 into @rtt_ns; 0 or a negative errno. */
+static int mlu_bench_irq_rounds(struct mlu_device *mdev, u64 *rtt_ns,
+				unsigned int rounds)
+{
+	struct mlu_queue *q = &mdev->queues[0];
+	DECLARE_COMPLETION_ONSTACK(done);
+	unsigned int i;
+	int ret = 0;
+
+	WRITE_ONCE(q->irq_probe, &done);
+	for (i = 0; i < rounds; i++) {
+		u64 start;
+
+		reinit_completion(&done);
+		start = ktime_get_ns();
+		mlu_write(mdev, MLU_REG_IRQ_RAISE, MLU_IRQ_QUEUE(0));
+		if (!wait_for_completion_timeout(&done, HZ)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		rtt_ns[i] = ktime_get_ns() - start;
+	}
+	WRITE_ONCE(q->irq_probe, NULL);
+	/* Queue 0 uses vector 0 with MSI-X and with a shared vector. */
+	synchronize_irq(pci_irq_vector(mdev->pdev, 0));
+	return ret;
+}
+
+static int mlu_bench_irq_rtt_show(struct seq_file *m, void *unused)
+{
+	struct mlu_device *mdev = m->private;
+	unsigned int n = MLU_BENCH_IRQ_ROUNDS;
+	u64 *rtt_ns;
+	int ret, idx;
+
+	rtt_ns = kcalloc(n, sizeof(*rtt_ns), GFP_KERNEL);
+	if (!rtt_ns)
+		return -ENOMEM;
+	if (!drm_dev_enter(&mdev->drm, &idx)) {
+		kfree(rtt_ns);
+		return -ENODEV;
+	}
+	mutex_lock(&mlu_bench_lock);
+	ret = mlu_bench_irq_rounds(mdev, rtt_ns, n);
+	mutex_unlock(&mlu_bench_lock);
+	drm_dev_exit(idx);
+
+	if (!ret) {
+		sort(rtt_ns, n, sizeof(*rtt_ns), mlu_bench_cmp_u64, NULL);
+		seq_printf(m, "rounds %u\nmin_ns %llu\np50_ns %llu\np99_ns %llu\n",
+			   n, rtt_ns[0], rtt_ns[n / 2], rtt_ns[n * 99 / 100]);
+	}
+	kfree(rtt_ns);
+	return ret;
+}
+DEFINE_SHOW_ATTRIBUTE(mlu_bench_irq_rtt);
+
+/**
+ * mlu_bench_debugfs_init() - create the benchmark files
+ * @mdev: registered device
+ */
+void mlu_bench_debugfs_init(struct mlu_device *mdev)
+{
+	debugfs_create_file("irq_rtt", 0400, mdev->drm.debugfs_root, mdev,
+			    &mlu_bench_irq_rtt_fops);
+}
