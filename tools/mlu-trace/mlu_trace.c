@@ -197,11 +197,11 @@ static void check_bpf(void)
 		    strerror(-ret ?: ENOTSUP));
 }
 
-/* ---- the mlu tracepoints and the module's BTF ---- */
+/* ---- the mlu tracepoints ---- */
 
 /*
- * The programs read the card and queue numbers from the driver's
- * structures (mlu_trace.bpf.c): they need the module loaded, with BTF.
+ * The programs read only the tracepoints' scalar arguments
+ * (mlu_trace.bpf.c): they need the module loaded, not its BTF.
  */
 static void check_mlu_events(struct mlu_trace_bpf *obj)
 {
@@ -219,9 +219,6 @@ static void check_mlu_events(struct mlu_trace_bpf *obj)
 		if (events[i].required && !event_exists("mlu", events[i].name))
 			die("tracepoint mlu:%s missing: this mlu driver is too old for mlu-trace",
 			    events[i].name);
-	if (access("/sys/kernel/btf/mlu", F_OK))
-		die("the mlu module has no BTF (/sys/kernel/btf/mlu): build it with pahole "
-		    "on a kernel with CONFIG_DEBUG_INFO_BTF_MODULES");
 	if (!event_exists("mlu", "mlu_mmu_fault"))
 		bpf_program__set_autoload(obj->progs.handle_mmu_fault, false);
 	if (!event_exists("mlu", "mlu_reset"))
