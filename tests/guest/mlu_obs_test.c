@@ -396,6 +396,8 @@ TEST_F(obs, known_workload_agrees_in_sysfs_fdinfo_traces_and_mlu_smi)
 
 	if (!self->tracing)
 		SKIP(return, "tracefs has no mlu events");
+	/* Jobs of earlier tests may still be letting go of their BOs. */
+	ASSERT_DEVMEM_FREE_SETTLES(self->fd, self->info.devmem_size);
 	counters_read(self->minor, &before);
 
 	ASSERT_EQ(0, mlu_bo_create(self->fd, BO_SIZE, 0, &bos[0], &src));
@@ -503,11 +505,15 @@ TEST_F(obs, known_workload_agrees_in_sysfs_fdinfo_traces_and_mlu_smi)
 
 	check_smi_json(_metadata, self->minor, &after, val, sum_dev, 2 * BO_SIZE);
 
-	/* Freeing the BOs (jobs are done, they hold no reference). */
+	/*
+	 * Freeing the BOs: the jobs hold references until the scheduler
+	 * frees them, which may come just after their fences signalled.
+	 */
 	for (i = 0; i < NJOBS; i++)
 		drmSyncobjDestroy(self->fd, syncs[i]);
 	ASSERT_EQ(0, mlu_bo_close(self->fd, bos[0]));
 	ASSERT_EQ(0, mlu_bo_close(self->fd, bos[1]));
+	EXPECT_DEVMEM_FREE_SETTLES(self->fd, self->info.devmem_size);
 	EXPECT_EQ(before.mem_used, card_num(self->minor, "mem_used"));
 	n = read_events(self->inst, evs, 256);
 	for (i = 0; i < n; i++) {
