@@ -414,11 +414,27 @@ out_unlock:
 	return dma_fence_get(fence);
 }
 
+/*
+ * A submitted job that never ran: the scheduler dropped it from a killed
+ * entity (its process died, or its queue was destroyed with jobs still
+ * waiting) and signalled its finished fence with -ESRCH.  It ends here, so
+ * it is accounted here, once, like every other job.
+ */
+static void mlu_job_account_dropped(struct mlu_job *job)
+{
+	int error = job->base.s_fence->finished.error;
+
+	mlu_job_account(job->q->mdev, job, error ?: -ECANCELED);
+}
+
 static void mlu_job_free(struct drm_sched_job *sched_job)
 {
 	struct mlu_job *job = to_mlu_job(sched_job);
 	u32 i;
 
+	/* Jobs of failed submits have no id: they were never counted. */
+	if (job->id && !job->hw_fence_armed)
+		mlu_job_account_dropped(job);
 	drm_sched_job_cleanup(sched_job);
 	for (i = 0; i < job->mapping_count; i++)
 		mlu_bo_mapping_put(job->mappings[i]);

@@ -96,6 +96,22 @@ int mlu_query_info(int fd, struct drm_mlu_device_info *info)
 	return ioctl_err(fd, DRM_IOCTL_MLU_DEV_QUERY, &q);
 }
 
+long long mlu_card_sysfs_num(int minor, const char *name)
+{
+	char path[128];
+	long long v;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/accel/accel%d/device/mlu/%s", minor, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%lld", &v);
+	fclose(f);
+	return n == 1 ? v : -1;
+}
+
 static uint64_t monotonic_ms(void)
 {
 	struct timespec ts;

@@ -28,6 +28,12 @@ int mlu_open_card(int index);
 /* Cards the host attached (MLU_GUEST_CARDS), or -1 when unknown. */
 int mlu_expected_cards(void);
 
+/*
+ * A number from the card's sysfs group, /sys/class/accel/accel<minor>/device/mlu/<name>
+ * (Documentation/ABI/testing/sysfs-driver-mlu), or -1.
+ */
+long long mlu_card_sysfs_num(int minor, const char *name);
+
 /* Raw ioctls: 0 or -errno. */
 int mlu_query_info(int fd, struct drm_mlu_device_info *info);
 int mlu_bo_create(int fd, uint64_t size, uint32_t flags, uint32_t *handle, uint64_t *va);
