@@ -201,8 +201,16 @@ static void check_bpf(void)
 
 /*
  * The programs read only the tracepoints' scalar arguments
- * (mlu_trace.bpf.c): they need the module loaded, not its BTF.
+ * (mlu_trace.bpf.c): they need the module loaded, not its BTF.  Checked
+ * before BPF support, the more likely thing to be missing.
  */
+static void check_mlu_loaded(void)
+{
+	if (!event_exists("mlu", ""))
+		die("no mlu tracepoints in %s/events: is the mlu module loaded? "
+		    "(modprobe mlu)", tracefs);
+}
+
 static void check_mlu_events(struct mlu_trace_bpf *obj)
 {
 #define MLU_EVENT(name, required) { "mlu_" #name, required },
@@ -212,9 +220,6 @@ static void check_mlu_events(struct mlu_trace_bpf *obj)
 	} events[] = { MLU_TRACE_MLU_EVENTS(MLU_EVENT) };
 	size_t i;
 
-	if (!event_exists("mlu", ""))
-		die("no mlu tracepoints in %s/events: is the mlu module loaded? "
-		    "(modprobe mlu)", tracefs);
 	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 		if (events[i].required && !event_exists("mlu", events[i].name))
 			die("tracepoint mlu:%s missing: this mlu driver is too old for mlu-trace",
@@ -719,6 +724,7 @@ int main(int argc, char **argv)
 		die("permission denied: run as root (loading BPF programs needs CAP_BPF and "
 		    "CAP_PERFMON, or CAP_SYS_ADMIN)");
 	find_tracefs();
+	check_mlu_loaded();
 	check_bpf();
 
 	obj = mlu_trace_bpf__open();
