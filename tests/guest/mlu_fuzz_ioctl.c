@@ -71,7 +71,8 @@ static const char *const op_names[OP_COUNT] = {
 
 /*
  * Errnos each call may return.  EFAULT, EINVAL, ENOENT, ENOMEM and ENODEV
- * are common to all; ETIME for waits; EBUSY never.  EINTR/EAGAIN: drmIoctl
+ * are common to all; ETIME for waits (and TRANSFER, which may wait for
+ * submission); EBUSY never.  EINTR/EAGAIN: drmIoctl
  * style restarts are not used, the fuzzer takes them as documented.
  */
 static bool errno_allowed(enum op op, int err)
@@ -89,7 +90,9 @@ static bool errno_allowed(enum op op, int err)
 		       op == OP_SYNCOBJ_TRANSFER || op == OP_SYNCOBJ_SIGNAL ||
 		       op == OP_SYNCOBJ_RESET;
 	case ETIME:
-		return op == OP_SYNCOBJ_WAIT || op == OP_SYNCOBJ_TL_WAIT;
+		/* TRANSFER with WAIT_FOR_SUBMIT waits up to 5 s for a fence. */
+		return op == OP_SYNCOBJ_WAIT || op == OP_SYNCOBJ_TL_WAIT ||
+		       op == OP_SYNCOBJ_TRANSFER;
 	case EBADF: case ENOSPC: case EMFILE:
 		return op == OP_PRIME_EXPORT || op == OP_PRIME_IMPORT;
 	case EACCES: case ENOSYS: case EPERM: case ENXIO: case EOVERFLOW:
