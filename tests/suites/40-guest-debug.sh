@@ -73,9 +73,8 @@ fi
 # The tools the tests run, as scripts/guest/build.sh builds them.  mlu-trace
 # is built against the Debian kernel's BTF (its vmlinux.h only supplies
 # types): its BPF object reads nothing but tracepoint arguments, so it has
-# no CO-RE relocation and the same binary runs on this kernel.  This kernel
-# has no BPF (CONFIG_BPF_SYSCALL): mlu_trace_test checks that mlu-trace says
-# so, and skips the tests that trace.
+# no CO-RE relocation and the same binary runs on this kernel, which has
+# BPF on tracepoints but no BTF.
 tools=()
 if step mlu-smi make -C "$top/tools/mlu-smi" O="$top/build/tools"; then
 	tools+=(-f "$top/build/tools/mlu-smi:/bin/mlu-smi")
