@@ -18,8 +18,9 @@
  * Usage: mlu_fuzz_ioctl [--seed N] [--calls N] [--procs N] [--threads N]
  *                       [--huge-counts 0|1]
  * Without options the values come from /etc/mlu/fuzz.conf (lines
- * "calls N", "seed N", "huge_counts 0|1"), else a seed from the clock,
- * 10000 calls and no huge counts (see syncobj_count()).  The run is
+ * "calls N", "seed N", "huge_counts 0|1", "procs N", "threads N"), else a
+ * seed from the clock, 10000 calls, 3 processes of 3 threads and no huge
+ * counts (see syncobj_count()).  The run is
  * reproducible from its seed up to thread scheduling.  Prints TAP, the calls
  * and successes per ioctl and a "# fuzz-calls: N" comment for the host
  * runner.
@@ -45,6 +46,7 @@
 #include <stdarg.h>
 
 #include <linux/capability.h>
+#include <linux/sync_file.h>
 
 #include "mlu_guest.h"
 #include "mlu_reliability.h"
@@ -75,7 +77,7 @@ enum op {
 	OP_SYNCOBJ_QUERY, OP_SYNCOBJ_TRANSFER, OP_SYNCOBJ_SIGNAL, OP_SYNCOBJ_TL_SIGNAL,
 	OP_SYNCOBJ_RESET, OP_SYNCOBJ_EXPORT, OP_SYNCOBJ_IMPORT, OP_SYNCOBJ_EVENTFD,
 	OP_PRIME_EXPORT, OP_PRIME_IMPORT, OP_VERSION, OP_GET_CAP, OP_SET_CLIENT_CAP, OP_MMAP,
-	OP_COUNT
+	OP_SYNC_FILE, OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
@@ -85,7 +87,7 @@ static const char *const op_names[OP_COUNT] = {
 	"SYNCOBJ_QUERY", "SYNCOBJ_TRANSFER", "SYNCOBJ_SIGNAL", "SYNCOBJ_TIMELINE_SIGNAL",
 	"SYNCOBJ_RESET", "SYNCOBJ_HANDLE_TO_FD", "SYNCOBJ_FD_TO_HANDLE", "SYNCOBJ_EVENTFD",
 	"PRIME_HANDLE_TO_FD", "PRIME_FD_TO_HANDLE", "VERSION", "GET_CAP", "SET_CLIENT_CAP",
-	"mmap",
+	"mmap", "sync_file ioctls",
 };
 
 /* State shared by every process (MAP_SHARED). */
@@ -125,7 +127,7 @@ static bool errno_allowed(enum op op, int err)
 		/* GET_CAP and SET_CLIENT_CAP: caps of modesetting drivers */
 		return op == OP_BO_CREATE || op == OP_PRIME_EXPORT || op == OP_PRIME_IMPORT ||
 		       op == OP_GEM_FLINK || op == OP_GEM_OPEN || op == OP_GET_CAP ||
-		       op == OP_SET_CLIENT_CAP ||
+		       op == OP_SET_CLIENT_CAP || op == OP_SYNC_FILE ||
 		       (op >= OP_SYNCOBJ_CREATE && op <= OP_SYNCOBJ_EVENTFD);
 	case ETIME:
 		/* TRANSFER with WAIT_FOR_SUBMIT waits up to 5 s for a fence. */
@@ -133,18 +135,25 @@ static bool errno_allowed(enum op op, int err)
 		       op == OP_SYNCOBJ_TRANSFER;
 	case EACCES:	/* HIGH without CAP_SYS_NICE; flink/open of unauthenticated files */
 		return op == OP_QUEUE_CREATE || op == OP_GEM_FLINK || op == OP_GEM_OPEN ||
-		       op == OP_MMAP;
+		       op == OP_MMAP || op == OP_SYNC_FILE;
 	case ENOSPC:
 		return op == OP_QUEUE_CREATE || op == OP_PRIME_EXPORT || op == OP_PRIME_IMPORT;
 	case EBADF:
 		return op == OP_PRIME_EXPORT || op == OP_PRIME_IMPORT || op == OP_SYNCOBJ_IMPORT ||
-		       op == OP_SYNCOBJ_EVENTFD || op == OP_MMAP;
+		       op == OP_SYNCOBJ_EVENTFD || op == OP_MMAP || op == OP_SYNC_FILE;
 	case EMFILE:
-		return op == OP_PRIME_EXPORT || op == OP_PRIME_IMPORT || op == OP_SYNCOBJ_EXPORT;
+		return op == OP_PRIME_EXPORT || op == OP_PRIME_IMPORT || op == OP_SYNCOBJ_EXPORT ||
+		       op == OP_SYNC_FILE;
 	case ENOSYS: case EPERM: case ENXIO: case EOVERFLOW:
 		return op == OP_MMAP;
-	case ENOTTY:	/* generic ioctls on a driver without the feature */
-		return false;
+	/*
+	 * ENOTTY: a generic ioctl the driver lacks (never), or a sync_file
+	 * ioctl on another file.  DRM files take a sync_file ioctl for the
+	 * core DRM ioctl of its number (DRM ignores the ioctl type), hence
+	 * EOPNOTSUPP and EACCES for OP_SYNC_FILE.
+	 */
+	case ENOTTY:
+		return op == OP_SYNC_FILE;
 	}
 	return false;
 }
@@ -218,6 +227,8 @@ struct file {
 	uint32_t bos[POOL], syncs[POOL], stale[POOL];
 	uint64_t bo_va[POOL], bo_size[POOL];
 	uint32_t queues[QUEUE_POOL], stale_queues[POOL];
+	/* Highest counters of drm_mlu_context_status seen so far. */
+	_Atomic uint64_t status_seen[4];
 };
 
 struct worker {
@@ -659,6 +670,50 @@ static int fuzz_syncobj_array(struct rng *r, struct worker *w, struct file *f, s
 static void note_result(struct shared *sh, enum op op, int err);
 
 /*
+ * The counters of a context status only grow: each is at least the highest
+ * value any thread saw before this query started.
+ */
+static void check_context_status(struct shared *sh, struct file *f, const void *buf,
+				 const uint64_t *seen)
+{
+	struct drm_mlu_context_status st;
+	uint64_t now[4];
+	unsigned int i;
+
+	memcpy(&st, buf, sizeof(st));
+	now[0] = st.card_resets;
+	now[1] = st.guilty_resets;
+	now[2] = st.innocent_resets;
+	now[3] = st.faults;
+	if (st.pad)
+		wrong(sh, "DEV_QUERY: context status pad %u", st.pad);
+	for (i = 0; i < 4; i++) {
+		uint64_t old = atomic_load(&f->status_seen[i]);
+
+		if (now[i] < seen[i])
+			wrong(sh, "DEV_QUERY: context status counter %u went back from %llu to %llu",
+			      i, (unsigned long long)seen[i], (unsigned long long)now[i]);
+		while (now[i] > old &&
+		       !atomic_compare_exchange_weak(&f->status_seen[i], &old, now[i]))
+			;
+	}
+}
+
+/* The device info of a file does not change, but for devmem_free. */
+static void check_device_info(struct shared *sh, struct file *f, const void *buf, uint32_t size)
+{
+	struct drm_mlu_device_info info, ref = f->info;
+
+	memcpy(&info, buf, sizeof(info));
+	if (size >= sizeof(info) && info.devmem_free > info.devmem_size)
+		wrong(sh, "DEV_QUERY: devmem_free %llu above devmem_size %llu",
+		      (unsigned long long)info.devmem_free, (unsigned long long)info.devmem_size);
+	ref.devmem_free = info.devmem_free;
+	if (memcmp(&info, &ref, size < sizeof(info) ? size : sizeof(info)))
+		wrong(sh, "DEV_QUERY: device info of card %d changed", f->card);
+}
+
+/*
  * DEV_QUERY of either type with odd sizes and pointers.  The outcome is
  * certain for every argument but a random bad pointer: which errno, the
  * size reported for a null pointer, and the bytes written (the kernel's
@@ -673,6 +728,7 @@ static int fuzz_dev_query(struct rng *r, struct worker *w, struct file *f)
 	struct drm_mlu_dev_query q = { 0 };
 	uint32_t ksize = 0, min_size = 0;
 	unsigned int ptr_kind = below(r, 10);
+	uint64_t seen[4];
 	const char *what;
 	size_t i;
 	int err;
@@ -715,6 +771,8 @@ static int fuzz_dev_query(struct rng *r, struct worker *w, struct file *f)
 	if (chance(r, 3))	/* the argument itself is a bad pointer */
 		return do_ioctl(f->fd, DRM_IOCTL_MLU_DEV_QUERY,
 				(void *)(uintptr_t)pick_ptr(r, w, &q, 100));
+	for (i = 0; i < 4; i++)
+		seen[i] = atomic_load(&f->status_seen[i]);
 	err = do_ioctl(f->fd, DRM_IOCTL_MLU_DEV_QUERY, &q);
 
 	if (q.pad || q.type > DRM_MLU_DEV_QUERY_CONTEXT_STATUS) {
@@ -742,6 +800,10 @@ static int fuzz_dev_query(struct rng *r, struct worker *w, struct file *f)
 	expect(w->sh, OP_DEV_QUERY, err, 0, what);
 	if (err)
 		return err;
+	if (q.type == DRM_MLU_DEV_QUERY_CONTEXT_STATUS)
+		check_context_status(w->sh, f, buf, seen);
+	else
+		check_device_info(w->sh, f, buf, q.size);
 	for (i = ksize; i < q.size; i++) {
 		if (buf[i]) {
 			wrong(w->sh, "DEV_QUERY: %s of size %u: byte %zu not cleared", what, q.size,
@@ -1106,6 +1168,69 @@ static int fuzz_get_cap(struct rng *r, struct worker *w, struct file *f)
 	return err;
 }
 
+/* A fence status: signalled, pending, or a job result the UAPI documents. */
+static bool fence_status_documented(int status)
+{
+	switch (-status) {
+	case -1: case 0: case EFAULT: case EINVAL: case EIO: case ETIMEDOUT: case ECANCELED:
+	case ESRCH: case ENODEV:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The sync_file ioctls on exported fds: FILE_INFO (which reads the names
+ * and status of the driver's fences), MERGE and SET_DEADLINE.  Every fence
+ * status must be one the UAPI documents for a job.
+ */
+static int fuzz_sync_file(struct rng *r, struct worker *w)
+{
+	int fd = chance(r, 90) ? w->fds[below(r, FD_POOL)] : pick_fd(r, w);
+	struct sync_fence_info fences[8];
+	struct sync_file_info info = { 0 };
+	struct sync_merge_data merge = { .fd2 = w->fds[below(r, FD_POOL)] };
+	struct sync_set_deadline dl = { .deadline_ns = edge(r, 64) };
+	unsigned int i, asked;
+	int err;
+
+	switch (below(r, 4)) {
+	case 0: case 1:
+		info.num_fences = chance(r, 50) ? 0 : chance(r, 80) ? below(r, 9) : edge(r, 32);
+		info.sync_fence_info = pick_ptr(r, w, fences, 10);
+		if (chance(r, 5))
+			info.flags = edge(r, 32);
+		asked = info.num_fences;
+		err = do_ioctl(fd, SYNC_IOC_FILE_INFO, &info);
+		if (err)
+			return err;
+		if (!fence_status_documented(info.status))
+			wrong(w->sh, "sync_file: status %d", info.status);
+		/* With num_fences 0 the kernel only counts them. */
+		if (!asked || info.sync_fence_info != (uintptr_t)fences || info.num_fences > 8)
+			return err;
+		for (i = 0; i < info.num_fences; i++)
+			if (!fence_status_documented(fences[i].status))
+				wrong(w->sh, "sync_file: fence %s/%.32s status %d",
+				      fences[i].driver_name, fences[i].obj_name, fences[i].status);
+		return err;
+	case 2:
+		if (chance(r, 20))
+			merge.fd2 = pick_fd(r, w);
+		if (chance(r, 5))
+			merge.flags = edge(r, 32);
+		strcpy(merge.name, "fuzz");
+		err = do_ioctl(fd, SYNC_IOC_MERGE, &merge);
+		if (!err)
+			keep_fd(r, w, merge.fence);
+		return err;
+	default:
+		if (chance(r, 5))
+			dl.pad = edge(r, 32);
+		return do_ioctl(fd, SYNC_IOC_SET_DEADLINE, &dl);
+	}
+}
+
 /* One random call; returns the errno it gave (0 on success). */
 static int fuzz_one(struct rng *r, struct worker *w, enum op op)
 {
@@ -1223,6 +1348,8 @@ static int fuzz_one(struct rng *r, struct worker *w, enum op op)
 	}
 	case OP_MMAP:
 		return fuzz_mmap(r, w, f, o);
+	case OP_SYNC_FILE:
+		return fuzz_sync_file(r, w);
 	case OP_COUNT:
 		break;
 	}
@@ -1415,7 +1542,8 @@ static void *watchdog(void *p)
 	return NULL;
 }
 
-static void read_config(unsigned long *calls, uint64_t *seed, bool *huge_counts)
+static void read_config(unsigned long *calls, uint64_t *seed, bool *huge_counts, int *procs,
+			int *threads)
 {
 	FILE *f = fopen("/etc/mlu/fuzz.conf", "r");
 	char key[32];
@@ -1430,6 +1558,10 @@ static void read_config(unsigned long *calls, uint64_t *seed, bool *huge_counts)
 			*seed = v;
 		else if (!strcmp(key, "huge_counts"))
 			*huge_counts = v != 0;
+		else if (!strcmp(key, "procs"))
+			*procs = (int)v;
+		else if (!strcmp(key, "threads"))
+			*threads = (int)v;
 	}
 	fclose(f);
 }
@@ -1447,7 +1579,7 @@ int main(int argc, char **argv)
 	pthread_t wd;
 	bool huge_counts = false;
 
-	read_config(&calls, &seed, &huge_counts);
+	read_config(&calls, &seed, &huge_counts, &procs, &threads);
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--seed"))
 			seed = strtoull(argv[i + 1], NULL, 0);
