@@ -552,7 +552,7 @@ static int fuzz_mmap_exported(struct rng *r, struct worker *w)
 	uint64_t size = chance(r, 80) ? 4096 * (1 + below(r, 16)) : edge(r, 40);
 	off_t off = chance(r, 60) ? 0 : chance(r, 80) ? 4096 * below(r, 16) : (off_t)edge(r, 40);
 	volatile uint8_t *p = mmap(NULL, size, PROT_READ | (chance(r, 50) ? PROT_WRITE : 0),
-				   MAP_SHARED, fd, off);
+				   chance(r, 90) ? MAP_SHARED : MAP_PRIVATE, fd, off);
 
 	if (p == MAP_FAILED)
 		return errno;
@@ -575,8 +575,9 @@ static int fuzz_mmap(struct rng *r, struct worker *w, struct file *f, struct fil
 		return err;
 	size = chance(r, 80) ? info.size : edge(r, 40);
 	off = chance(r, 80) ? info.mmap_offset : info.mmap_offset + edge(r, 32);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, chance(r, 90) ? f->fd : o->fd,
-		 off);
+	/* Private (copy-on-write) mappings too, which BOs must refuse or handle. */
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, chance(r, 90) ? MAP_SHARED : MAP_PRIVATE,
+		 chance(r, 90) ? f->fd : o->fd, off);
 	if (p == MAP_FAILED)
 		return errno;
 	if (size <= info.size && off == info.mmap_offset) {
