@@ -176,13 +176,29 @@ static void mlu_devmem_unmap_dma_buf(struct dma_buf_attachment *attach,
 	kfree(sgt);
 }
 
+/*
+ * drm_gem_prime_mmap() adds the BO's GEM fake offset to vm_pgoff and
+ * mlu_devmem_mmap() subtracts it again to find the offset into the BO.
+ * Create the fake offset first, so that a BO_INFO creating it in between
+ * cannot make the two differ (and the mapping come out empty).
+ */
+static int mlu_devmem_dmabuf_mmap(struct dma_buf *dma_buf,
+				  struct vm_area_struct *vma)
+{
+	int ret = drm_gem_create_mmap_offset(dma_buf->priv);
+
+	if (ret)
+		return ret;
+	return drm_gem_dmabuf_mmap(dma_buf, vma);
+}
+
 /* Device memory is never moved or evicted: no pin, no move_notify. */
 static const struct dma_buf_ops mlu_devmem_dmabuf_ops = {
 	.attach = mlu_devmem_dmabuf_attach,
 	.map_dma_buf = mlu_devmem_map_dma_buf,
 	.unmap_dma_buf = mlu_devmem_unmap_dma_buf,
 	.release = drm_gem_dmabuf_release,
-	.mmap = drm_gem_dmabuf_mmap,
+	.mmap = mlu_devmem_dmabuf_mmap,
 };
 
 /**

@@ -617,6 +617,8 @@ TEST(queues_spread_over_rings)
  * either queues a job that then completes, or fails with -ENOENT once the
  * id is gone; nothing leaks or crashes (the guest log is checked).
  */
+#define RACE_BACKLOG 16
+
 struct race {
 	int fd;
 	volatile uint32_t id;
@@ -632,9 +634,17 @@ static void *race_submitter(void *arg)
 	while (!r->stop) {
 		int ret = submit_q(r->fd, r->id, NULL, 0, NULL, 0, NULL, 0, out, 0);
 
+		/*
+		 * Keep the backlog short: destroying a queue waits for its
+		 * queued jobs, and a slow debug guest must not spend the
+		 * test's time limit draining thousands of them.
+		 */
+		if (!ret && ++r->queued % RACE_BACKLOG == 0 &&
+		    mlu_syncobj_wait(r->fd, out, WAIT_NS))
+			r->other++;
 		if (!ret)
-			r->queued++;
-		else if (ret == -ENOENT)
+			continue;
+		if (ret == -ENOENT)
 			r->refused++;
 		else
 			r->other++;
@@ -1309,10 +1319,17 @@ TEST(injected_fault_fails_one_job_and_innocent_jobs_complete)
 	close(c.fd);
 }
 
+/*
+ * The long job must still run when the error is injected, after the test
+ * saw it start: 64 512^3 matmuls take well over 100 ms even on two fast
+ * host threads, far longer than a loaded debug guest needs to notice.
+ */
+#define DEVICE_ERROR_BLOCKER 64
+
 TEST(device_error_fails_running_job_and_innocent_jobs_complete)
 {
 	struct drm_mlu_context_status st;
-	struct mlu_pkt_matmul pkts[17];
+	struct mlu_pkt_matmul pkts[DEVICE_ERROR_BLOCKER + 1];
 	struct innocent in;
 	struct blocker blk;
 	long long resets;
@@ -1327,15 +1344,16 @@ TEST(device_error_fails_running_job_and_innocent_jobs_complete)
 	resets = debugfs_read(&c, "reset_count");
 	ASSERT_EQ(0, queue_create(c.fd, DRM_MLU_QUEUE_PRIORITY_NORMAL, 1, &q));
 	ASSERT_EQ(0, bo_new(c.fd, 4096, 0, &ts));
-	ASSERT_EQ(0, blocker_init(c.fd, &blk, 16));
+	ASSERT_EQ(0, blocker_init(c.fd, &blk, DEVICE_ERROR_BLOCKER));
 	out = mlu_syncobj_create(c.fd);
 
 	/* A long job that tells when it started, the innocent jobs behind it. */
 	ts_pkt((void *)&pkts[0], ts.va);
-	memcpy(&pkts[1], blk.pkts, 16 * sizeof(pkts[0]));
+	memcpy(&pkts[1], blk.pkts, DEVICE_ERROR_BLOCKER * sizeof(pkts[0]));
 	bos[0] = blk.bo.handle;
 	bos[1] = ts.handle;
-	ASSERT_EQ(0, submit_q(c.fd, q, pkts, 17, bos, 2, NULL, 0, out, 0));
+	ASSERT_EQ(0, submit_q(c.fd, q, pkts, DEVICE_ERROR_BLOCKER + 1, bos, 2,
+			      NULL, 0, out, 0));
 	ASSERT_EQ(0, innocent_submit(&c, &in, 1));
 	deadline = now_ns() + 10000 * (int64_t)MS;
 	while (!ts_slot(&ts, 0) && now_ns() < deadline)

@@ -8,7 +8,9 @@
 #   fuzz: ioctl <calls> calls, <reports> kernel reports
 # where reports counts WARNING/BUG/Oops/KASAN/lockdep lines in the guest's
 # kernel log.  MLU_FUZZ_CALLS (100000) and MLU_FUZZ_SEED (from the clock)
-# set the fuzzer's budget and seed; `make fuzz` runs a larger budget.
+# set the fuzzer's budget and seed, MLU_RELIABILITY_TIMEOUT (900) and
+# MLU_RELIABILITY_TEST_TIMEOUT (600) the guest's and each test's time limit
+# in seconds; `make fuzz` runs a larger budget.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,7 +52,8 @@ done <"$out/reliability.list"
 	fail_build "initramfs" "$logs/$name-initramfs.log"
 
 "$top/scripts/guest/run.sh" --cards 2 --hotplug --initrd "$initrd" --name "$name" \
-	--tap-start "$n" --timeout "${MLU_RELIABILITY_TIMEOUT:-900}"
+	--tap-start "$n" --timeout "${MLU_RELIABILITY_TIMEOUT:-900}" \
+	--test-timeout "${MLU_RELIABILITY_TEST_TIMEOUT:-600}"
 ran=$?
 
 # The figure: fuzzer calls (its own count) and kernel reports in the guest
