@@ -12,6 +12,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -205,7 +206,8 @@ static void mlu_gem_free(struct drm_gem_object *obj)
 {
 	struct mlu_bo *bo = to_mlu_bo(obj);
 
-	trace_mlu_bo_free(to_mlu_device(obj->dev), obj->size, false);
+	trace_mlu_bo_free(mlu_trace_card(to_mlu_device(obj->dev)), obj->size,
+			  MLU_TRACE_BO_HOST, current->tgid);
 	mlu_bo_untrack_dma(bo);
 	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
 	mutex_destroy(&bo->mappings_lock);
@@ -251,7 +253,8 @@ static void mlu_devmem_free(struct drm_gem_object *obj)
 	struct mlu_device *mdev = to_mlu_device(obj->dev);
 	struct mlu_bo *bo = to_mlu_bo(obj);
 
-	trace_mlu_bo_free(mdev, obj->size, true);
+	trace_mlu_bo_free(mlu_trace_card(mdev), obj->size, MLU_TRACE_BO_DEVMEM,
+			  current->tgid);
 	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
 	mutex_lock(&mdev->devmem_lock);
 	gpu_buddy_free_list(&mdev->devmem_mm, &bo->blocks, 0);
@@ -343,7 +346,8 @@ static struct drm_gem_object *mlu_devmem_create(struct mlu_device *mdev,
 	INIT_LIST_HEAD(&bo->dev_link);
 	drm_gem_private_object_init(&mdev->drm, &bo->base.base, size);
 	bo->base.base.funcs = &mlu_devmem_funcs;
-	trace_mlu_bo_create(mdev, size, true);
+	trace_mlu_bo_create(mlu_trace_card(mdev), size, MLU_TRACE_BO_DEVMEM,
+			    current->tgid);
 
 	mutex_lock(&mdev->devmem_lock);
 	ret = gpu_buddy_alloc_blocks(&mdev->devmem_mm, 0, mdev->devmem_mm.size,
@@ -446,7 +450,8 @@ struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
 	INIT_LIST_HEAD(&bo->dev_link);
 	bo->base.map_wc = false;
 	bo->base.base.funcs = &mlu_gem_funcs;
-	trace_mlu_bo_create(to_mlu_device(drm), size, false);
+	trace_mlu_bo_create(mlu_trace_card(to_mlu_device(drm)), size,
+			    MLU_TRACE_BO_HOST, current->tgid);
 	return &bo->base.base;
 }
 

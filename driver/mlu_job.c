@@ -24,6 +24,7 @@
 #include <linux/dma-fence-chain.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -158,8 +159,8 @@ static void mlu_job_account(struct mlu_device *mdev, struct mlu_job *job,
 		atomic64_inc(&mdev->stats.jobs_completed);
 		atomic64_inc(&job->ctx->jobs_completed);
 	}
-	trace_mlu_job_done(job->q, job->ctx, job->id, job->seqno, error,
-			   job->dev_start_ns, job->dev_end_ns);
+	trace_mlu_job_done(mlu_trace_card(mdev), job->ctx->id, job->q->index,
+			   job->id, job->seqno, error, job->dev_start_ns, busy);
 }
 
 /* Read the job's timestamps; a slot the card did not write reads 0. */
@@ -364,7 +365,8 @@ static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
 
 	list_add_tail(&job->inflight, &q->inflight);
 	mlu_hw_queue_ring_doorbell(q);
-	trace_mlu_job_start(q, job->ctx, job->id, job->seqno);
+	trace_mlu_job_start(mlu_trace_card(q->mdev), job->ctx->id, q->index,
+			    job->id, job->seqno);
 }
 
 static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
@@ -412,11 +414,27 @@ out_unlock:
 	return dma_fence_get(fence);
 }
 
+/*
+ * A submitted job that never ran: the scheduler dropped it from a killed
+ * entity (its process died, or its queue was destroyed with jobs still
+ * waiting) and signalled its finished fence with -ESRCH.  It ends here, so
+ * it is accounted here, once, like every other job.
+ */
+static void mlu_job_account_dropped(struct mlu_job *job)
+{
+	int error = job->base.s_fence->finished.error;
+
+	mlu_job_account(job->q->mdev, job, error ?: -ECANCELED);
+}
+
 static void mlu_job_free(struct drm_sched_job *sched_job)
 {
 	struct mlu_job *job = to_mlu_job(sched_job);
 	u32 i;
 
+	/* Jobs of failed submits have no id: they were never counted. */
+	if (job->id && !job->hw_fence_armed)
+		mlu_job_account_dropped(job);
 	drm_sched_job_cleanup(sched_job);
 	for (i = 0; i < job->mapping_count; i++)
 		mlu_bo_mapping_put(job->mappings[i]);
@@ -461,7 +479,7 @@ static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
 	mlu_health_count_reset(mdev, ret);
 	/* Recoveries are serialised on reset_wq: this is the count just made. */
 	reset = atomic_read(&mdev->reset_count);
-	trace_mlu_reset(mdev, -1, reset);
+	trace_mlu_reset(mlu_trace_card(mdev), -1, reset);
 
 	for (i = 0; i < mdev->num_queues; i++) {
 		struct mlu_queue *q = &mdev->queues[i];
@@ -495,7 +513,7 @@ static void mlu_job_recover_queue(struct mlu_job *bad)
 	}
 	mlu_health_count_reset(mdev, 0);
 	reset = atomic_read(&mdev->reset_count);
-	trace_mlu_reset(mdev, q->index, reset);
+	trace_mlu_reset(mlu_trace_card(mdev), q->index, reset);
 
 	mlu_job_retire(q);
 	mlu_job_unqueue_inflight(q, reset);
@@ -726,7 +744,9 @@ static void mlu_job_push(struct mlu_exec_queue *queue, struct mlu_job *job,
 	/* Arming picked the ring (the entity may move between rings). */
 	job->q = container_of(job->base.sched, struct mlu_queue, sched);
 	finished = dma_fence_get(&job->base.s_fence->finished);
-	trace_mlu_job_submit(job->q, job->ctx, job->id, job->packet_count);
+	trace_mlu_job_submit(mlu_trace_card(job->q->mdev), job->ctx->id,
+			     job->q->index, job->id, job->packet_count,
+			     current->tgid);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&queue->submit_lock);
 

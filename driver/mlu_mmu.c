@@ -466,7 +466,7 @@ void mlu_mmu_report_fault(struct mlu_device *mdev)
 	ctx = mlu_read(mdev, MLU_REG_MMU_FAULT_CTX);
 	addr = mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_LO) |
 	       (u64)mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_HI) << 32;
-	trace_mlu_mmu_fault(mdev, ctx, addr,
+	trace_mlu_mmu_fault(mlu_trace_card(mdev), ctx, addr,
 			    FIELD_GET(MLU_FAULT_REASON_MASK, status));
 	dev_warn_ratelimited(mdev->drm.dev,
 			     "MMU fault: ctx %u queue %u %s va 0x%llx reason %u%s\n",

@@ -1379,6 +1379,19 @@ TEST(device_error_fails_running_job_and_innocent_jobs_complete)
 
 /* ---- processes ---------------------------------------------------------- */
 
+/* The card's job counters in sysfs. */
+struct job_counts {
+	long long submitted, completed, failed;
+};
+
+static int job_counts_read(int minor, struct job_counts *j)
+{
+	j->submitted = mlu_card_sysfs_num(minor, "jobs_submitted");
+	j->completed = mlu_card_sysfs_num(minor, "jobs_completed");
+	j->failed = mlu_card_sysfs_num(minor, "jobs_failed");
+	return j->submitted < 0 || j->completed < 0 || j->failed < 0 ? -1 : 0;
+}
+
 /* Device memory a child takes, and gets back when the child dies. */
 #define CHILD_DEVMEM (64ull << 20)
 #define KILL_JOBS 40
@@ -1387,18 +1400,23 @@ TEST(device_error_fails_running_job_and_innocent_jobs_complete)
  * The child streams long jobs on a queue, each with its own binary syncobj
  * that it shares with the parent as a syncobj fd, and holds device memory.
  * The parent SIGKILLs it mid-stream: every fence still signals (jobs on the
- * card complete, the others with -ESRCH, none is left pending), the card
- * works and the device memory is free again.
+ * card complete, the others with -ESRCH, none is left pending), sysfs
+ * counts each job once (completed or failed), the card works and the
+ * device memory is free again.
  */
 TEST(killed_process_releases_everything_and_signals_its_fences)
 {
 	int sv[2], status, i, done = 0, killed = 0;
-	uint32_t syncobjs[KILL_JOBS], bo = 0;
+	uint32_t syncobjs[KILL_JOBS];
+	struct job_counts before, after;
 	int64_t deadline;
 	struct card c;
 	pid_t pid;
 
 	OPEN_CARD_OR_SKIP(&c);
+	/* Jobs of earlier tests may still be letting go of their BOs. */
+	ASSERT_DEVMEM_FREE_SETTLES(c.fd, c.info.devmem_size);
+	ASSERT_EQ(0, job_counts_read(c.minor, &before));
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -1452,6 +1470,24 @@ TEST(killed_process_releases_everything_and_signals_its_fences)
 	EXPECT_GE(done, 1);
 	EXPECT_GE(killed, 1) TH_LOG("the child was killed after its last job reached the card");
 
+	/*
+	 * sysfs counts each job once: completed, or failed, which includes
+	 * the jobs dropped unrun (accounted when the scheduler frees them,
+	 * possibly just after their fence signalled).
+	 */
+	deadline = now_ns() + MLU_DEVMEM_SETTLE_MS * (int64_t)MS;
+	do {
+		ASSERT_EQ(0, job_counts_read(c.minor, &after));
+		if (after.completed + after.failed - before.completed - before.failed >= KILL_JOBS)
+			break;
+		usleep(5000);
+	} while (now_ns() < deadline);
+	EXPECT_EQ(before.submitted + KILL_JOBS, after.submitted);
+	EXPECT_EQ(before.completed + done, after.completed);
+	EXPECT_EQ(before.failed + killed, after.failed);
+	EXPECT_EQ(after.submitted - before.submitted,
+		  after.completed + after.failed - before.completed - before.failed);
+
 	/* The card works and the child's device memory is free again. */
 	{
 		uint32_t q;
@@ -1459,19 +1495,7 @@ TEST(killed_process_releases_everything_and_signals_its_fences)
 		ASSERT_EQ(0, queue_create(c.fd, DRM_MLU_QUEUE_PRIORITY_NORMAL, 1, &q));
 		next_job_works(_metadata, c.fd, q);
 	}
-	if (c.info.capabilities & DRM_MLU_CAP_BO_DEVMEM) {
-		uint64_t most = c.info.devmem_size - (c.info.devmem_size >> 3);
-		int ret;
-
-		deadline = now_ns() + 5000 * (int64_t)MS;
-		do {
-			ret = mlu_bo_create(c.fd, most, DRM_MLU_BO_DEVMEM, &bo, NULL);
-			if (ret == -ENOMEM)
-				usleep(10000);
-		} while (ret == -ENOMEM && now_ns() < deadline);
-		EXPECT_EQ(0, ret) TH_LOG("%llu MiB of device memory not back",
-					 (unsigned long long)(most >> 20));
-	}
+	EXPECT_DEVMEM_FREE_SETTLES(c.fd, c.info.devmem_size);
 	close(sv[0]);
 	close(sv[1]);
 	close(c.fd);

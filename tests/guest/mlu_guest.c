@@ -96,6 +96,54 @@ int mlu_query_info(int fd, struct drm_mlu_device_info *info)
 	return ioctl_err(fd, DRM_IOCTL_MLU_DEV_QUERY, &q);
 }
 
+long long mlu_card_sysfs_num(int minor, const char *name)
+{
+	char path[128];
+	long long v;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/accel/accel%d/device/mlu/%s", minor, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%lld", &v);
+	fclose(f);
+	return n == 1 ? v : -1;
+}
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int mlu_wait_devmem_free(int fd, uint64_t want, uint64_t *free_now, unsigned int *waited_ms)
+{
+	uint64_t start = monotonic_ms(), waited;
+	struct drm_mlu_device_info info;
+	int ret;
+
+	for (;;) {
+		memset(&info, 0, sizeof(info));
+		ret = mlu_query_info(fd, &info);
+		if (ret)
+			return ret;
+		waited = monotonic_ms() - start;
+		if (free_now)
+			*free_now = info.devmem_free;
+		if (waited_ms)
+			*waited_ms = waited;
+		if (info.devmem_free == want)
+			return 0;
+		if (waited >= MLU_DEVMEM_SETTLE_MS)
+			return -ETIME;
+		usleep(5000);
+	}
+}
+
 int mlu_bo_create(int fd, uint64_t size, uint32_t flags, uint32_t *handle, uint64_t *va)
 {
 	struct drm_mlu_bo_create c = { .size = size, .flags = flags };

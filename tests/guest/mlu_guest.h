@@ -28,6 +28,12 @@ int mlu_open_card(int index);
 /* Cards the host attached (MLU_GUEST_CARDS), or -1 when unknown. */
 int mlu_expected_cards(void);
 
+/*
+ * A number from the card's sysfs group, /sys/class/accel/accel<minor>/device/mlu/<name>
+ * (Documentation/ABI/testing/sysfs-driver-mlu), or -1.
+ */
+long long mlu_card_sysfs_num(int minor, const char *name);
+
 /* Raw ioctls: 0 or -errno. */
 int mlu_query_info(int fd, struct drm_mlu_device_info *info);
 int mlu_bo_create(int fd, uint64_t size, uint32_t flags, uint32_t *handle, uint64_t *va);
@@ -39,6 +45,44 @@ int mlu_submit(int fd, struct drm_mlu_submit *args);
 int mlu_submit_simple(int fd, uint32_t queue, const void *packets, uint32_t count,
 		      const uint32_t *bos, uint32_t bo_count, uint32_t in_sync,
 		      uint32_t out_sync);
+
+/*
+ * Device memory that jobs used comes back once drm_sched has freed the jobs
+ * (free_job drops their BO references), which happens shortly after their
+ * fences signal, possibly after the submitting process exited: a test
+ * that compares free device memory with an earlier figure waits for it,
+ * boundedly.  The bound stays below the driver's default job timeout (5 s)
+ * so that memory that only comes back when a timeout handler runs fails.
+ */
+#define MLU_DEVMEM_SETTLE_MS 3000
+/*
+ * Wait up to MLU_DEVMEM_SETTLE_MS for card fd's free device memory to be
+ * want bytes: 0 (*waited_ms: how long it took), -ETIME (*free_now: the last
+ * figure), or the query's -errno.  Either pointer may be NULL.
+ */
+int mlu_wait_devmem_free(int fd, uint64_t want, uint64_t *free_now, unsigned int *waited_ms);
+
+/*
+ * For kselftest-harness tests: card fd's free device memory settles at
+ * want bytes (ASSERT_ or EXPECT_), else the test fails with the figures.
+ * A wait of 100 ms or more is logged: it is worth knowing about.
+ */
+#define ASSERT_DEVMEM_FREE_SETTLES(fd, want) __MLU_DEVMEM_SETTLES(ASSERT_EQ, fd, want)
+#define EXPECT_DEVMEM_FREE_SETTLES(fd, want) __MLU_DEVMEM_SETTLES(EXPECT_EQ, fd, want)
+#define __MLU_DEVMEM_SETTLES(check, fd, want)						\
+	do {										\
+		uint64_t __want = (want), __free = 0;					\
+		unsigned int __waited = 0;						\
+		int __ret = mlu_wait_devmem_free((fd), __want, &__free, &__waited);	\
+											\
+		check(0, __ret) TH_LOG("free device memory %llu, expected %llu "	\
+				       "(%lld bytes still in use) after %u ms",	\
+				       (unsigned long long)__free,			\
+				       (unsigned long long)__want,			\
+				       (long long)(__want - __free), __waited);	\
+		if (!__ret && __waited >= 100)						\
+			TH_LOG("free device memory came back after %u ms", __waited);	\
+	} while (0)
 
 uint32_t mlu_syncobj_create(int fd);		/* 0 on failure */
 /* Wait up to timeout_ns for a binary syncobj: 0, -ETIME, or -errno. */

@@ -405,6 +405,23 @@ static int workload_release(struct workload *w, struct worker_result *res)
 	return failed || got != w->nr ? -1 : 0;
 }
 
+/*
+ * Whether the kernel runs BPF programs at all (CONFIG_BPF_SYSCALL): the
+ * debug kernel of tests/suites/40-guest-debug.sh does not, and there the
+ * tests that trace are skipped and fails_clearly_without_bpf checks the
+ * tool's error instead.
+ */
+static bool kernel_has_bpf(void)
+{
+	return !(syscall(SYS_bpf, -1, NULL, 0) < 0 && errno == ENOSYS);
+}
+
+#define SKIP_WITHOUT_BPF()								\
+	do {										\
+		if (!kernel_has_bpf())							\
+			SKIP(return, "kernel without BPF (CONFIG_BPF_SYSCALL)");	\
+	} while (0)
+
 /* ---- traced workload, with and without filters ---- */
 
 FIXTURE(traced) {
@@ -437,6 +454,7 @@ FIXTURE_SETUP(traced)
 	}
 	if (access(TOOL, X_OK))
 		SKIP(return, TOOL " is not in this guest image");
+	SKIP_WITHOUT_BPF();
 	ASSERT_EQ(0, workload_plan(&self->w));
 	if (variant->by_card && self->w.plan[2].minor == self->w.plan[0].minor)
 		SKIP(return, "the card filter needs two cards");
@@ -645,6 +663,7 @@ TEST(stops_after_its_duration)
 
 	if (access(TOOL, X_OK))
 		SKIP(return, TOOL " is not in this guest image");
+	SKIP_WITHOUT_BPF();
 
 	if (mlu_count_cards() == 0)
 		SKIP(return, "no MLU card");
@@ -674,6 +693,7 @@ TEST(text_output_prints_histograms_and_processes)
 
 	if (access(TOOL, X_OK))
 		SKIP(return, TOOL " is not in this guest image");
+	SKIP_WITHOUT_BPF();
 
 	if (mlu_count_cards() == 0)
 		SKIP(return, "no MLU card");
@@ -731,6 +751,28 @@ TEST(fails_clearly_without_root)
 	EXPECT_NE(NULL, strstr(err, "permission denied")) TH_LOG("stderr: %s", err);
 }
 
+/* Without BPF in the kernel the tool says so, and that it cannot run. */
+TEST(fails_clearly_without_bpf)
+{
+	char *argv[] = { "mlu-trace", "1", NULL };
+	char err[4096];
+	int status;
+	char *out;
+
+	if (access(TOOL, X_OK))
+		SKIP(return, TOOL " is not in this guest image");
+	if (kernel_has_bpf())
+		SKIP(return, "this kernel has BPF");
+	if (mlu_count_cards() == 0)
+		SKIP(return, "no MLU card");
+	out = tool_run(argv, &status, err, sizeof(err));
+	free(out);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(1, WEXITSTATUS(status));
+	EXPECT_NE(NULL, strstr(err, "BPF unavailable")) TH_LOG("stderr: %s", err);
+	EXPECT_NE(NULL, strstr(err, "CONFIG_BPF_SYSCALL")) TH_LOG("stderr: %s", err);
+}
+
 /*
  * Unloads and reloads the driver, so no file of a card may be open: a
  * fixture of its own, as fixtures run in the order they are declared and
@@ -752,6 +794,7 @@ TEST_F(unloaded, holds_the_module_until_sigint)
 		SKIP(return, "no MLU card");
 	if (access(TOOL, X_OK))
 		SKIP(return, TOOL " is not in this guest image");
+	SKIP_WITHOUT_BPF();
 	ASSERT_EQ(0, tracer_start(&t, argv)) TH_LOG("mlu-trace did not start: %s", t.err);
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "mlu", O_NONBLOCK));
 	EXPECT_EQ(EWOULDBLOCK, errno);

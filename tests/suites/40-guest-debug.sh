@@ -8,7 +8,8 @@
 # built against that kernel (its vermagic differs from Debian's).  Two boots,
 # each ending with scripts/debug-kernel/debug_kernel_check.sh (checkers still
 # on, kmemleak scan):
-#  1. the tests of 30-guest, then what needs this kernel: the failslab test
+#  1. the tests of 30-guest (with tools/mlu-smi and tools/mlu-trace in the
+#     guest's /bin), then what needs this kernel: the failslab test
 #     (host and device memory BOs) and the ioctl fuzzer with syncobj counts
 #     up to 2^32-1 (MLU_DEBUG_FUZZ_CALLS calls, default 100000), which prints
 #       fuzz: ioctl <calls> calls, <reports> kernel reports (debug kernel, ...)
@@ -69,6 +70,18 @@ if step guest-tests make -C "$top/tests/guest" O="$out/tests" RUNTIME_O="$top/bu
 		tests+=(-t "$out/tests/$t")
 	done <"$out/tests/tests.list"
 fi
+# The tools the tests run, as scripts/guest/build.sh builds them.  mlu-trace
+# is built against the Debian kernel's BTF (its vmlinux.h only supplies
+# types): its BPF object reads nothing but tracepoint arguments, so it has
+# no CO-RE relocation and the same binary runs on this kernel, which has
+# BPF on tracepoints but no BTF.
+tools=()
+if step mlu-smi make -C "$top/tools/mlu-smi" O="$top/build/tools"; then
+	tools+=(-f "$top/build/tools/mlu-smi:/bin/mlu-smi")
+fi
+if step mlu-trace make -C "$top/tools/mlu-trace" O="$top/build/tools/mlu-trace"; then
+	tools+=(-f "$top/build/tools/mlu-trace/mlu-trace:/bin/mlu-trace")
+fi
 # Reliability tests that need this kernel: fault injection exists only
 # here, and only here are the fuzzer's huge syncobj counts a fair test.
 hotplug=()
@@ -84,7 +97,7 @@ fi
 check=(-t "$top/scripts/debug-kernel/debug_kernel_check.sh")
 
 step initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" \
-	-k "$release" ${module:+-m "$module"} "${tests[@]}" "${check[@]}"
+	-k "$release" ${module:+-m "$module"} "${tests[@]}" "${tools[@]}" "${check[@]}"
 step hotplug-initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/hotplug.cpio.gz" \
 	-k "$release" ${module:+-m "$module"} "${hotplug[@]}" "${check[@]}"
 

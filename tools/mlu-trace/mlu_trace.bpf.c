@@ -9,39 +9,17 @@
  * syscall, is active on that CPU, and mlu_job_done fires in the completion
  * interrupt, so jobs would be lost.  A raw tracepoint program is skipped
  * only when that same program is already running on the CPU.  Its
- * arguments are the tracepoint's TP_PROTO (driver/mlu_trace.h); the card
- * and queue numbers are read from the driver's structures with CO-RE,
- * relocated against the mlu module's BTF at load time.
+ * arguments are the tracepoint's TP_PROTO (driver/mlu_trace.h): one plain
+ * scalar per record field, in the fields' order, so the programs read no
+ * driver structure and need neither the module's BTF nor its layout.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
 #include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "mlu_trace.h"
-
-/*
- * The few driver and DRM fields mlu-trace reads, the way the tracepoints
- * derive their card and queue fields; CO-RE finds them in module BTF.
- */
-struct drm_minor {
-	int index;
-} __attribute__((preserve_access_index));
-
-struct drm_device {
-	struct drm_minor *accel;
-} __attribute__((preserve_access_index));
-
-struct mlu_device {
-	struct drm_device drm;
-} __attribute__((preserve_access_index));
-
-struct mlu_queue {
-	struct mlu_device *mdev;
-	unsigned int index;
-} __attribute__((preserve_access_index));
 
 /* Filters, set by userspace before load: 0 / -1 mean "all". */
 const volatile __s32 filter_pid;
@@ -160,20 +138,11 @@ static void note_depth(struct mlu_trace_queue *q, __u32 card, __u32 queue, __s64
 		*peak = depth;
 }
 
-/* The N of /dev/accel/accelN (0 before the node exists, like the tracepoints). */
-static __u32 card_of(const struct mlu_device *mdev)
-{
-	return BPF_CORE_READ(mdev, drm.accel, index);
-}
-
 SEC("raw_tp/mlu_job_submit")
-int BPF_PROG(handle_job_submit, const struct mlu_queue *q, const void *mmu_ctx, __u64 job_id,
-	     __u32 packets)
+int BPF_PROG(handle_job_submit, __u32 card, __u32 mmu_ctx, __u32 queue, __u64 job_id,
+	     __u32 packets, __s32 pid)
 {
-	__u32 card = card_of(BPF_CORE_READ(q, mdev)), queue = BPF_CORE_READ(q, index);
 	struct mlu_trace_job_key key = { .card = card, .job = job_id };
-	/* The submitting process, as the tracepoint's pid field. */
-	__s32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct mlu_trace_job job = {
 		.submit_ns = bpf_ktime_get_ns(),
 		.pid = pid,
@@ -206,13 +175,10 @@ int BPF_PROG(handle_job_submit, const struct mlu_queue *q, const void *mmu_ctx, 
 }
 
 SEC("raw_tp/mlu_job_start")
-int BPF_PROG(handle_job_start, const struct mlu_queue *q, const void *mmu_ctx, __u64 job_id,
+int BPF_PROG(handle_job_start, __u32 card, __u32 mmu_ctx, __u32 queue, __u64 job_id,
 	     __u64 seqno)
 {
-	struct mlu_trace_job_key key = {
-		.card = card_of(BPF_CORE_READ(q, mdev)),
-		.job = job_id,
-	};
+	struct mlu_trace_job_key key = { .card = card, .job = job_id };
 	struct mlu_trace_queue *qs;
 	struct mlu_trace_job *job;
 	__u64 now = bpf_ktime_get_ns();
@@ -232,16 +198,10 @@ int BPF_PROG(handle_job_start, const struct mlu_queue *q, const void *mmu_ctx, _
 }
 
 SEC("raw_tp/mlu_job_done")
-int BPF_PROG(handle_job_done, const struct mlu_queue *q, const void *mmu_ctx, __u64 job_id,
-	     __u64 seqno, int error, __u64 dev_start_ns, __u64 dev_end_ns)
+int BPF_PROG(handle_job_done, __u32 card, __u32 mmu_ctx, __u32 queue, __u64 job_id,
+	     __u64 seqno, __s32 error, __u64 dev_start_ns, __u64 duration)
 {
-	struct mlu_trace_job_key key = {
-		.card = card_of(BPF_CORE_READ(q, mdev)),
-		.job = job_id,
-	};
-	/* As the tracepoint's dev_duration_ns: 0 unless both timestamps were written. */
-	__u64 duration = dev_start_ns && dev_end_ns > dev_start_ns ?
-			 dev_end_ns - dev_start_ns : 0;
+	struct mlu_trace_job_key key = { .card = card, .job = job_id };
 	struct mlu_trace_queue *qs;
 	struct mlu_trace_proc *p;
 	struct mlu_trace_job *job;
@@ -277,9 +237,8 @@ int BPF_PROG(handle_job_done, const struct mlu_queue *q, const void *mmu_ctx, __
 	return 0;
 }
 
-static void count_card_event(const struct mlu_device *mdev, bool fault)
+static void count_card_event(__u32 card, bool fault)
 {
-	__u32 card = card_of(mdev);
 	struct mlu_trace_card *c;
 
 	if (!card_wanted(card))
@@ -294,16 +253,16 @@ static void count_card_event(const struct mlu_device *mdev, bool fault)
 }
 
 SEC("raw_tp/mlu_mmu_fault")
-int BPF_PROG(handle_mmu_fault, const struct mlu_device *mdev)
+int BPF_PROG(handle_mmu_fault, __u32 card)
 {
-	count_card_event(mdev, true);
+	count_card_event(card, true);
 	return 0;
 }
 
 SEC("raw_tp/mlu_reset")
-int BPF_PROG(handle_reset, const struct mlu_device *mdev)
+int BPF_PROG(handle_reset, __u32 card)
 {
-	count_card_event(mdev, false);
+	count_card_event(card, false);
 	return 0;
 }
 

@@ -197,12 +197,20 @@ static void check_bpf(void)
 		    strerror(-ret ?: ENOTSUP));
 }
 
-/* ---- the mlu tracepoints and the module's BTF ---- */
+/* ---- the mlu tracepoints ---- */
 
 /*
- * The programs read the card and queue numbers from the driver's
- * structures (mlu_trace.bpf.c): they need the module loaded, with BTF.
+ * The programs read only the tracepoints' scalar arguments
+ * (mlu_trace.bpf.c): they need the module loaded, not its BTF.  Checked
+ * before BPF support, the more likely thing to be missing.
  */
+static void check_mlu_loaded(void)
+{
+	if (!event_exists("mlu", ""))
+		die("no mlu tracepoints in %s/events: is the mlu module loaded? "
+		    "(modprobe mlu)", tracefs);
+}
+
 static void check_mlu_events(struct mlu_trace_bpf *obj)
 {
 #define MLU_EVENT(name, required) { "mlu_" #name, required },
@@ -212,16 +220,10 @@ static void check_mlu_events(struct mlu_trace_bpf *obj)
 	} events[] = { MLU_TRACE_MLU_EVENTS(MLU_EVENT) };
 	size_t i;
 
-	if (!event_exists("mlu", ""))
-		die("no mlu tracepoints in %s/events: is the mlu module loaded? "
-		    "(modprobe mlu)", tracefs);
 	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 		if (events[i].required && !event_exists("mlu", events[i].name))
 			die("tracepoint mlu:%s missing: this mlu driver is too old for mlu-trace",
 			    events[i].name);
-	if (access("/sys/kernel/btf/mlu", F_OK))
-		die("the mlu module has no BTF (/sys/kernel/btf/mlu): build it with pahole "
-		    "on a kernel with CONFIG_DEBUG_INFO_BTF_MODULES");
 	if (!event_exists("mlu", "mlu_mmu_fault"))
 		bpf_program__set_autoload(obj->progs.handle_mmu_fault, false);
 	if (!event_exists("mlu", "mlu_reset"))
@@ -722,6 +724,7 @@ int main(int argc, char **argv)
 		die("permission denied: run as root (loading BPF programs needs CAP_BPF and "
 		    "CAP_PERFMON, or CAP_SYS_ADMIN)");
 	find_tracefs();
+	check_mlu_loaded();
 	check_bpf();
 
 	obj = mlu_trace_bpf__open();
