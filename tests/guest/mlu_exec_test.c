@@ -383,46 +383,6 @@ static int point_status(int fd, uint32_t syncobj, uint64_t point)
 	return ret;
 }
 
-/* Send / receive one file descriptor over a unix socket. */
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	char byte = 'f';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &msg, 0) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 /* ---- queue objects ------------------------------------------------------ */
 
 TEST(queue_create_destroy_arguments)
@@ -957,7 +917,7 @@ TEST(job_waits_for_another_process_sync_file)
 		bos[0] = blk.bo.handle;
 		bos[1] = cts.handle;
 		if (submit_q(fd, cq, pkts, 13, bos, 2, NULL, 0, cout, 0) ||
-		    drmSyncobjExportSyncFile(fd, cout, &csf) || send_fd(sv[1], csf))
+		    drmSyncobjExportSyncFile(fd, cout, &csf) || mlu_send_fd(sv[1], csf))
 			_exit(11);
 		if (mlu_syncobj_wait(fd, cout, WAIT_NS) || mlu_fence_status(fd, cout) != 1)
 			_exit(12);
@@ -966,7 +926,7 @@ TEST(job_waits_for_another_process_sync_file)
 			_exit(13);
 		_exit(0);
 	}
-	sf = recv_fd(sv[0]);
+	sf = mlu_recv_fd(sv[0]);
 	ASSERT_GE(sf, 0);
 	ASSERT_EQ(0, queue_create(c.fd, DRM_MLU_QUEUE_PRIORITY_NORMAL, 0, &q));
 	ASSERT_EQ(0, bo_new(c.fd, 4096, 0, &ts));
@@ -1109,7 +1069,7 @@ TEST(event_sync_file_orders_queues_of_two_processes)
 			if (mlu_enqueue_matmul(cq, &mm))
 				_exit(11);
 		if (mlu_queue_record_event(cq, ev) || mlu_event_export_sync_file(ev, &csf) ||
-		    send_fd(sv[1], csf))
+		    mlu_send_fd(sv[1], csf))
 			_exit(12);
 		if (mlu_event_wait(ev, WAIT_NS) || mlu_event_timestamp_ns(ev, &child_ts))
 			_exit(13);
@@ -1117,7 +1077,7 @@ TEST(event_sync_file_orders_queues_of_two_processes)
 			_exit(14);
 		_exit(0);
 	}
-	sf = recv_fd(sv[0]);
+	sf = mlu_recv_fd(sv[0]);
 	ASSERT_GE(sf, 0);
 	ASSERT_EQ(MLU_SUCCESS, mlu_queue_create_with_priority(dev, MLU_QUEUE_PRIORITY_NORMAL, &q));
 	ASSERT_EQ(MLU_SUCCESS, mlu_event_create(dev, &imported));
@@ -1436,7 +1396,7 @@ TEST(killed_process_releases_everything_and_signals_its_fences)
 			if (!out || submit_q(fd, q, blk.pkts, blk.n, &blk.bo.handle, 1, NULL, 0,
 					     out, 0))
 				_exit(12);
-			if (drmSyncobjHandleToFD(fd, out, &sfd) || send_fd(sv[1], sfd))
+			if (drmSyncobjHandleToFD(fd, out, &sfd) || mlu_send_fd(sv[1], sfd))
 				_exit(13);
 			close(sfd);
 		}
@@ -1444,7 +1404,7 @@ TEST(killed_process_releases_everything_and_signals_its_fences)
 		_exit(14);
 	}
 	for (i = 0; i < KILL_JOBS; i++) {
-		int sfd = recv_fd(sv[0]);
+		int sfd = mlu_recv_fd(sv[0]);
 
 		ASSERT_GE(sfd, 0);
 		ASSERT_EQ(0, drmSyncobjFDToHandle(c.fd, sfd, &syncobjs[i]));

@@ -116,4 +116,11 @@ int mlu_matmul_oracle(const struct mlu_matmul_desc *d, const void *a, const void
 int mlu_conv2d_oracle(const struct mlu_conv2d_desc *d, const void *in, const void *w,
 		      const void *bias, void *ref, void *abs_ref);
 
+/*
+ * Pass one file descriptor over a unix socket (SCM_RIGHTS).  mlu_send_fd()
+ * returns 0 or -errno; mlu_recv_fd() the received fd or -1.
+ */
+int mlu_send_fd(int sock, int fd);
+int mlu_recv_fd(int sock);
+
 #endif /* MLU_GUEST_H */
