@@ -953,6 +953,9 @@ TEST(job_waits_for_another_process_sync_file)
 
 /* ---- events with device time (libmlu) ----------------------------------- */
 
+/* 512^3 f32 matmuls between the two timing events. */
+#define ELAPSED_MATMULS 24
+
 TEST(event_elapsed_time_matches_device_busy_time)
 {
 	struct mlu_event *e0, *e1, *plain;
@@ -968,7 +971,7 @@ TEST(event_elapsed_time_matches_device_busy_time)
 	long long busy0, busy1;
 	int64_t elapsed, back, wall0, wall1, busy;
 	uint64_t t0, t1;
-	int i;
+	int i, ret;
 
 	if (mlu_device_open(0, &dev))
 		SKIP(return, "no MLU card");
@@ -987,12 +990,20 @@ TEST(event_elapsed_time_matches_device_busy_time)
 	ASSERT_GE(busy0, 0);
 	wall0 = now_ns();
 	ASSERT_EQ(MLU_SUCCESS, mlu_queue_record_event(q, e0));
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < ELAPSED_MATMULS; i++)
 		ASSERT_EQ(MLU_SUCCESS, mlu_enqueue_matmul(q, &mm));
 	ASSERT_EQ(MLU_SUCCESS, mlu_queue_record_event(q, e1));
 	ASSERT_EQ(MLU_SUCCESS, mlu_queue_record_event(q, plain));
-	/* Six large matmuls take milliseconds: e1 is still pending. */
-	EXPECT_EQ(MLU_ERROR_NOT_READY, mlu_event_elapsed_ns(e0, e1, &elapsed));
+	/*
+	 * The matmuls take tens of milliseconds on a fast host: e1 is still
+	 * pending.  A debug guest on a loaded host can take that long to
+	 * submit them; then elapsed time is simply available already.
+	 */
+	ret = mlu_event_elapsed_ns(e0, e1, &elapsed);
+	if (ret == MLU_SUCCESS)
+		TH_LOG("the matmuls ended before the pending check");
+	else
+		EXPECT_EQ(MLU_ERROR_NOT_READY, ret);
 	ASSERT_EQ(MLU_SUCCESS, mlu_queue_synchronize(q, WAIT_NS));
 	wall1 = now_ns();
 	busy1 = fdinfo_engine_ns(mlu_device_fd(dev), props.num_queues);
