@@ -22,6 +22,10 @@ fi
 log() { echo "build-qemu: $*" >&2; }
 
 mkdir -p "$cache"
+# One build at a time: clones and worktrees share the source tree and the
+# build directories, and two overlapping meson/ninja runs corrupt them.
+exec 9>"$cache/qemu-build.lock"
+flock 9
 srcdir=$(ls -d "$cache"/qemu-src/qemu-10.0*/ 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$srcdir" ]; then
 	log "fetching QEMU source package (trixie)"
