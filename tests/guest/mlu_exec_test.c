@@ -50,14 +50,7 @@ struct card {
 	struct drm_mlu_device_info info;
 };
 
-#define OPEN_CARD_OR_SKIP(c)							\
-	do {									\
-		if (card_open(c)) {						\
-			ASSERT_LE(mlu_expected_cards(), 0)			\
-				TH_LOG("host attached cards but no mlu node");	\
-			SKIP(return, "no MLU card");				\
-		}								\
-	} while (0)
+#define OPEN_CARD_OR_SKIP(c)	MLU_SKIP_UNLESS_CARD(card_open(c) == 0, 0)
 
 static int card_open(struct card *c)
 {

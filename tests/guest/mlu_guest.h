@@ -25,6 +25,27 @@
 int mlu_count_cards(void);
 /* Open the index-th card, or -1 with errno set. */
 int mlu_open_card(int index);
+
+/*
+ * For kselftest harness tests: when card @index could not be opened
+ * (@opened false), skip if the host attached fewer cards, and fail if it
+ * attached the card but the guest has no usable node for it.
+ */
+#define MLU_SKIP_UNLESS_CARD(opened, index)					\
+	do {									\
+		if (!(opened)) {						\
+			ASSERT_LE(mlu_expected_cards(), (index))		\
+				TH_LOG("host attached cards but no mlu node");	\
+			SKIP(return, "no MLU card %d", (index));		\
+		}								\
+	} while (0)
+
+/* Open card @index into @fd, or skip / fail as MLU_SKIP_UNLESS_CARD(). */
+#define MLU_OPEN_CARD_OR_SKIP(fd, index)					\
+	do {									\
+		(fd) = mlu_open_card(index);					\
+		MLU_SKIP_UNLESS_CARD((fd) >= 0, (index));			\
+	} while (0)
 /* Cards the host attached (MLU_GUEST_CARDS), or -1 when unknown. */
 int mlu_expected_cards(void);
 

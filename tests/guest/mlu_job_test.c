@@ -21,16 +21,6 @@
 
 #define WAIT_NS (30000 * MS)
 
-#define OPEN_CARD_OR_SKIP(fd, index)						\
-	do {									\
-		(fd) = mlu_open_card(index);					\
-		if ((fd) < 0) {							\
-			ASSERT_LE(mlu_expected_cards(), (index))		\
-				TH_LOG("host attached cards but no mlu node");	\
-			SKIP(return, "no MLU card %d", (index));		\
-		}								\
-	} while (0)
-
 /* A packed f32 matmul job on one BO: A, B then C, m x k x n. */
 struct mm_job {
 	struct mlu_matmul_desc d;
@@ -94,7 +84,7 @@ TEST(unmapped_address_faults_and_next_job_works)
 	unsigned char *p;
 	int fd;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	ASSERT_EQ(0, mlu_bo_create(fd, 8192, 0, &bo, &va));
 	p = mlu_bo_map(fd, bo);
 	ASSERT_NE(NULL, p);
@@ -122,7 +112,7 @@ TEST(write_to_read_only_bo_faults)
 	uint64_t ro, rw;
 	int fd;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	ASSERT_EQ(0, mlu_bo_create(fd, 4096, DRM_MLU_BO_DEVICE_READ_ONLY, &bos[0], &ro));
 	ASSERT_EQ(0, mlu_bo_create(fd, 4096, 0, &bos[1], &rw));
 	out = mlu_syncobj_create(fd);
@@ -142,7 +132,7 @@ TEST(many_jobs_in_flight)
 	int fd, i, q;
 	struct drm_mlu_device_info info;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	ASSERT_EQ(0, mlu_query_info(fd, &info));
 	jobs = calloc(JOBS, sizeof(*jobs));
 	ASSERT_NE(NULL, jobs);
@@ -176,7 +166,7 @@ TEST(jobs_on_one_queue_complete_in_order)
 	uint32_t *p;
 	int fd, i;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	ASSERT_EQ(0, mlu_bo_create(fd, (JOBS + 1) * 4096, 0, &bo, &va));
 	p = mlu_bo_map(fd, bo);
 	ASSERT_NE(NULL, p);
@@ -213,7 +203,7 @@ static void in_fence_ordering(struct __test_metadata *_metadata, bool timeline)
 	void *dst_map;
 	int fd;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	ASSERT_EQ(0, mlu_query_info(fd, &info));
 	if (info.num_queues < 2)
 		SKIP(return, "the card has a single queue");
@@ -330,7 +320,7 @@ TEST(two_processes_have_isolated_address_spaces)
 	pid_t pid[2];
 	int i;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	close(fd);
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe(go));
@@ -394,7 +384,7 @@ TEST(close_with_jobs_in_flight)
 	int status, fd;
 	pid_t pid;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	close(fd);
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -411,7 +401,7 @@ TEST(killed_with_jobs_in_flight)
 	int status, fd;
 	pid_t pid;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	close(fd);
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -433,8 +423,8 @@ TEST(two_cards_at_once)
 
 	if (mlu_expected_cards() >= 0 && mlu_expected_cards() < 2)
 		SKIP(return, "the host attached %d card(s)", mlu_expected_cards());
-	OPEN_CARD_OR_SKIP(fd[0], 0);
-	OPEN_CARD_OR_SKIP(fd[1], 1);
+	MLU_OPEN_CARD_OR_SKIP(fd[0], 0);
+	MLU_OPEN_CARD_OR_SKIP(fd[1], 1);
 	EXPECT_EQ(2, mlu_count_cards());
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, mlu_query_info(fd[i], &info[i]));

@@ -28,24 +28,8 @@
 
 #define WAIT_NS (60000 * MS)
 
-#define OPEN_CARD_OR_SKIP(fd, index)						\
-	do {									\
-		(fd) = mlu_open_card(index);					\
-		if ((fd) < 0) {							\
-			ASSERT_LE(mlu_expected_cards(), (index))		\
-				TH_LOG("host attached cards but no mlu node");	\
-			SKIP(return, "no MLU card %d", (index));		\
-		}								\
-	} while (0)
-
 #define OPEN_DEVICE_OR_SKIP(dev, index)						\
-	do {									\
-		if (mlu_device_open(index, &(dev))) {				\
-			ASSERT_LE(mlu_expected_cards(), (index))		\
-				TH_LOG("host attached cards, libmlu sees none"); \
-			SKIP(return, "no MLU card %d", (index));		\
-		}								\
-	} while (0)
+	MLU_SKIP_UNLESS_CARD(mlu_device_open(index, &(dev)) == 0, (index))
 
 static void fill_pattern(void *dst, size_t n, uint32_t seed)
 {
@@ -729,7 +713,7 @@ TEST(fdinfo_follows_bos)
 	uint32_t h_host, h_dev, h_imp;
 	int fd, fd2, dmabuf;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	fd2 = mlu_open_card(0);
 	ASSERT_GE(fd2, 0);
 	sys0 = fdinfo_bytes(fd, "total", "system");
@@ -792,7 +776,7 @@ TEST(isolation_between_contexts)
 	uint8_t *pa, *pb, *ref;
 	int fa, fb, flags;
 
-	OPEN_CARD_OR_SKIP(fa, 0);
+	MLU_OPEN_CARD_OR_SKIP(fa, 0);
 	fb = mlu_open_card(0);
 	ASSERT_GE(fb, 0);
 	for (flags = 0; flags <= DRM_MLU_BO_DEVMEM; flags += DRM_MLU_BO_DEVMEM) {
@@ -889,7 +873,7 @@ TEST(close_in_every_order_leaks_nothing)
 	struct drm_mlu_device_info card0, card1 = { 0 };
 	int fd, peer_card, rounds = 0;
 
-	OPEN_CARD_OR_SKIP(fd, 0);
+	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	ASSERT_EQ(0, mlu_query_info(fd, &card0));
 	ASSERT_DEVMEM_FREE_SETTLES(fd, card0.devmem_size);
 	peer_card = mlu_open_card(1);

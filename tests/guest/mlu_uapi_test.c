@@ -18,17 +18,6 @@
 #include "kselftest_harness.h"
 #include "mlu_guest.h"
 
-/* Open card 0, or skip when the host attached none. */
-#define OPEN_CARD_OR_SKIP(fd)							\
-	do {									\
-		(fd) = mlu_open_card(0);					\
-		if ((fd) < 0) {							\
-			ASSERT_LE(mlu_expected_cards(), 0)			\
-				TH_LOG("host attached cards but no mlu node");	\
-			SKIP(return, "no MLU card");				\
-		}								\
-	} while (0)
-
 FIXTURE(card)
 {
 	int fd;
@@ -37,7 +26,7 @@ FIXTURE(card)
 
 FIXTURE_SETUP(card)
 {
-	OPEN_CARD_OR_SKIP(self->fd);
+	MLU_OPEN_CARD_OR_SKIP(self->fd, 0);
 	ASSERT_EQ(0, mlu_query_info(self->fd, &self->info));
 }
 
@@ -130,7 +119,7 @@ TEST(each_open_gets_its_own_context)
 	struct drm_mlu_device_info a, b;
 	int fd1, fd2;
 
-	OPEN_CARD_OR_SKIP(fd1);
+	MLU_OPEN_CARD_OR_SKIP(fd1, 0);
 	fd2 = mlu_open_card(0);
 	ASSERT_GE(fd2, 0);
 	ASSERT_EQ(0, mlu_query_info(fd1, &a));
@@ -290,7 +279,7 @@ FIXTURE(submit)
 
 FIXTURE_SETUP(submit)
 {
-	OPEN_CARD_OR_SKIP(self->fd);
+	MLU_OPEN_CARD_OR_SKIP(self->fd, 0);
 	ASSERT_EQ(0, mlu_query_info(self->fd, &self->info));
 	ASSERT_EQ(0, mlu_bo_create(self->fd, 8192, 0, &self->bo, &self->va));
 	self->out = mlu_syncobj_create(self->fd);
