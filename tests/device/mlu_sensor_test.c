@@ -101,6 +101,29 @@ TEST_F(sensors, idle_card_reports_idle_power_and_its_steady_temperature)
 	EXPECT_EQ(lround(steady_temp(IDLE_MW)), temp_mc(t));
 }
 
+/* The sensor registers are read-only: a guest's writes change nothing. */
+TEST_F(sensors, guest_writes_to_sensor_registers_are_ignored)
+{
+	static const uint32_t regs[] = {
+		MLU_REG_TEMP_MC, MLU_REG_POWER_MW, MLU_REG_POWER_MAX_MW,
+		MLU_REG_TEMP_CRIT_MC, MLU_REG_LOAD,
+	};
+	struct mlu_tdev *t = self->t;
+	uint32_t before[5];
+	unsigned int i;
+
+	ASSERT_LT(0, qtest_clock_step(t->qt, SEC_NS));
+	for (i = 0; i < 5; i++)
+		before[i] = tdev_rd(t, regs[i]);
+	for (i = 0; i < 5; i++)
+		tdev_wr(t, regs[i], 0xdeadbeef);
+	/* The virtual clock did not move: the model gives the same values. */
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(before[i], tdev_rd(t, regs[i]))
+			TH_LOG("register 0x%x", regs[i]);
+	EXPECT_EQ(lround(IDLE_MW), tdev_rd(t, MLU_REG_POWER_MW));
+}
+
 TEST_F(sensors, ambient_and_tdp_properties_are_checked)
 {
 	const char *bad[] = { "tdp-mw=999", "tdp-mw=1000001",
