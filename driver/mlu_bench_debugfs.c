@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * debugfs benchmark of the interrupt path: the floor of a job's round
- * trip.  Reading irq_rtt makes the card raise queue 0's interrupt with one
- * register write (IRQ_RAISE, no packet, no job), many times, and reports
- * how long each write took to wake the reader through the interrupt.
+ * debugfs benchmarks of the interrupt path, the floor of a job's round trip.
+ * Each reports how long one register write took to wake the reader through
+ * queue 0's interrupt, over many rounds:
+ *
+ * doorbell_rtt: the write is queue 0's doorbell, for a ring holding one
+ *	kernel FENCE and nothing else, so the card's queue engine fetches and
+ *	runs it as it would a job's last packet.  No job, no scheduler.
+ * irq_rtt: the write is IRQ_RAISE, which the card answers without its
+ *	queue engine.  Not a path jobs take; shows what the engine adds.
+ *
  * Meant for an idle card: a job completing on queue 0 meanwhile ends a
  * round early.
  *
@@ -35,8 +41,14 @@ static int mlu_bench_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+enum mlu_bench_kick {
+	MLU_BENCH_DOORBELL,
+	MLU_BENCH_IRQ_RAISE,
+};
+
 /* Interrupt round trips of queue 0 into @rtt_ns; 0 or a negative errno. */
-static int mlu_bench_irq_rounds(struct mlu_device *mdev, u64 *rtt_ns,
+static int mlu_bench_irq_rounds(struct mlu_device *mdev,
+				enum mlu_bench_kick kick, u64 *rtt_ns,
 				unsigned int rounds)
 {
 	struct mlu_queue *q = &mdev->queues[0];
@@ -50,7 +62,10 @@ static int mlu_bench_irq_rounds(struct mlu_device *mdev, u64 *rtt_ns,
 
 		reinit_completion(&done);
 		start = ktime_get_ns();
-		mlu_write(mdev, MLU_REG_IRQ_RAISE, MLU_IRQ_QUEUE(0));
+		if (kick == MLU_BENCH_DOORBELL)
+			mlu_job_emit_probe(q, i);
+		else
+			mlu_write(mdev, MLU_REG_IRQ_RAISE, MLU_IRQ_QUEUE(0));
 		if (!wait_for_completion_timeout(&done, HZ)) {
 			ret = -ETIMEDOUT;
 			break;
@@ -63,7 +78,7 @@ static int mlu_bench_irq_rounds(struct mlu_device *mdev, u64 *rtt_ns,
 	return ret;
 }
 
-static int mlu_bench_irq_rtt_show(struct seq_file *m, void *unused)
+static int mlu_bench_rtt_show(struct seq_file *m, enum mlu_bench_kick kick)
 {
 	struct mlu_device *mdev = m->private;
 	unsigned int n = MLU_BENCH_IRQ_ROUNDS;
@@ -78,7 +93,7 @@ static int mlu_bench_irq_rtt_show(struct seq_file *m, void *unused)
 		return -ENODEV;
 	}
 	mutex_lock(&mlu_bench_lock);
-	ret = mlu_bench_irq_rounds(mdev, rtt_ns, n);
+	ret = mlu_bench_irq_rounds(mdev, kick, rtt_ns, n);
 	mutex_unlock(&mlu_bench_lock);
 	drm_dev_exit(idx);
 
@@ -90,6 +105,17 @@ static int mlu_bench_irq_rtt_show(struct seq_file *m, void *unused)
 	kfree(rtt_ns);
 	return ret;
 }
+
+static int mlu_bench_doorbell_rtt_show(struct seq_file *m, void *unused)
+{
+	return mlu_bench_rtt_show(m, MLU_BENCH_DOORBELL);
+}
+DEFINE_SHOW_ATTRIBUTE(mlu_bench_doorbell_rtt);
+
+static int mlu_bench_irq_rtt_show(struct seq_file *m, void *unused)
+{
+	return mlu_bench_rtt_show(m, MLU_BENCH_IRQ_RAISE);
+}
 DEFINE_SHOW_ATTRIBUTE(mlu_bench_irq_rtt);
 
 /**
@@ -98,6 +124,8 @@ DEFINE_SHOW_ATTRIBUTE(mlu_bench_irq_rtt);
  */
 void mlu_bench_debugfs_init(struct mlu_device *mdev)
 {
+	debugfs_create_file("doorbell_rtt", 0400, mdev->drm.debugfs_root, mdev,
+			    &mlu_bench_doorbell_rtt_fops);
 	debugfs_create_file("irq_rtt", 0400, mdev->drm.debugfs_root, mdev,
 			    &mlu_bench_irq_rtt_fops);
 }

@@ -53,7 +53,7 @@ struct drm_printer;
 /**
  * struct mlu_fence_area - per-queue memory the card writes completions to
  * @seqno: value of the last kernel FENCE that retired on the queue
- * @pad: keeps @status 8-byte aligned
+ * @probe: value of the last interrupt probe FENCE (mlu_job_emit_probe())
  * @status: job status (enum mlu_cmd_status), indexed by the ring slot of
  *	the job's FENCE packet
  * @start_ns: the card's timestamp counter before the job's first packet,
@@ -62,7 +62,7 @@ struct drm_printer;
  */
 struct mlu_fence_area {
 	__le64 seqno;
-	__le64 pad;
+	__le64 probe;
 	__le32 status[MLU_RING_ENTRIES];
 	__le64 start_ns[MLU_RING_ENTRIES];
 	__le64 end_ns[MLU_RING_ENTRIES];
@@ -365,6 +365,7 @@ int mlu_ioctl_queue_destroy(struct drm_device *drm, void *data,
 int mlu_job_init(struct mlu_device *mdev);
 void mlu_job_fini(struct mlu_device *mdev);
 void mlu_job_retire(struct mlu_queue *q);
+void mlu_job_emit_probe(struct mlu_queue *q, u64 value);
 void mlu_job_cancel_inflight(struct mlu_device *mdev, int error);
 void mlu_job_device_error(struct mlu_device *mdev);
 int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file);

@@ -138,11 +138,16 @@ static void mlu_hw_handle_errors(struct mlu_device *mdev, u32 status)
 		mlu_job_device_error(mdev);
 }
 
+/*
+ * A queue's own MSI-X vector.  The card sends a message per event whatever
+ * IRQ_STATUS holds, so the queue's bit is left latched: clearing it would
+ * cost a register write, a trip through the emulator's big lock, per
+ * interrupt.
+ */
 static irqreturn_t mlu_hw_irq_queue(int irq, void *arg)
 {
 	struct mlu_queue *q = arg;
 
-	mlu_write(q->mdev, MLU_REG_IRQ_STATUS, MLU_IRQ_QUEUE(q->index));
 	mlu_job_retire(q);
 	return IRQ_HANDLED;
 }

@@ -50,8 +50,11 @@ module_param_named(ring_jobs, mlu_ring_jobs, uint, 0444);
 MODULE_PARM_DESC(ring_jobs,
 		 "Jobs a hardware ring holds at once; the rest wait in the scheduler (1-64, default 4)");
 
-/* Scheduler credits of a ring: its slots (one stays free: HEAD == TAIL is empty). */
-#define MLU_RING_CREDITS		(MLU_RING_ENTRIES - 1)
+/*
+ * Scheduler credits of a ring: its slots, less one that stays free (HEAD ==
+ * TAIL is empty) and one for mlu_job_emit_probe().
+ */
+#define MLU_RING_CREDITS		(MLU_RING_ENTRIES - 2)
 
 /* Room for future fields of struct drm_mlu_sync, bounded. */
 #define MLU_MAX_SYNC_STRIDE		4096
@@ -367,6 +370,34 @@ static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
 	mlu_hw_queue_ring_doorbell(q);
 	trace_mlu_job_start(mlu_trace_card(q->mdev), job->ctx->id, q->index,
 			    job->id, job->seqno);
+}
+
+/**
+ * mlu_job_emit_probe() - ring a queue's doorbell for a kernel FENCE alone
+ * @q: queue
+ * @value: written to &mlu_fence_area.probe
+ *
+ * The FENCE raises the queue interrupt, so the caller can time a doorbell
+ * answered by an interrupt without a job (mlu_bench_debugfs.c).  It takes
+ * the ring slot the scheduler leaves spare: one probe at a time, and only
+ * after the previous one was answered.
+ */
+void mlu_job_emit_probe(struct mlu_queue *q, u64 value)
+{
+	u64 area = MLU_KERNEL_FENCE_VA(q->index);
+	struct mlu_pkt_fence fence = {
+		.hdr.opcode = MLU_OP_FENCE,
+		.hdr.flags = MLU_FENCE_IRQ,
+		.hdr.ctx = cpu_to_le16(MLU_KERNEL_CTX_ID),
+		.addr = cpu_to_le64(area + offsetof(struct mlu_fence_area, probe)),
+		.value = cpu_to_le64(value),
+	};
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	mlu_job_write_packet(q, &fence);
+	mlu_hw_queue_ring_doorbell(q);
+	spin_unlock_irqrestore(&q->lock, flags);
 }
 
 static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)

@@ -14,6 +14,7 @@
 #include "qemu/bswap.h"
 #include "qemu/cutils.h"
 #include "qemu/log.h"
+#include "qemu/main-loop.h"
 #include "qemu/rcu.h"
 #include "qemu/timer.h"
 #include "qemu/units.h"
@@ -559,11 +560,25 @@ static void mlu_queue_retire_locked(MLUState *s, MLUQueue *q, uint32_t ctx,
                          q->job_status;
         q->job_status = MLU_CMD_STATUS_OK;
         if (res->fence_irq) {
-            mlu_raise_irq_locked(s, MLU_IRQ_QUEUE(q->index));
+            mlu_latch_irq_locked(s, MLU_IRQ_QUEUE(q->index));
         }
     } else if (q->job_status == MLU_CMD_STATUS_OK) {
         q->job_status = res->status;
     }
+}
+
+/*
+ * Send the interrupt a FENCE latched from this thread rather than from the
+ * main loop's bottom half: waking the main loop first would add a thread
+ * hop to every job's round trip.  The BQL ranks above MLUState.lock.
+ */
+static void mlu_queue_send_irq_locked(MLUState *s)
+{
+    qemu_mutex_unlock(&s->lock);
+    bql_lock();
+    mlu_irq_update(s);
+    bql_unlock();
+    qemu_mutex_lock(&s->lock);
 }
 
 static void *mlu_queue_thread(void *opaque)
@@ -642,6 +657,9 @@ static void *mlu_queue_thread(void *opaque)
             continue;
         }
         mlu_queue_retire_locked(s, q, e.ctx, &res, end - start);
+        if (s->irq_signal & MLU_IRQ_QUEUE(q->index)) {
+            mlu_queue_send_irq_locked(s);
+        }
     }
     qemu_mutex_unlock(&s->lock);
     mlu_queue_free_bufs(q);
@@ -661,6 +679,10 @@ void mlu_queue_start(MLUState *s, MLUQueue *q, unsigned int index)
                        QEMU_THREAD_JOINABLE);
 }
 
+/*
+ * Called with the BQL held, which the thread may be waiting for to send an
+ * interrupt: it is dropped while joining, as cpu_remove_sync() does.
+ */
 void mlu_queue_stop(MLUQueue *q)
 {
     MLUState *s = q->dev;
@@ -669,6 +691,8 @@ void mlu_queue_stop(MLUQueue *q)
     q->stop = true;
     qemu_cond_signal(&q->wake);
     qemu_mutex_unlock(&s->lock);
+    bql_unlock();
     qemu_thread_join(&q->thread);
+    bql_lock();
     qemu_cond_destroy(&q->wake);
 }

@@ -79,7 +79,7 @@ static void mlu_deliver_irq(MLUState *s, uint32_t fire, uint32_t level)
 }
 
 /* Send what the workers and register writes asked for; runs under the BQL. */
-static void mlu_irq_update(MLUState *s)
+void mlu_irq_update(MLUState *s)
 {
     uint32_t fire, level;
 
@@ -96,11 +96,17 @@ static void mlu_irq_bh(void *opaque)
     mlu_irq_update(opaque);
 }
 
-/* Latch @bits in IRQ_STATUS and signal them from the bottom half. */
-void mlu_raise_irq_locked(MLUState *s, uint32_t bits)
+/* Latch @bits in IRQ_STATUS; the caller then calls mlu_irq_update(). */
+void mlu_latch_irq_locked(MLUState *s, uint32_t bits)
 {
     s->irq_status |= bits;
     s->irq_signal |= bits;
+}
+
+/* Latch @bits in IRQ_STATUS and signal them from the bottom half. */
+void mlu_raise_irq_locked(MLUState *s, uint32_t bits)
+{
+    mlu_latch_irq_locked(s, bits);
     qemu_bh_schedule(s->irq_bh);
 }
 

@@ -8,11 +8,12 @@
  * mlu-sensors.c temperature and power model
  *
  * Locking: MLUState.lock protects every register and every queue field
- * marked (L).  MMIO handlers run under the BQL and take the lock; worker
- * threads never take the BQL.  They only hold the lock for bookkeeping,
- * never while they touch guest memory or compute, and they deliver
- * interrupts through a bottom half.  Device DMA reaches guest RAM only
- * (see mlu-mmu.c), which is what lets a worker run without the BQL.
+ * marked (L).  MMIO handlers run under the BQL and take the lock.  Worker
+ * threads only hold the lock for bookkeeping, never while they touch guest
+ * memory or compute; they take the BQL, never while holding the lock, only
+ * to send a FENCE's interrupt (other causes go through a bottom half).
+ * Device DMA reaches guest RAM only (see mlu-mmu.c), which is what lets a
+ * worker run without the BQL.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
@@ -131,6 +132,8 @@ typedef struct MLUFault {
 /* mlu.c */
 int64_t mlu_timestamp(MLUState *s);
 void mlu_raise_irq_locked(MLUState *s, uint32_t bits);
+void mlu_latch_irq_locked(MLUState *s, uint32_t bits);
+void mlu_irq_update(MLUState *s);
 void mlu_reset_done_locked(MLUState *s);
 void mlu_report_fault_locked(MLUState *s, unsigned int queue, uint32_t ctx,
                              const MLUFault *fault);

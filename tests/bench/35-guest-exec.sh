@@ -3,8 +3,10 @@
 #
 # The job execution path, measured in one guest run with one card
 # (tests/guest/mlu_exec_bench.c):
-#   bench: doorbell_irq_rtt_us <v> us       one register write answered by one
+#   bench: doorbell_irq_rtt_us <v> us       one doorbell write answered by one
 #                                           interrupt, no job: the floor
+#   bench: irq_raise_rtt_us <v> us          one IRQ_RAISE write answered, the
+#                                           card's queue engine left out
 #   bench: empty_job_rtt_p50_us <v> us      submit to completion of a job
 #   bench: empty_job_rtt_p99_us <v> us      without packets
 #   bench: empty_jobs_per_s_q1 <v> jobs/s   throughput of one queue
@@ -18,4 +20,4 @@ out=$top/build/tests/guest
 
 "$top/scripts/guest/build.sh" >&2
 nice make -C "$top/tests/guest" O="$out" bench >&2 || exit 1
-guest_bench 35-guest-exec bench-exec "$out/mlu_exec_bench" 5
+guest_bench 35-guest-exec bench-exec "$out/mlu_exec_bench" 6

@@ -2,10 +2,14 @@
 /*
  * Execution path benchmark, run in the guest by tests/bench/35-guest-exec.sh.
  * Prints:
- *   bench: doorbell_irq_rtt_us <v> us   median of one register write making
- *                                        the card raise a queue interrupt,
- *                                        until the waiting kernel thread runs
- *                                        (debugfs irq_rtt: the floor)
+ *   bench: doorbell_irq_rtt_us <v> us   median of one doorbell write, for a
+ *                                        ring holding only a kernel FENCE,
+ *                                        until the queue interrupt wakes the
+ *                                        waiting kernel thread (debugfs
+ *                                        doorbell_rtt: the floor)
+ *   bench: irq_raise_rtt_us <v> us      the same with IRQ_RAISE instead of
+ *                                        the doorbell: the card's queue engine
+ *                                        left out (debugfs irq_rtt)
  *   bench: empty_job_rtt_p50_us <v> us  submit of a job without packets on a
  *   bench: empty_job_rtt_p99_us <v> us  queue until its syncobj wait returns
  *   bench: empty_jobs_per_s_q1 <v> jobs/s  one queue, 32 jobs in flight
@@ -80,8 +84,8 @@ static int submit_empty(int fd, uint32_t queue, uint32_t out)
 	return mlu_submit(fd, &s);
 }
 
-/* p50 of the card's interrupt round trip from debugfs, in ns; -1 on error. */
-static long long irq_rtt_p50_ns(int fd)
+/* p50 of debugfs file @name, an interrupt round trip, in ns; -1 on error. */
+static long long debugfs_rtt_p50_ns(int fd, const char *name)
 {
 	char link[64], target[256], path[320], line[64];
 	const char *dev;
@@ -98,7 +102,8 @@ static long long irq_rtt_p50_ns(int fd)
 		return -1;
 	target[n] = '\0';
 	dev = strrchr(target, '/');
-	snprintf(path, sizeof(path), "/sys/kernel/debug/accel/%s/irq_rtt", dev ? dev + 1 : target);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/accel/%s/%s", dev ? dev + 1 : target,
+		 name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -242,7 +247,7 @@ int main(int argc, char **argv)
 	unsigned int reps = argc > 1 ? atoi(argv[1]) : 2000;
 	unsigned int jobs = argc > 2 ? atoi(argv[2]) : 2000;
 	double p50, p99, q1[ROUNDS], q4[ROUNDS];
-	long long irq;
+	long long doorbell, irq;
 	int fd, ret = 0, r;
 
 	fd = mlu_open_card(0);
@@ -250,12 +255,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mlu_exec_bench: no card or bad arguments\n");
 		return 1;
 	}
-	irq = irq_rtt_p50_ns(fd);
-	if (irq < 0) {
-		fprintf(stderr, "mlu_exec_bench: debugfs irq_rtt unreadable\n");
+	doorbell = debugfs_rtt_p50_ns(fd, "doorbell_rtt");
+	irq = debugfs_rtt_p50_ns(fd, "irq_rtt");
+	if (doorbell < 0 || irq < 0) {
+		fprintf(stderr, "mlu_exec_bench: debugfs doorbell_rtt or irq_rtt unreadable\n");
 		return 1;
 	}
-	printf("bench: doorbell_irq_rtt_us %.1f us\n", irq / 1e3);
+	printf("bench: doorbell_irq_rtt_us %.1f us\n", doorbell / 1e3);
+	printf("bench: irq_raise_rtt_us %.1f us\n", irq / 1e3);
 
 	ret = empty_job_rtt(fd, reps, &p50, &p99);
 	if (ret) {
