@@ -572,13 +572,31 @@ static void mlu_queue_retire_locked(MLUState *s, MLUQueue *q, uint32_t ctx,
  * main loop's bottom half: waking the main loop first would add a thread
  * hop to every job's round trip.  The BQL ranks above MLUState.lock.
  */
-static void mlu_queue_send_irq_locked(MLUState *s)
+static void mlu_queue_send_irq(MLUState *s)
 {
-    qemu_mutex_unlock(&s->lock);
     bql_lock();
     mlu_irq_update(s);
     bql_unlock();
+}
+
+static void mlu_queue_send_irq_locked(MLUState *s)
+{
+    qemu_mutex_unlock(&s->lock);
+    mlu_queue_send_irq(s);
     qemu_mutex_lock(&s->lock);
+}
+
+/*
+ * Packets that finish in bounded, short time.  A FENCE's interrupt waits
+ * while only these follow it, so that one message covers a run of jobs;
+ * it is sent before any other packet starts, or when the ring is empty.
+ */
+static bool mlu_packet_is_brief(const uint8_t *pkt)
+{
+    const struct mlu_pkt_header *hdr = (const void *)pkt;
+
+    return hdr->opcode == MLU_OP_NOP || hdr->opcode == MLU_OP_FENCE ||
+           hdr->opcode == MLU_OP_TIMESTAMP;
 }
 
 static void *mlu_queue_thread(void *opaque)
@@ -596,9 +614,14 @@ static void *mlu_queue_thread(void *opaque)
         uint64_t addr, epoch;
         uint32_t job_status;
         int64_t start, end;
-        bool fetched;
+        bool fetched, irq_owed;
 
+        irq_owed = s->irq_signal & MLU_IRQ_QUEUE(q->index);
         if (!mlu_queue_runnable_locked(q)) {
+            if (irq_owed) {
+                mlu_queue_send_irq_locked(s);
+                continue;
+            }
             if (!mlu_queue_bufs_bytes(q)) {
                 qemu_cond_wait(&q->wake, &s->lock);
             } else if (!qemu_cond_timedwait(&q->wake, &s->lock,
@@ -630,6 +653,9 @@ static void *mlu_queue_thread(void *opaque)
             q->bufs_generation = e.generation;
         }
         fetched = mlu_host_read(s, addr, pkt, sizeof(pkt));
+        if (irq_owed && !(fetched && mlu_packet_is_brief(pkt))) {
+            mlu_queue_send_irq(s);
+        }
         if (fetched) {
             mlu_exec_packet(&e, pkt, job_status);
         }
@@ -657,9 +683,6 @@ static void *mlu_queue_thread(void *opaque)
             continue;
         }
         mlu_queue_retire_locked(s, q, e.ctx, &res, end - start);
-        if (s->irq_signal & MLU_IRQ_QUEUE(q->index)) {
-            mlu_queue_send_irq_locked(s);
-        }
     }
     qemu_mutex_unlock(&s->lock);
     mlu_queue_free_bufs(q);

@@ -530,6 +530,36 @@ TEST_F(mlu, irq_mask_holds_back_then_unmask_signals)
 		  tdev_rd(t, MLU_REG_IRQ_STATUS));
 }
 
+/*
+ * A FENCE's interrupt may wait while only brief packets follow it, but goes
+ * out before a long one starts: here the first FENCE's message arrives
+ * while the 1536^3 matmul behind it (tens of milliseconds) still runs.
+ */
+TEST_F(mlu, fence_interrupt_goes_out_before_a_long_packet)
+{
+	const struct matmul_case c = {
+		.dtype = MLU_DTYPE_F32, .m = 1536, .n = 1536, .k = 1536,
+		.lda = 1536, .ldb = 1536, .ldc = 1536, .alpha = 1.0f,
+	};
+	const uint64_t mat = 1536ull * 1536 * 4;
+	struct mlu_tdev *t = self->t;
+	struct mlu_pkt_fence first, second;
+	struct mlu_pkt_matmul mm;
+	uint64_t gpa, a = tdev_buffer(t, 0, 3 * mat, &gpa);
+
+	tdev_fence_pkt(t, 0, 0, 1, true, &first);
+	matmul_pkt(&c, 0, a, a + mat, a + 2 * mat, 0, &mm);
+	tdev_fence_pkt(t, 0, 0, 2, true, &second);
+	ASSERT_TRUE(tdev_queue_push(t, 0, &first));
+	ASSERT_TRUE(tdev_queue_push(t, 0, &mm));
+	ASSERT_TRUE(tdev_queue_push(t, 0, &second));
+	tdev_doorbell(t, 0);
+	ASSERT_TRUE(tdev_wait_msi(t, 0));
+	EXPECT_EQ(1, tdev_fence_value(t, 0));
+	ASSERT_TRUE(tdev_wait_fence(t, 0, 2));
+	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_fence_status(t, 0));
+}
+
 TEST_F(mlu, matmul_f32_host_memory_matches_reference)
 {
 	struct matmul_case c = {

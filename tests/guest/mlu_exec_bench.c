@@ -22,7 +22,9 @@
  *
  * Copyright (c) 2026 The MLU stack authors
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -63,9 +65,12 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int queue_create(int fd, uint32_t *id)
+static int queue_create(int fd, uint32_t ring_mask, uint32_t *id)
 {
-	struct drm_mlu_queue_create a = { .priority = DRM_MLU_QUEUE_PRIORITY_NORMAL };
+	struct drm_mlu_queue_create a = {
+		.priority = DRM_MLU_QUEUE_PRIORITY_NORMAL,
+		.ring_mask = ring_mask,
+	};
 
 	if (drmIoctl(fd, DRM_IOCTL_MLU_QUEUE_CREATE, &a))
 		return -errno;
@@ -82,6 +87,37 @@ static int submit_empty(int fd, uint32_t queue, uint32_t out)
 	};
 
 	return mlu_submit(fd, &s);
+}
+
+/* The CPU that takes ring 0's interrupt (its MSI-X vector 0); -1 if unknown. */
+static int ring0_irq_cpu(int fd)
+{
+	char path[128], name[64];
+	struct dirent *e;
+	struct stat st;
+	int irq = -1, cpu = -1;
+	FILE *f;
+	DIR *d;
+
+	if (fstat(fd, &st))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/class/accel/accel%u/device/msi_irqs", minor(st.st_rdev));
+	d = opendir(path);
+	if (!d)
+		return -1;
+	/* Vector 0 has the lowest Linux IRQ number of the device's. */
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && (irq < 0 || atoi(e->d_name) < irq))
+			irq = atoi(e->d_name);
+	closedir(d);
+	snprintf(name, sizeof(name), "/proc/irq/%d/effective_affinity_list", irq);
+	f = irq >= 0 ? fopen(name, "r") : NULL;
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &cpu) != 1)
+		cpu = -1;
+	fclose(f);
+	return cpu;
 }
 
 /* p50 of debugfs file @name, an interrupt round trip, in ns; -1 on error. */
@@ -124,7 +160,8 @@ static int empty_job_rtt(int fd, unsigned int reps, double *p50_us, double *p99_
 	if (!rtt)
 		return ret;
 	out = mlu_syncobj_create(fd);
-	ret = out ? queue_create(fd, &q) : -ENOMEM;
+	/* Ring 0, like the floor's probe: the same interrupt vector. */
+	ret = out ? queue_create(fd, 1, &q) : -ENOMEM;
 	/* Warm up: scheduler workers, the queue's ring choice, caches. */
 	for (i = 0; !ret && i < 100; i++) {
 		ret = submit_empty(fd, q, out);
@@ -218,7 +255,7 @@ static int empty_jobs_per_s(int fd, unsigned int nq, unsigned int jobs, double *
 	pthread_barrier_init(&start, NULL, nq + 1);
 	for (i = 0; i < nq; i++) {
 		s[i] = (struct stream){ .fd = fd, .jobs = jobs, .start = &start };
-		ret = queue_create(fd, &s[i].queue);
+		ret = queue_create(fd, 0, &s[i].queue);
 		if (ret)
 			return ret;
 	}
@@ -248,12 +285,30 @@ int main(int argc, char **argv)
 	unsigned int jobs = argc > 2 ? atoi(argv[2]) : 2000;
 	double p50, p99, q1[ROUNDS], q4[ROUNDS];
 	long long doorbell, irq;
+	cpu_set_t all_cpus;
+	int irq_cpu;
 	int fd, ret = 0, r;
 
 	fd = mlu_open_card(0);
 	if (fd < 0 || !reps || !jobs) {
 		fprintf(stderr, "mlu_exec_bench: no card or bad arguments\n");
 		return 1;
+	}
+	/*
+	 * The floor and the round trip both run on ring 0, pinned to the CPU
+	 * that takes its interrupt, so that they differ by the job path only
+	 * and not by whether a wake-up had to cross CPUs.
+	 */
+	sched_getaffinity(0, sizeof(all_cpus), &all_cpus);
+	irq_cpu = ring0_irq_cpu(fd);
+	if (irq_cpu >= 0) {
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(irq_cpu, &one);
+		if (!sched_setaffinity(0, sizeof(one), &one))
+			printf("# floor and round trip pinned to CPU %d (ring 0's interrupt)\n",
+			       irq_cpu);
 	}
 	doorbell = debugfs_rtt_p50_ns(fd, "doorbell_rtt");
 	irq = debugfs_rtt_p50_ns(fd, "irq_rtt");
@@ -271,6 +326,7 @@ int main(int argc, char **argv)
 	}
 	printf("bench: empty_job_rtt_p50_us %.1f us\n", p50);
 	printf("bench: empty_job_rtt_p99_us %.1f us\n", p99);
+	sched_setaffinity(0, sizeof(all_cpus), &all_cpus);
 
 	for (r = 0; !ret && r < ROUNDS; r++) {
 		ret = empty_jobs_per_s(fd, 1, jobs, &q1[r]);
