@@ -52,9 +52,11 @@ MODULE_PARM_DESC(ring_jobs,
 
 /*
  * Scheduler credits of a ring: its slots, less one that stays free (HEAD ==
- * TAIL is empty) and one for mlu_job_emit_probe().
+ * TAIL is empty), one for mlu_job_emit_probe(), and one for the FENCE of a
+ * retired job: the card writes the seqno before it steps HEAD past the
+ * FENCE, so a job's credits can return while its last slot is still in use.
  */
-#define MLU_RING_CREDITS		(MLU_RING_ENTRIES - 2)
+#define MLU_RING_CREDITS		(MLU_RING_ENTRIES - 3)
 
 /* Room for future fields of struct drm_mlu_sync, bounded. */
 #define MLU_MAX_SYNC_STRIDE		4096

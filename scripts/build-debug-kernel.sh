@@ -16,7 +16,10 @@
 # The build is cached in $MLU_CACHE_DIR/debug-kernel-<source version>-<hash>,
 # the hash covering this script, the config fragment, the Kconfig entry and
 # the patches (names and contents), and is redone only when one of them or
-# the source package changes.  Compiles go through ccache (cache in
+# the source package changes.  Each build is about 2 GB: after one, the
+# caches of other keys are deleted except the most recently used one (which
+# another checkout may still want), unless a build holds them.  Compiles go
+# through ccache (cache in
 # $MLU_CACHE_DIR/ccache-debug-kernel).  The DRM chain mlu.ko needs is built
 # in, so mlu.ko is the only module the guest loads.
 #
@@ -49,9 +52,27 @@ out=$cache/debug-kernel-${version//[^A-Za-z0-9.+-]/_}-$key
 tree=$out/linux
 
 if [ "$force" = 0 ] && [ -f "$out/done" ]; then
+	touch "$out/done"
 	echo "$out"
 	exit 0
 fi
+
+# Delete the caches of other keys but the most recently used one ("done"
+# is touched on every use), skipping any that a build holds locked.
+prune_stale_caches() {
+	local dir keep
+	keep=$(ls -td "$cache"/debug-kernel-*/done 2>/dev/null | grep -vxF "$out/done" |
+		head -n 1)
+	for dir in "$cache"/debug-kernel-*/; do
+		dir=${dir%/}
+		[ "$dir" != "$out" ] && [ "$dir/done" != "$keep" ] || continue
+		(
+			flock -n 9 || exit 0
+			echo "build-debug-kernel: removing stale cache $dir" >&2
+			rm -rf "$dir"
+		) 9>>"$dir/lock"
+	done
+}
 
 mkdir -p "$out"
 # One build per cache directory at a time (parallel suites wait here).
@@ -126,4 +147,5 @@ echo "build-debug-kernel: built in $(($(date +%s) - start)) s" >&2
 cp "$tree/arch/x86/boot/bzImage" "$out/bzImage"
 "${kmake[@]}" -s kernelrelease >"$out/release"
 touch "$out/done"
+prune_stale_caches
 echo "$out"

@@ -11,6 +11,8 @@
 #   bench: empty_job_rtt_p99_us <v> us      without packets
 #   bench: empty_jobs_per_s_q1 <v> jobs/s   throughput of one queue
 #   bench: empty_jobs_per_s_q4 <v> jobs/s   and of four queues
+# The floor and the round trip run on ring 0, pinned to the CPU that takes
+# its interrupt; the throughputs use every ring and CPU.
 # Build output goes to stderr; the guest's logs to build/logs/bench-exec.*.
 set -uo pipefail
 

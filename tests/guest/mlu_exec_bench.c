@@ -15,6 +15,9 @@
  *   bench: empty_jobs_per_s_q1 <v> jobs/s  one queue, 32 jobs in flight
  *   bench: empty_jobs_per_s_q4 <v> jobs/s  four queues (one thread each)
  *
+ * The floor and the round trip run on ring 0, pinned to the CPU that takes
+ * its interrupt, so that they differ by the job path alone.
+ *
  * The throughputs are the medians of three alternating rounds, so that a
  * change of load on the host during the run hits both alike.
  *
