@@ -570,19 +570,16 @@ static void mlu_queue_retire_locked(MLUState *s, MLUQueue *q, uint32_t ctx,
 /*
  * Send the interrupt a FENCE latched from this thread rather than from the
  * main loop's bottom half: waking the main loop first would add a thread
- * hop to every job's round trip.  The BQL ranks above MLUState.lock.
+ * hop to every job's round trip.  The BQL ranks above MLUState.lock.  Only
+ * between packets: a system reset holds the BQL while it waits for the
+ * running ones, and mlu_queue_stop() drops it to join the thread.
  */
-static void mlu_queue_send_irq(MLUState *s)
-{
-    bql_lock();
-    mlu_irq_update(s);
-    bql_unlock();
-}
-
 static void mlu_queue_send_irq_locked(MLUState *s)
 {
     qemu_mutex_unlock(&s->lock);
-    mlu_queue_send_irq(s);
+    bql_lock();
+    mlu_irq_update(s);
+    bql_unlock();
     qemu_mutex_lock(&s->lock);
 }
 
@@ -654,7 +651,12 @@ static void *mlu_queue_thread(void *opaque)
         }
         fetched = mlu_host_read(s, addr, pkt, sizeof(pkt));
         if (irq_owed && !(fetched && mlu_packet_is_brief(pkt))) {
-            mlu_queue_send_irq(s);
+            /*
+             * Not the BQL here: the packet counts as running, and a
+             * system reset holds the BQL while it waits for running
+             * packets to finish.
+             */
+            qemu_bh_schedule(s->irq_bh);
         }
         if (fetched) {
             mlu_exec_packet(&e, pkt, job_status);
