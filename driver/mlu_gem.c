@@ -53,18 +53,16 @@ static int mlu_shmem_errno(int err)
 	return err == -ENOSPC ? -ENOMEM : err;
 }
 
-/*
- * The pages of a host memory BO are DMA-mapped for the card from its first
- * mapping on; list the BO so that removal can unmap them.
+/**
+ * mlu_bo_track_dma() - list a BO whose memory is DMA-mapped for the card
+ * @bo: a host memory BO, from its first mapping on, or an import
+ *
+ * Removal gives up the mappings of every listed BO, mlu_gem_dma_unmap_all().
  */
-static void mlu_bo_track_dma(struct mlu_bo *bo)
+void mlu_bo_track_dma(struct mlu_bo *bo)
 {
-	struct drm_gem_object *obj = &bo->base.base;
-	struct mlu_device *mdev = to_mlu_device(obj->dev);
+	struct mlu_device *mdev = to_mlu_device(bo->base.base.dev);
 
-	/* An importer's pages are mapped by, and for, the exporter's attachment. */
-	if (drm_gem_is_imported(obj))
-		return;
 	mutex_lock(&mdev->bo_list_lock);
 	if (list_empty(&bo->dev_link))
 		list_add_tail(&bo->dev_link, &mdev->bo_list);
@@ -388,12 +386,14 @@ void mlu_gem_unmap_all(struct drm_device *drm)
 }
 
 /**
- * mlu_gem_dma_unmap_all() - give up the DMA mappings of every BO's pages
+ * mlu_gem_dma_unmap_all() - give up the DMA mappings of every BO's memory
  * @mdev: device being removed, quiesced: the card does no more DMA
  *
  * The DMA-API ties the mappings to the device, which the driver lets go of
  * while files may still hold the BOs.  The pages themselves stay with the
- * BO until it is freed, which then finds no mapping left to undo.
+ * BO until it is freed, which then finds no mapping left to undo.  Imports
+ * are unmapped and unpinned through their attachment (which the exporter
+ * made for this device) and stay attached until freed.
  */
 void mlu_gem_dma_unmap_all(struct mlu_device *mdev)
 {
@@ -403,6 +403,10 @@ void mlu_gem_dma_unmap_all(struct mlu_device *mdev)
 	mutex_lock(&mdev->bo_list_lock);
 	list_for_each_entry(bo, &mdev->bo_list, dev_link) {
 		shmem = &bo->base;
+		if (drm_gem_is_imported(&shmem->base)) {
+			mlu_gem_prime_release(bo);
+			continue;
+		}
 		dma_resv_lock(shmem->base.resv, NULL);
 		if (shmem->sgt) {
 			dma_unmap_sgtable(mdev->drm.dev, shmem->sgt,

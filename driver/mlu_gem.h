@@ -81,5 +81,6 @@ struct dma_buf *mlu_gem_prime_export(struct drm_gem_object *obj, int flags);
 struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
 					    struct dma_buf *dma_buf);
 void mlu_gem_prime_release(struct mlu_bo *bo);
+void mlu_bo_track_dma(struct mlu_bo *bo);
 
 #endif /* __MLU_GEM_H__ */

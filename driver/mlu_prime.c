@@ -40,6 +40,23 @@
 #define MLU_DEVMEM_SG_MAX	SZ_1G
 
 /*
+ * Pinning is implied: device memory never moves, and a host memory BO's
+ * pages stay pinned from attach to detach (drm_gem_map_attach()).  Having
+ * pin and unpin makes the dma-buf dynamic: a dynamic importer, such as
+ * another card, then gets its mapping made and undone when it asks, where
+ * otherwise the core would hold it until detach.  A card being removed
+ * thus gives up its mappings of other cards' memory at once.
+ */
+static int mlu_dmabuf_pin(struct dma_buf_attachment *attach)
+{
+	return 0;
+}
+
+static void mlu_dmabuf_unpin(struct dma_buf_attachment *attach)
+{
+}
+
+/*
  * The shmem helpers' fault handler maps from the start of the BO whatever
  * the offset: refuse offsets rather than map the wrong pages.
  */
@@ -54,6 +71,8 @@ static int mlu_shmem_dmabuf_mmap(struct dma_buf *dma_buf,
 static const struct dma_buf_ops mlu_shmem_dmabuf_ops = {
 	.attach = drm_gem_map_attach,
 	.detach = drm_gem_map_detach,
+	.pin = mlu_dmabuf_pin,
+	.unpin = mlu_dmabuf_unpin,
 	.map_dma_buf = drm_gem_map_dma_buf,
 	.unmap_dma_buf = drm_gem_unmap_dma_buf,
 	.release = drm_gem_dmabuf_release,
@@ -192,9 +211,11 @@ static int mlu_devmem_dmabuf_mmap(struct dma_buf *dma_buf,
 	return drm_gem_dmabuf_mmap(dma_buf, vma);
 }
 
-/* Device memory is never moved or evicted: no pin, no move_notify. */
+/* Device memory is never moved or evicted: no move_notify. */
 static const struct dma_buf_ops mlu_devmem_dmabuf_ops = {
 	.attach = mlu_devmem_dmabuf_attach,
+	.pin = mlu_dmabuf_pin,
+	.unpin = mlu_dmabuf_unpin,
 	.map_dma_buf = mlu_devmem_map_dma_buf,
 	.unmap_dma_buf = mlu_devmem_unmap_dma_buf,
 	.release = drm_gem_dmabuf_release,
@@ -317,6 +338,7 @@ struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
 	}
 	obj->import_attach = attach;
 	obj->resv = dma_buf->resv;
+	mlu_bo_track_dma(to_mlu_bo(obj));
 	return obj;
 
 err_unmap:
@@ -332,9 +354,10 @@ err_detach:
 
 /**
  * mlu_gem_prime_release() - undo mlu_gem_prime_import()'s mapping and pin
- * @bo: imported BO being freed
+ * @bo: imported BO being freed, or whose card is being removed
  *
- * drm_gem_shmem_free() then detaches and drops the dma-buf.
+ * Only the first call does anything.  drm_gem_shmem_free() then detaches
+ * and drops the dma-buf.
  */
 void mlu_gem_prime_release(struct mlu_bo *bo)
 {
@@ -342,10 +365,11 @@ void mlu_gem_prime_release(struct mlu_bo *bo)
 	struct dma_buf *dma_buf = attach->dmabuf;
 
 	dma_resv_lock(dma_buf->resv, NULL);
-	if (bo->base.sgt)
+	if (bo->base.sgt) {
 		dma_buf_unmap_attachment(attach, bo->base.sgt,
 					 DMA_BIDIRECTIONAL);
-	bo->base.sgt = NULL;
-	dma_buf_unpin(attach);
+		bo->base.sgt = NULL;
+		dma_buf_unpin(attach);
+	}
 	dma_resv_unlock(dma_buf->resv);
 }

@@ -219,4 +219,116 @@ TEST_F_TIMEOUT(hotplug, unplug_with_open_file_mappings_and_jobs_then_replug, 4 *
 		EXPECT_EQ(0, mlu_check_matmul(i, 77 + i, why, sizeof(why))) TH_LOG("%s", why);
 }
 
+/* Copy @size bytes from @src to @dst on @fd's card; the job's fence status. */
+static int copy_job(int fd, uint32_t src, uint64_t src_va, uint32_t dst, uint64_t dst_va,
+		    uint64_t size)
+{
+	uint32_t bos[2] = { src, dst }, sync = mlu_syncobj_create(fd);
+	struct mlu_pkt_copy pkt;
+	int ret;
+
+	if (!sync)
+		return -ENOMEM;
+	mlu_pkt_copy_init(&pkt, dst_va, src_va, size);
+	ret = mlu_submit_simple(fd, 0, &pkt, 1, bos, 2, 0, sync);
+	if (!ret)
+		ret = mlu_syncobj_wait(fd, sync, 30000 * MS);
+	if (!ret)
+		ret = mlu_fence_status(fd, sync);
+	return ret;
+}
+
+static uint64_t bo_va(int fd, uint32_t handle)
+{
+	struct drm_mlu_bo_info info;
+
+	return mlu_bo_info(fd, handle, &info) ? 0 : info.device_va;
+}
+
+/*
+ * The last card leaves while it holds imports of card 0's host and device
+ * memory, and card 0 holds an import of its device memory.  Card 0 keeps
+ * working, its memory all comes back once the imports close, and the
+ * removed card's attachments are let go of without complaint (the debug
+ * kernel's DMA-API checks report mappings a driver keeps past removal).
+ */
+TEST_F_TIMEOUT(hotplug, unplug_with_imports_both_ways_then_replug, 4 * WAIT_S)
+{
+	const uint64_t size = 1 << 20;
+	struct drm_mlu_device_info info0;
+	uint32_t host0, dev0, imp_host, imp_dev, own, dev_t, imp_t, scratch0;
+	int cards = mlu_count_cards(), fd0, fd_t, buf_host, buf_dev, buf_t, status;
+	char names[8][16], why[160];
+	unsigned char *map;
+	uint64_t own_va;
+
+	if (!hotplug_enabled())
+		SKIP(return, "the runner has no QMP agent (run.sh --hotplug)");
+	if (cards < 2)
+		SKIP(return, "needs two cards");
+	ASSERT_EQ(cards, mlu_pci_devices(names, 8));
+	fd0 = open_pci_card(names[0]);
+	fd_t = open_pci_card(names[cards - 1]);
+	ASSERT_GE(fd0, 0);
+	ASSERT_GE(fd_t, 0);
+	ASSERT_EQ(0, mlu_query_info(fd0, &info0));
+	if (!(info0.capabilities & DRM_MLU_CAP_BO_DEVMEM))
+		SKIP(return, "no device memory");
+
+	/* Card 0 exports host and device memory; the last card imports both. */
+	ASSERT_EQ(0, mlu_bo_create(fd0, size, 0, &host0, NULL));
+	ASSERT_EQ(0, mlu_bo_create(fd0, size, DRM_MLU_BO_DEVMEM, &dev0, NULL));
+	map = mlu_bo_map(fd0, host0);
+	ASSERT_NE(NULL, map);
+	memset(map, 0xa5, size);
+	munmap(map, size);
+	ASSERT_EQ(0, drmPrimeHandleToFD(fd0, host0, DRM_CLOEXEC | DRM_RDWR, &buf_host));
+	ASSERT_EQ(0, drmPrimeHandleToFD(fd0, dev0, DRM_CLOEXEC | DRM_RDWR, &buf_dev));
+	ASSERT_EQ(0, drmPrimeFDToHandle(fd_t, buf_host, &imp_host));
+	ASSERT_EQ(0, drmPrimeFDToHandle(fd_t, buf_dev, &imp_dev));
+	/* The imports work: host -> card 0's device memory -> the card's own BO. */
+	ASSERT_EQ(0, mlu_bo_create(fd_t, size, 0, &own, &own_va));
+	EXPECT_EQ(1, copy_job(fd_t, imp_host, bo_va(fd_t, imp_host), imp_dev,
+			      bo_va(fd_t, imp_dev), size));
+	EXPECT_EQ(1, copy_job(fd_t, imp_dev, bo_va(fd_t, imp_dev), own, own_va, size));
+	map = mlu_bo_map(fd_t, own);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(0xa5, map[0]);
+	EXPECT_EQ(0xa5, map[size - 1]);
+	munmap(map, size);
+
+	/* And card 0 imports the last card's device memory. */
+	ASSERT_EQ(0, mlu_bo_create(fd_t, size, DRM_MLU_BO_DEVMEM, &dev_t, NULL));
+	ASSERT_EQ(0, drmPrimeHandleToFD(fd_t, dev_t, DRM_CLOEXEC | DRM_RDWR, &buf_t));
+	ASSERT_EQ(0, drmPrimeFDToHandle(fd0, buf_t, &imp_t));
+
+	request("device_del", cards - 1);
+	ASSERT_TRUE(wait_for(gone, names[cards - 1], 0))
+		TH_LOG("%s still present after %d s", names[cards - 1], WAIT_S);
+
+	/*
+	 * Card 0's import of the removed card's memory points at a BAR that
+	 * is gone: a job using it must end (either way) rather than hang.
+	 */
+	ASSERT_EQ(0, mlu_bo_create(fd0, size, 0, &scratch0, NULL));
+	status = copy_job(fd0, imp_t, bo_va(fd0, imp_t), scratch0, bo_va(fd0, scratch0), size);
+	EXPECT_TRUE(status == 1 || status < 0) TH_LOG("copy from a removed card: %d", status);
+	TH_LOG("copy from the removed card's memory: status %d", status);
+	EXPECT_EQ(0, mlu_bo_close(fd0, imp_t));
+	close(buf_t);
+	/* The removed card's file, holding the imports, closes last. */
+	close(buf_host);
+	close(buf_dev);
+	EXPECT_EQ(0, mlu_bo_close(fd0, host0));
+	EXPECT_EQ(0, mlu_bo_close(fd0, dev0));
+	close(fd_t);
+	EXPECT_EQ(0, mlu_wait_devmem_free(fd0, info0.devmem_size, NULL, NULL));
+	EXPECT_EQ(0, mlu_check_matmul(0, 91, why, sizeof(why))) TH_LOG("%s", why);
+	close(fd0);
+
+	request("device_add", cards - 1);
+	ASSERT_TRUE(wait_for(cards_back, NULL, cards)) TH_LOG("card not back after %d s", WAIT_S);
+	EXPECT_EQ(0, mlu_check_matmul(cards - 1, 92, why, sizeof(why))) TH_LOG("%s", why);
+}
+
 TEST_HARNESS_MAIN
