@@ -334,16 +334,29 @@ static void mlu_job_write_timestamp(struct mlu_queue *q, size_t offset)
 	mlu_job_write_packet(q, &ts);
 }
 
-static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
+/*
+ * A kernel FENCE raising the queue interrupt: it writes @value to @offset
+ * of the fence area and, unless @status_offset is 0 (the seqno's, never a
+ * status slot), the job status to @status_offset.
+ */
+static void mlu_job_write_fence(struct mlu_queue *q, size_t offset, u64 value,
+				size_t status_offset)
 {
 	u64 area = MLU_KERNEL_FENCE_VA(q->index);
 	struct mlu_pkt_fence fence = {
 		.hdr.opcode = MLU_OP_FENCE,
 		.hdr.flags = MLU_FENCE_IRQ,
 		.hdr.ctx = cpu_to_le16(MLU_KERNEL_CTX_ID),
-		.addr = cpu_to_le64(area + offsetof(struct mlu_fence_area, seqno)),
-		.value = cpu_to_le64(job->seqno),
+		.addr = cpu_to_le64(area + offset),
+		.value = cpu_to_le64(value),
+		.status_addr = cpu_to_le64(status_offset ? area + status_offset : 0),
 	};
+
+	mlu_job_write_packet(q, &fence);
+}
+
+static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
+{
 	u32 i;
 
 	lockdep_assert_held(&q->lock);
@@ -364,9 +377,9 @@ static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
 	mlu_job_write_timestamp(q, offsetof(struct mlu_fence_area,
 					    end_ns[job->fence_slot]));
 
-	fence.status_addr = cpu_to_le64(area +
-		offsetof(struct mlu_fence_area, status[job->fence_slot]));
-	mlu_job_write_packet(q, &fence);
+	mlu_job_write_fence(q, offsetof(struct mlu_fence_area, seqno), job->seqno,
+			    offsetof(struct mlu_fence_area,
+				     status[job->fence_slot]));
 
 	list_add_tail(&job->inflight, &q->inflight);
 	mlu_hw_queue_ring_doorbell(q);
@@ -386,18 +399,10 @@ static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
  */
 void mlu_job_emit_probe(struct mlu_queue *q, u64 value)
 {
-	u64 area = MLU_KERNEL_FENCE_VA(q->index);
-	struct mlu_pkt_fence fence = {
-		.hdr.opcode = MLU_OP_FENCE,
-		.hdr.flags = MLU_FENCE_IRQ,
-		.hdr.ctx = cpu_to_le16(MLU_KERNEL_CTX_ID),
-		.addr = cpu_to_le64(area + offsetof(struct mlu_fence_area, probe)),
-		.value = cpu_to_le64(value),
-	};
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	mlu_job_write_packet(q, &fence);
+	mlu_job_write_fence(q, offsetof(struct mlu_fence_area, probe), value, 0);
 	mlu_hw_queue_ring_doorbell(q);
 	spin_unlock_irqrestore(&q->lock, flags);
 }
