@@ -297,7 +297,7 @@ static uint64_t mlu_queue_read_locked(MLUState *s, MLUQueue *q, hwaddr reg)
     return 0;
 }
 
-static bool mlu_queue_write_locked(MLUState *s, MLUQueue *q, hwaddr reg,
+static void mlu_queue_write_locked(MLUState *s, MLUQueue *q, hwaddr reg,
                                    uint32_t val)
 {
     switch (reg) {
@@ -315,23 +315,22 @@ static bool mlu_queue_write_locked(MLUState *s, MLUQueue *q, hwaddr reg,
         } else {
             q->ring_size = val;
         }
-        return false;
+        return;
     case MLU_Q_CTRL:
         mlu_queue_set_enable_locked(s, q, val & MLU_Q_CTRL_ENABLE);
-        return false;
+        return;
     case MLU_Q_TAIL:
         if (!q->enabled || val >= q->ring_size) {
             qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: TAIL %u ignored "
                           "(%s)\n", q->index, val,
                           q->enabled ? "out of range" : "queue disabled");
-            return false;
+            return;
         }
         q->tail = val;
-        return true;
+        return;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: write to read-only or "
                   "unknown register 0x%" HWADDR_PRIx "\n", q->index, reg);
-    return false;
 }
 
 /*
@@ -434,8 +433,7 @@ static uint64_t mlu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     return val;
 }
 
-/* Returns the queue whose worker a doorbell must wake, or NULL. */
-static MLUQueue *mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
+static void mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
 {
     uint32_t unmasked;
 
@@ -446,42 +444,42 @@ static MLUQueue *mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
         } else {
             qemu_log_mask(LOG_GUEST_ERROR, "mlu: RESET without the magic\n");
         }
-        return NULL;
+        return;
     case MLU_REG_SCRATCH:
         s->scratch = val;
-        return NULL;
+        return;
     case MLU_REG_IRQ_STATUS:
         s->irq_status &= ~val;
-        return NULL;
+        return;
     case MLU_REG_IRQ_MASK:
         /* Unmasking a latched source signals it now. */
         unmasked = s->irq_mask & ~val;
         s->irq_mask = val;
         s->irq_signal |= s->irq_status & unmasked;
-        return NULL;
+        return;
     case MLU_REG_IRQ_RAISE:
         val &= mlu_queue_bits(s) | MLU_IRQ_ERROR_ALL;
         if (val) {
             mlu_raise_irq_locked(s, val);
         }
-        return NULL;
+        return;
     case MLU_REG_MMU_CTX_TABLE_LO:
         s->ctx_table = deposit64(s->ctx_table, 0, 32,
                                  val & ~(uint32_t)(MLU_PAGE_SIZE - 1));
-        return NULL;
+        return;
     case MLU_REG_MMU_CTX_TABLE_HI:
         s->ctx_table = deposit64(s->ctx_table, 32, 32, val);
-        return NULL;
+        return;
     case MLU_REG_MMU_CTX_COUNT:
         if (val > MLU_MAX_CONTEXTS) {
             qemu_log_mask(LOG_GUEST_ERROR, "mlu: context count %u ignored\n",
                           val);
-            return NULL;
+            return;
         }
         s->ctx_count = val;
-        return NULL;
+        return;
     case MLU_REG_MMU_INVALIDATE:
-        return NULL;         /* nothing is cached */
+        return;         /* nothing is cached */
     case MLU_REG_MMU_FAULT_STATUS:
         if (val & MLU_FAULT_VALID) {
             s->fault_status &= MLU_FAULT_OVERFLOW;
@@ -489,47 +487,58 @@ static MLUQueue *mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
         if (val & MLU_FAULT_OVERFLOW) {
             s->fault_status &= ~MLU_FAULT_OVERFLOW;
         }
-        return NULL;
+        return;
     case MLU_REG_FI_HANG:
         s->fi_hang = val & mlu_queue_bits(s);
-        return NULL;
+        return;
     case MLU_REG_FI_FAULT:
         s->fi_fault = val & mlu_queue_bits(s);
-        return NULL;
+        return;
     case MLU_REG_FI_DEVICE_ERROR:
         if (val & 1) {
             qemu_log_mask(LOG_GUEST_ERROR, "mlu: injected device error\n");
             s->fatal = true;
             mlu_raise_irq_locked(s, MLU_IRQ_DEVICE_ERROR);
         }
-        return NULL;
+        return;
     }
     if (addr >= MLU_QUEUE_BASE &&
         addr < MLU_QUEUE_REG(s->num_queues, 0)) {
         hwaddr off = addr - MLU_QUEUE_BASE;
 
-        MLUQueue *q = &s->queues[off / MLU_QUEUE_STRIDE];
-
-        return mlu_queue_write_locked(s, q, off % MLU_QUEUE_STRIDE, val) ?
-               q : NULL;
+        mlu_queue_write_locked(s, &s->queues[off / MLU_QUEUE_STRIDE],
+                               off % MLU_QUEUE_STRIDE, val);
+        return;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "mlu: write to read-only or unknown "
                   "register 0x%" HWADDR_PRIx "\n", addr);
-    return NULL;
+}
+
+/* The queue whose doorbell (TAIL) register @addr is, or NULL. */
+static MLUQueue *mlu_doorbell_queue(MLUState *s, hwaddr addr)
+{
+    hwaddr off = addr - MLU_QUEUE_BASE;
+
+    if (addr < MLU_QUEUE_BASE || addr >= MLU_QUEUE_REG(s->num_queues, 0) ||
+        off % MLU_QUEUE_STRIDE != MLU_Q_TAIL) {
+        return NULL;
+    }
+    return &s->queues[off / MLU_QUEUE_STRIDE];
 }
 
 static void mlu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
                            unsigned size)
 {
     MLUState *s = opaque;
-    MLUQueue *doorbell;
+    MLUQueue *doorbell = mlu_doorbell_queue(s, addr);
 
     qemu_mutex_lock(&s->lock);
-    doorbell = mlu_mmio_write_locked(s, addr, val);
+    mlu_mmio_write_locked(s, addr, val);
     qemu_mutex_unlock(&s->lock);
     /*
      * Woken after the lock is dropped, so that the worker, which needs it
-     * first thing, does not preempt this vCPU only to wait for it.
+     * first thing, does not preempt this vCPU only to wait for it.  A
+     * refused TAIL wakes it for nothing: it finds no new packet.
      */
     if (doorbell) {
         qemu_cond_signal(&doorbell->wake);
