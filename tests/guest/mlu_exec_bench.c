@@ -126,23 +126,13 @@ static int ring0_irq_cpu(int fd)
 /* p50 of debugfs file @name, an interrupt round trip, in ns; -1 on error. */
 static long long debugfs_rtt_p50_ns(int fd, const char *name)
 {
-	char link[64], target[256], path[320], line[64];
-	const char *dev;
+	char path[320], line[64];
 	long long p50 = -1;
 	struct stat st;
-	ssize_t n;
 	FILE *f;
 
-	if (fstat(fd, &st))
+	if (fstat(fd, &st) || mlu_card_debugfs_path(minor(st.st_rdev), name, path, sizeof(path)))
 		return -1;
-	snprintf(link, sizeof(link), "/sys/class/accel/accel%u/device", minor(st.st_rdev));
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return -1;
-	target[n] = '\0';
-	dev = strrchr(target, '/');
-	snprintf(path, sizeof(path), "/sys/kernel/debug/accel/%s/%s", dev ? dev + 1 : target,
-		 name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;

@@ -77,32 +77,12 @@ static int card_reopen(const struct card *c)
 	return open(path, O_RDWR | O_CLOEXEC);
 }
 
-/*
- * The card's debugfs directory is named after its PCI device:
- * /sys/kernel/debug/accel/<pci address>/name.
- */
-static int debugfs_path(const struct card *c, const char *name, char *path, size_t len)
-{
-	char link[64], target[256];
-	const char *dev;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/sys/class/accel/accel%d/device", c->minor);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	dev = strrchr(target, '/');
-	snprintf(path, len, "/sys/kernel/debug/accel/%s/%s", dev ? dev + 1 : target, name);
-	return 0;
-}
-
 static int debugfs_write(const struct card *c, const char *name, unsigned long long val)
 {
 	char path[320], buf[32];
 	int fd, len, ret = 0;
 
-	if (debugfs_path(c, name, path, sizeof(path)))
+	if (mlu_card_debugfs_path(c->minor, name, path, sizeof(path)))
 		return -ENOENT;
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
@@ -120,7 +100,7 @@ static long long debugfs_read(const struct card *c, const char *name)
 	int fd;
 	ssize_t n;
 
-	if (debugfs_path(c, name, path, sizeof(path)))
+	if (mlu_card_debugfs_path(c->minor, name, path, sizeof(path)))
 		return -ENOENT;
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
@@ -536,7 +516,7 @@ static int debugfs_rtt(const struct card *c, const char *name, struct rtt_report
 	int found = 0;
 	FILE *f;
 
-	if (debugfs_path(c, name, path, sizeof(path)))
+	if (mlu_card_debugfs_path(c->minor, name, path, sizeof(path)))
 		return -ENOENT;
 	f = fopen(path, "r");
 	if (!f)

@@ -113,6 +113,33 @@ long long mlu_card_sysfs_num(int minor, const char *name)
 	return n == 1 ? v : -1;
 }
 
+int mlu_card_debugfs_path(int minor, const char *name, char *path, size_t len)
+{
+	char link[64], target[256];
+	const char *dev;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/class/accel/accel%d/device", minor);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	dev = strrchr(target, '/');
+	snprintf(path, len, "/sys/kernel/debug/accel/%s/%s", dev ? dev + 1 : target, name);
+	return 0;
+}
+
+size_t mlu_read_all(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	return len;
+}
+
 static uint64_t monotonic_ms(void)
 {
 	struct timespec ts;

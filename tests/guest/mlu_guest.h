@@ -55,6 +55,16 @@ int mlu_expected_cards(void);
  */
 long long mlu_card_sysfs_num(int minor, const char *name);
 
+/*
+ * The path of file @name in the card's debugfs directory, which is named
+ * after its PCI device: /sys/kernel/debug/accel/<pci address>/<name>.
+ * 0 or -errno.
+ */
+int mlu_card_debugfs_path(int minor, const char *name, char *path, size_t len);
+
+/* Read @fd to its end or until @buf is full; NUL-terminated, the length. */
+size_t mlu_read_all(int fd, char *buf, size_t size);
+
 /* Raw ioctls: 0 or -errno. */
 int mlu_query_info(int fd, struct drm_mlu_device_info *info);
 int mlu_bo_create(int fd, uint64_t size, uint32_t flags, uint32_t *handle, uint64_t *va);

@@ -200,9 +200,7 @@ static int read_events(const char *inst, struct event *evs, int max)
 static int run_smi(const char *args, char *out, size_t size)
 {
 	char buf[256], *argv[16] = { SMI }, *save;
-	size_t total = 0;
 	int pipefd[2], argc = 1, st;
-	ssize_t n;
 	pid_t pid;
 
 	snprintf(buf, sizeof(buf), "%s", args);
@@ -222,10 +220,7 @@ static int run_smi(const char *args, char *out, size_t size)
 		_exit(127);
 	}
 	close(pipefd[1]);
-	while (total < size - 1 &&
-	       (n = read(pipefd[0], out + total, size - 1 - total)) > 0)
-		total += n;
-	out[total] = '\0';
+	mlu_read_all(pipefd[0], out, size);
 	close(pipefd[0]);
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
@@ -602,13 +597,21 @@ TEST_F(obs, mmu_fault_is_counted_and_traced)
 	mlu_bo_close(self->fd, bo);
 }
 
-/* A file in the card's debugfs directory, named after its PCI device. */
-static void debugfs_file(int minor, const char *name, char *path, size_t size)
+/* The mlu_reset events among @evs, each checked to say @card, @queue, @count. */
+static int check_reset_events(struct __test_metadata *_metadata, const struct event *evs,
+			      int n, int card, long long queue, long long count)
 {
-	char pci[64] = "?";
+	int i, resets = 0;
 
-	card_attr(minor, "pci_address", pci, sizeof(pci));
-	snprintf(path, size, "/sys/kernel/debug/accel/%s/%s", pci, name);
+	for (i = 0; i < n; i++) {
+		if (strcmp(evs[i].name, "mlu_reset"))
+			continue;
+		EXPECT_EQ(card, ev_num(&evs[i], "card"));
+		EXPECT_EQ(queue, ev_num(&evs[i], "queue"));
+		EXPECT_EQ(count, ev_num(&evs[i], "count"));
+		resets++;
+	}
+	return resets;
 }
 
 TEST_F_TIMEOUT(obs, hung_job_shows_in_debugfs_then_reset_degrades_health, 90)
@@ -621,7 +624,7 @@ TEST_F_TIMEOUT(obs, hung_job_shows_in_debugfs_then_reset_degrades_health, 90)
 	uint32_t bos[2], sync;
 	long long resets, job = -1, seqno = -1;
 	const int q = 2;
-	int i, n, reset_events = 0;
+	int i, n;
 
 	if (!(self->info.capabilities & DRM_MLU_CAP_FAULT_INJECT))
 		SKIP(return, "card without fault injection");
@@ -631,7 +634,7 @@ TEST_F_TIMEOUT(obs, hung_job_shows_in_debugfs_then_reset_degrades_health, 90)
 	ASSERT_EQ(0, mlu_bo_create(self->fd, 4 * KiB, DRM_MLU_BO_DEVMEM, &bos[1], &dst));
 	resets = card_num(self->minor, "resets");
 
-	debugfs_file(self->minor, "fi_hang", path, sizeof(path));
+	ASSERT_EQ(0, mlu_card_debugfs_path(self->minor, "fi_hang", path, sizeof(path)));
 	snprintf(want, sizeof(want), "%d", 1 << q);
 	ASSERT_EQ(0, write_file(path, want));
 	mlu_pkt_copy_init(&pkt, dst, src, 64);
@@ -649,19 +652,19 @@ TEST_F_TIMEOUT(obs, hung_job_shows_in_debugfs_then_reset_degrades_health, 90)
 		usleep(10000);
 	}
 	ASSERT_LE(0, job);
-	debugfs_file(self->minor, "rings", path, sizeof(path));
+	ASSERT_EQ(0, mlu_card_debugfs_path(self->minor, "rings", path, sizeof(path)));
 	ASSERT_EQ(0, read_file(path, text, sizeof(text)));
 	snprintf(want, sizeof(want), "job %lld seqno %lld ctx %u packets 1", job, seqno,
 		 self->info.context_id);
 	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("no '%s' in:\n%s", want, text);
 
-	debugfs_file(self->minor, "clients", path, sizeof(path));
+	ASSERT_EQ(0, mlu_card_debugfs_path(self->minor, "clients", path, sizeof(path)));
 	ASSERT_EQ(0, read_file(path, text, sizeof(text)));
 	snprintf(want, sizeof(want), "pid %d (mlu_obs_test) ctx %u", getpid(),
 		 self->info.context_id);
 	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("no '%s' in:\n%s", want, text);
 
-	debugfs_file(self->minor, "mappings", path, sizeof(path));
+	ASSERT_EQ(0, mlu_card_debugfs_path(self->minor, "mappings", path, sizeof(path)));
 	ASSERT_EQ(0, read_file(path, text, sizeof(text)));
 	snprintf(want, sizeof(want), "0x%010llx-0x%010llx -> devmem",
 		 (unsigned long long)dst, (unsigned long long)dst + 4 * KiB);
@@ -670,7 +673,7 @@ TEST_F_TIMEOUT(obs, hung_job_shows_in_debugfs_then_reset_degrades_health, 90)
 		 (unsigned long long)src, (unsigned long long)src + 4 * KiB);
 	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("no '%s' in:\n%s", want, text);
 
-	debugfs_file(self->minor, "regs", path, sizeof(path));
+	ASSERT_EQ(0, mlu_card_debugfs_path(self->minor, "regs", path, sizeof(path)));
 	ASSERT_EQ(0, read_file(path, text, sizeof(text)));
 	EXPECT_NE(NULL, strstr(text, "0x0000 ID                 0x4d4c5530")) TH_LOG("%s", text);
 
@@ -681,15 +684,7 @@ TEST_F_TIMEOUT(obs, hung_job_shows_in_debugfs_then_reset_degrades_health, 90)
 	ASSERT_EQ(0, card_attr(self->minor, "health", health, sizeof(health)));
 	EXPECT_STREQ("degraded", health);
 	n = read_events(self->inst, evs, 64);
-	for (i = 0; i < n; i++) {
-		if (strcmp(evs[i].name, "mlu_reset"))
-			continue;
-		EXPECT_EQ(self->minor, ev_num(&evs[i], "card"));
-		EXPECT_EQ(q, ev_num(&evs[i], "queue"));
-		EXPECT_EQ(resets + 1, ev_num(&evs[i], "count"));
-		reset_events++;
-	}
-	EXPECT_EQ(1, reset_events);
+	EXPECT_EQ(1, check_reset_events(_metadata, evs, n, self->minor, q, resets + 1));
 	drmSyncobjDestroy(self->fd, sync);
 	mlu_bo_close(self->fd, bos[0]);
 	mlu_bo_close(self->fd, bos[1]);
@@ -702,7 +697,7 @@ TEST_F(obs, device_error_resets_the_card_traced_as_queue_minus_one)
 	struct mlu_pkt_copy pkt;
 	uint32_t bo, sync;
 	long long resets;
-	int i, n, reset_events = 0;
+	int i, n;
 	uint64_t va;
 
 	if (!(self->info.capabilities & DRM_MLU_CAP_FAULT_INJECT))
@@ -710,7 +705,7 @@ TEST_F(obs, device_error_resets_the_card_traced_as_queue_minus_one)
 	if (!self->tracing)
 		SKIP(return, "tracefs has no mlu events");
 	resets = card_num(self->minor, "resets");
-	debugfs_file(self->minor, "fi_device_error", path, sizeof(path));
+	ASSERT_EQ(0, mlu_card_debugfs_path(self->minor, "fi_device_error", path, sizeof(path)));
 	ASSERT_EQ(0, write_file(path, "1"));
 	for (i = 0; i < 500 && card_num(self->minor, "resets") == resets; i++)
 		usleep(10000);
@@ -719,15 +714,7 @@ TEST_F(obs, device_error_resets_the_card_traced_as_queue_minus_one)
 	EXPECT_STREQ("degraded", health);
 
 	n = read_events(self->inst, evs, 64);
-	for (i = 0; i < n; i++) {
-		if (strcmp(evs[i].name, "mlu_reset"))
-			continue;
-		EXPECT_EQ(self->minor, ev_num(&evs[i], "card"));
-		EXPECT_EQ(-1, ev_num(&evs[i], "queue"));
-		EXPECT_EQ(resets + 1, ev_num(&evs[i], "count"));
-		reset_events++;
-	}
-	EXPECT_EQ(1, reset_events);
+	EXPECT_EQ(1, check_reset_events(_metadata, evs, n, self->minor, -1, resets + 1));
 
 	/* The card works again. */
 	sync = mlu_syncobj_create(self->fd);
@@ -868,8 +855,6 @@ TEST(mlu_smi_refresh_loop_until_interrupted)
 	static char out[256 * 1024];
 	char *argv[] = { SMI, "--json", "-l", "1", NULL }, *p;
 	int pipefd[2], st, docs = 0;
-	size_t total = 0;
-	ssize_t n;
 	pid_t pid;
 
 	if (mlu_count_cards() < 1)
@@ -886,10 +871,7 @@ TEST(mlu_smi_refresh_loop_until_interrupted)
 	close(pipefd[1]);
 	usleep(2500000);
 	kill(pid, SIGINT);
-	while (total < sizeof(out) - 1 &&
-	       (n = read(pipefd[0], out + total, sizeof(out) - 1 - total)) > 0)
-		total += n;
-	out[total] = '\0';
+	mlu_read_all(pipefd[0], out, sizeof(out));
 	close(pipefd[0]);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_TRUE(WIFEXITED(st));

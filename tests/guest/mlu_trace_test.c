@@ -721,8 +721,6 @@ TEST(fails_clearly_without_root)
 	char *argv[] = { "mlu-trace", "1", NULL };
 	int fds[2], status;
 	char err[512];
-	size_t len = 0;
-	ssize_t n;
 	pid_t pid;
 
 	if (access(TOOL, X_OK))
@@ -740,10 +738,7 @@ TEST(fails_clearly_without_root)
 		_exit(127);
 	}
 	close(fds[1]);
-	while (len + 1 < sizeof(err) &&
-	       (n = read(fds[0], err + len, sizeof(err) - 1 - len)) > 0)
-		len += n;
-	err[len] = '\0';
+	mlu_read_all(fds[0], err, sizeof(err));
 	close(fds[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
