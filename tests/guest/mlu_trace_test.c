@@ -416,8 +416,10 @@ static bool kernel_has_bpf(void)
 	return !(syscall(SYS_bpf, -1, NULL, 0) < 0 && errno == ENOSYS);
 }
 
-#define SKIP_WITHOUT_BPF()								\
+#define SKIP_UNLESS_TOOL_AND_BPF()							\
 	do {										\
+		if (access(TOOL, X_OK))							\
+			SKIP(return, TOOL " is not in this guest image");		\
 		if (!kernel_has_bpf())							\
 			SKIP(return, "kernel without BPF (CONFIG_BPF_SYSCALL)");	\
 	} while (0)
@@ -452,9 +454,7 @@ FIXTURE_SETUP(traced)
 		ASSERT_LE(mlu_expected_cards(), 0) TH_LOG("host attached cards but no mlu node");
 		SKIP(return, "no MLU card");
 	}
-	if (access(TOOL, X_OK))
-		SKIP(return, TOOL " is not in this guest image");
-	SKIP_WITHOUT_BPF();
+	SKIP_UNLESS_TOOL_AND_BPF();
 	ASSERT_EQ(0, workload_plan(&self->w));
 	if (variant->by_card && self->w.plan[2].minor == self->w.plan[0].minor)
 		SKIP(return, "the card filter needs two cards");
@@ -661,9 +661,7 @@ TEST(stops_after_its_duration)
 	int status;
 	char *out;
 
-	if (access(TOOL, X_OK))
-		SKIP(return, TOOL " is not in this guest image");
-	SKIP_WITHOUT_BPF();
+	SKIP_UNLESS_TOOL_AND_BPF();
 
 	if (mlu_count_cards() == 0)
 		SKIP(return, "no MLU card");
@@ -691,9 +689,7 @@ TEST(text_output_prints_histograms_and_processes)
 	int status;
 	char *out;
 
-	if (access(TOOL, X_OK))
-		SKIP(return, TOOL " is not in this guest image");
-	SKIP_WITHOUT_BPF();
+	SKIP_UNLESS_TOOL_AND_BPF();
 
 	if (mlu_count_cards() == 0)
 		SKIP(return, "no MLU card");
@@ -787,9 +783,7 @@ TEST_F(unloaded, holds_the_module_until_sigint)
 
 	if (mlu_count_cards() == 0)
 		SKIP(return, "no MLU card");
-	if (access(TOOL, X_OK))
-		SKIP(return, TOOL " is not in this guest image");
-	SKIP_WITHOUT_BPF();
+	SKIP_UNLESS_TOOL_AND_BPF();
 	ASSERT_EQ(0, tracer_start(&t, argv)) TH_LOG("mlu-trace did not start: %s", t.err);
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "mlu", O_NONBLOCK));
 	EXPECT_EQ(EWOULDBLOCK, errno);
