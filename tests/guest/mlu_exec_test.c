@@ -1274,84 +1274,94 @@ static bool has_fault_injection(const struct card *c)
 	       debugfs_read(c, "reset_count") >= 0;
 }
 
-TEST(hang_times_out_resets_ring_and_innocent_jobs_complete)
+/*
+ * Recovery: a card with fault injection, a queue on ring 0 (the ring the
+ * injections hit) with its out-syncobj, and the card's resets so far.
+ */
+FIXTURE(recovery) {
+	struct card c;
+	long long resets;
+	uint32_t q, out;
+};
+
+FIXTURE_SETUP(recovery)
+{
+	self->c.fd = -1;
+	OPEN_CARD_OR_SKIP(&self->c);
+	if (!has_fault_injection(&self->c))
+		SKIP(return, "no fault injection (debugfs or card)");
+	self->resets = debugfs_read(&self->c, "reset_count");
+	ASSERT_EQ(0, queue_create(self->c.fd, DRM_MLU_QUEUE_PRIORITY_NORMAL, 1, &self->q));
+	self->out = mlu_syncobj_create(self->c.fd);
+	ASSERT_NE(0, self->out);
+}
+
+FIXTURE_TEARDOWN(recovery)
+{
+	if (self->c.fd >= 0)
+		close(self->c.fd);
+}
+
+TEST_F(recovery, hang_times_out_resets_ring_and_innocent_jobs_complete)
 {
 	struct drm_mlu_context_status st;
 	struct mlu_pkt_timestamp pkt;
 	struct innocent in;
-	long long resets;
-	uint32_t q, out;
 	int64_t t0, took;
-	struct card c;
+	struct card *c = &self->c;
 	struct bo ts;
 
-	OPEN_CARD_OR_SKIP(&c);
-	if (!has_fault_injection(&c))
-		SKIP(return, "no fault injection (debugfs or card)");
-	resets = debugfs_read(&c, "reset_count");
-	ASSERT_EQ(0, queue_create(c.fd, DRM_MLU_QUEUE_PRIORITY_NORMAL, 1, &q));
-	ASSERT_EQ(0, bo_new(c.fd, 4096, 0, &ts));
-	out = mlu_syncobj_create(c.fd);
+	ASSERT_EQ(0, bo_new(c->fd, 4096, 0, &ts));
 
 	/* Ring 0's next packet hangs: it is the guilty job's. */
-	ASSERT_EQ(0, debugfs_write(&c, "fi_hang", 1));
+	ASSERT_EQ(0, debugfs_write(c, "fi_hang", 1));
 	ts_pkt(&pkt, ts.va);
 	t0 = now_ns();
-	ASSERT_EQ(0, submit_q(c.fd, q, &pkt, 1, &ts.handle, 1, NULL, 0, out, 0));
-	ASSERT_EQ(0, innocent_submit(&c, &in, 1));
+	ASSERT_EQ(0, submit_q(c->fd, self->q, &pkt, 1, &ts.handle, 1, NULL, 0, self->out, 0));
+	ASSERT_EQ(0, innocent_submit(c, &in, 1));
 
-	ASSERT_EQ(0, mlu_syncobj_wait(c.fd, out, WAIT_NS));
+	ASSERT_EQ(0, mlu_syncobj_wait(c->fd, self->out, WAIT_NS));
 	took = now_ns() - t0;
-	EXPECT_EQ(-ETIMEDOUT, mlu_fence_status(c.fd, out));
-	EXPECT_GE(took, (int64_t)c.info.job_timeout_ms * (int64_t)MS * 9 / 10);
+	EXPECT_EQ(-ETIMEDOUT, mlu_fence_status(c->fd, self->out));
+	EXPECT_GE(took, (int64_t)c->info.job_timeout_ms * (int64_t)MS * 9 / 10);
 	innocent_check(_metadata, &in);
 
-	EXPECT_EQ(resets + 1, debugfs_read(&c, "reset_count"));
-	ASSERT_EQ(0, context_status(c.fd, &st));
+	EXPECT_EQ(self->resets + 1, debugfs_read(c, "reset_count"));
+	ASSERT_EQ(0, context_status(c->fd, &st));
 	EXPECT_EQ(1, st.guilty_resets);
 	EXPECT_EQ(0, st.innocent_resets);
-	EXPECT_EQ(resets + 1, (long long)st.card_resets);
+	EXPECT_EQ(self->resets + 1, (long long)st.card_resets);
 	ASSERT_EQ(0, context_status(in.fd, &st));
 	EXPECT_EQ(1, st.innocent_resets);
 
-	next_job_works(_metadata, c.fd, q);
+	next_job_works(_metadata, c->fd, self->q);
 	next_job_works(_metadata, in.fd, in.q);
 	close(in.fd);
-	close(c.fd);
 }
 
-TEST(injected_fault_fails_one_job_and_innocent_jobs_complete)
+TEST_F(recovery, injected_fault_fails_one_job_and_innocent_jobs_complete)
 {
 	struct drm_mlu_context_status st;
 	struct innocent in;
 	struct copy_job j;
-	long long resets;
-	uint32_t q, out;
-	struct card c;
+	struct card *c = &self->c;
 
-	OPEN_CARD_OR_SKIP(&c);
-	if (!has_fault_injection(&c))
-		SKIP(return, "no fault injection (debugfs or card)");
-	resets = debugfs_read(&c, "reset_count");
-	ASSERT_EQ(0, queue_create(c.fd, DRM_MLU_QUEUE_PRIORITY_NORMAL, 1, &q));
-	ASSERT_EQ(0, copy_job_init(c.fd, &j, 4096, 9));
-	out = mlu_syncobj_create(c.fd);
+	ASSERT_EQ(0, copy_job_init(c->fd, &j, 4096, 9));
 
-	ASSERT_EQ(0, debugfs_write(&c, "fi_fault", 1));
-	ASSERT_EQ(0, submit_q(c.fd, q, &j.pkt, 1, &j.bo.handle, 1, NULL, 0, out, 0));
-	ASSERT_EQ(0, innocent_submit(&c, &in, 1));
-	ASSERT_EQ(0, mlu_syncobj_wait(c.fd, out, WAIT_NS));
-	EXPECT_EQ(-EFAULT, mlu_fence_status(c.fd, out));
+	ASSERT_EQ(0, debugfs_write(c, "fi_fault", 1));
+	ASSERT_EQ(0, submit_q(c->fd, self->q, &j.pkt, 1, &j.bo.handle, 1, NULL, 0, self->out, 0));
+	ASSERT_EQ(0, innocent_submit(c, &in, 1));
+	ASSERT_EQ(0, mlu_syncobj_wait(c->fd, self->out, WAIT_NS));
+	EXPECT_EQ(-EFAULT, mlu_fence_status(c->fd, self->out));
 	innocent_check(_metadata, &in);
 
 	/* A fault fails the job; nothing is reset. */
-	EXPECT_EQ(resets, debugfs_read(&c, "reset_count"));
-	ASSERT_EQ(0, context_status(c.fd, &st));
+	EXPECT_EQ(self->resets, debugfs_read(c, "reset_count"));
+	ASSERT_EQ(0, context_status(c->fd, &st));
 	EXPECT_EQ(1, st.faults);
 	EXPECT_EQ(0, st.guilty_resets);
-	next_job_works(_metadata, c.fd, q);
+	next_job_works(_metadata, c->fd, self->q);
 	close(in.fd);
-	close(c.fd);
 }
 
 /*
@@ -1361,55 +1371,47 @@ TEST(injected_fault_fails_one_job_and_innocent_jobs_complete)
  */
 #define DEVICE_ERROR_BLOCKER 64
 
-TEST(device_error_fails_running_job_and_innocent_jobs_complete)
+TEST_F(recovery, device_error_fails_running_job_and_innocent_jobs_complete)
 {
 	struct drm_mlu_context_status st;
 	struct mlu_pkt_matmul pkts[DEVICE_ERROR_BLOCKER + 1];
 	struct innocent in;
 	struct blocker blk;
-	long long resets;
-	uint32_t q, out, bos[2];
+	uint32_t bos[2];
 	int64_t deadline;
-	struct card c;
+	struct card *c = &self->c;
 	struct bo ts;
 
-	OPEN_CARD_OR_SKIP(&c);
-	if (!has_fault_injection(&c))
-		SKIP(return, "no fault injection (debugfs or card)");
-	resets = debugfs_read(&c, "reset_count");
-	ASSERT_EQ(0, queue_create(c.fd, DRM_MLU_QUEUE_PRIORITY_NORMAL, 1, &q));
-	ASSERT_EQ(0, bo_new(c.fd, 4096, 0, &ts));
-	ASSERT_EQ(0, blocker_init(c.fd, &blk, DEVICE_ERROR_BLOCKER));
-	out = mlu_syncobj_create(c.fd);
+	ASSERT_EQ(0, bo_new(c->fd, 4096, 0, &ts));
+	ASSERT_EQ(0, blocker_init(c->fd, &blk, DEVICE_ERROR_BLOCKER));
 
 	/* A long job that tells when it started, the innocent jobs behind it. */
 	ts_pkt((void *)&pkts[0], ts.va);
 	memcpy(&pkts[1], blk.pkts, DEVICE_ERROR_BLOCKER * sizeof(pkts[0]));
 	bos[0] = blk.bo.handle;
 	bos[1] = ts.handle;
-	ASSERT_EQ(0, submit_q(c.fd, q, pkts, DEVICE_ERROR_BLOCKER + 1, bos, 2,
-			      NULL, 0, out, 0));
-	ASSERT_EQ(0, innocent_submit(&c, &in, 1));
+	ASSERT_EQ(0, submit_q(c->fd, self->q, pkts, DEVICE_ERROR_BLOCKER + 1, bos, 2,
+			      NULL, 0, self->out, 0));
+	ASSERT_EQ(0, innocent_submit(c, &in, 1));
 	deadline = now_ns() + 10000 * (int64_t)MS;
 	while (!ts_slot(&ts, 0) && now_ns() < deadline)
 		usleep(100);
 	ASSERT_NE(0, ts_slot(&ts, 0));
-	ASSERT_EQ(0, mlu_fence_status(c.fd, out)) TH_LOG("the long job ended too early");
+	ASSERT_EQ(0, mlu_fence_status(c->fd, self->out)) TH_LOG("the long job ended too early");
 
-	ASSERT_EQ(0, debugfs_write(&c, "fi_device_error", 1));
-	ASSERT_EQ(0, mlu_syncobj_wait(c.fd, out, WAIT_NS));
-	EXPECT_EQ(-EIO, mlu_fence_status(c.fd, out));
+	ASSERT_EQ(0, debugfs_write(c, "fi_device_error", 1));
+	ASSERT_EQ(0, mlu_syncobj_wait(c->fd, self->out, WAIT_NS));
+	EXPECT_EQ(-EIO, mlu_fence_status(c->fd, self->out));
 	innocent_check(_metadata, &in);
 
-	EXPECT_EQ(resets + 1, debugfs_read(&c, "reset_count"));
-	ASSERT_EQ(0, context_status(c.fd, &st));
+	EXPECT_EQ(self->resets + 1, debugfs_read(c, "reset_count"));
+	ASSERT_EQ(0, context_status(c->fd, &st));
 	EXPECT_EQ(1, st.guilty_resets);
 	ASSERT_EQ(0, context_status(in.fd, &st));
 	EXPECT_EQ(1, st.innocent_resets);
-	next_job_works(_metadata, c.fd, q);
+	next_job_works(_metadata, c->fd, self->q);
 	next_job_works(_metadata, in.fd, in.q);
 	close(in.fd);
-	close(c.fd);
 }
 
 /* ---- processes ---------------------------------------------------------- */
