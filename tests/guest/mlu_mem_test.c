@@ -862,6 +862,30 @@ static bool next_permutation(int *a, int n)
 }
 
 /*
+ * Import @dmabuf on @fd and queue a job copying its first @size bytes into
+ * a new host BO of @fd; the import's handle.
+ */
+static uint32_t import_and_queue_copy(struct __test_metadata *_metadata, int fd, int dmabuf,
+				      uint64_t size)
+{
+	uint32_t imp, host, sync, bos[2];
+	struct drm_mlu_bo_info info;
+	struct mlu_pkt_copy pkt;
+	uint64_t host_va;
+
+	ASSERT_EQ(0, drmPrimeFDToHandle(fd, dmabuf, &imp));
+	ASSERT_EQ(0, mlu_bo_info(fd, imp, &info));
+	ASSERT_EQ(0, mlu_bo_create(fd, size, 0, &host, &host_va));
+	mlu_pkt_copy_init(&pkt, host_va, info.device_va, size);
+	bos[0] = imp;
+	bos[1] = host;
+	sync = mlu_syncobj_create(fd);
+	ASSERT_NE(0, sync);
+	ASSERT_EQ(0, mlu_submit_simple(fd, 0, &pkt, 1, bos, 2, 0, sync));
+	return imp;
+}
+
+/*
  * A device memory BO and a host BO exported, imported by a second file of
  * the same card (and by card 1 when there is one), with a queued job on
  * each import; closed in each of the 120 orders.  Afterwards every byte of
@@ -885,45 +909,20 @@ TEST(close_in_every_order_leaks_nothing)
 	}
 
 	do {
-		uint32_t exp_bo, host_bo, imp_bo, imp_host, sync;
+		uint32_t exp_bo, host_bo, imp_bo;
 		int dmabuf, imp_fd, peer = -1, i;
 		bool imp_open = true;
-		uint64_t imp_va, imp_host_va;
-		struct drm_mlu_bo_info info;
-		struct mlu_pkt_copy pkt;
-		uint32_t bos[2];
 
 		ASSERT_EQ(0, mlu_bo_create(fd, 256 << 10, DRM_MLU_BO_DEVMEM, &exp_bo, NULL));
 		ASSERT_EQ(0, drmPrimeHandleToFD(fd, exp_bo, DRM_CLOEXEC | DRM_RDWR, &dmabuf));
 		imp_fd = mlu_open_card(0);
 		ASSERT_GE(imp_fd, 0);
-		ASSERT_EQ(0, drmPrimeFDToHandle(imp_fd, dmabuf, &imp_bo));
-		ASSERT_EQ(0, mlu_bo_info(imp_fd, imp_bo, &info));
-		imp_va = info.device_va;
-		ASSERT_EQ(0, mlu_bo_create(imp_fd, 256 << 10, 0, &imp_host, &imp_host_va));
-		mlu_pkt_copy_init(&pkt, imp_host_va, imp_va, 256 << 10);
-		bos[0] = imp_bo;
-		bos[1] = imp_host;
-		sync = mlu_syncobj_create(imp_fd);
-		ASSERT_NE(0, sync);
-		ASSERT_EQ(0, mlu_submit_simple(imp_fd, 0, &pkt, 1, bos, 2, 0, sync));
+		imp_bo = import_and_queue_copy(_metadata, imp_fd, dmabuf, 256 << 10);
 		if (peer_card >= 0) {
-			uint32_t peer_bo, peer_host, peer_sync;
-			uint64_t peer_va, peer_host_va;
-
 			/* Card 1 reads card 0's memory in a job of its own. */
 			peer = mlu_open_card(1);
 			ASSERT_GE(peer, 0);
-			ASSERT_EQ(0, drmPrimeFDToHandle(peer, dmabuf, &peer_bo));
-			ASSERT_EQ(0, mlu_bo_info(peer, peer_bo, &info));
-			peer_va = info.device_va;
-			ASSERT_EQ(0, mlu_bo_create(peer, 256 << 10, 0, &peer_host, &peer_host_va));
-			mlu_pkt_copy_init(&pkt, peer_host_va, peer_va, 256 << 10);
-			bos[0] = peer_bo;
-			bos[1] = peer_host;
-			peer_sync = mlu_syncobj_create(peer);
-			ASSERT_NE(0, peer_sync);
-			ASSERT_EQ(0, mlu_submit_simple(peer, 0, &pkt, 1, bos, 2, 0, peer_sync));
+			import_and_queue_copy(_metadata, peer, dmabuf, 256 << 10);
 		}
 		/* A host BO exported into the mix, closed with the exporter. */
 		ASSERT_EQ(0, mlu_bo_create(fd, 64 << 10, 0, &host_bo, NULL));
