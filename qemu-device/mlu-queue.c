@@ -604,6 +604,8 @@ static void *mlu_queue_thread(void *opaque)
 
     /* DMA looks up guest memory under RCU. */
     rcu_register_thread();
+    /* The core's team size is per calling thread: this card's own. */
+    mlu_core_set_threads(s->compute_threads);
     qemu_mutex_lock(&s->lock);
     while (!q->stop) {
         MLUResult res = { 0 };

@@ -677,7 +677,6 @@ static void mlu_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
-    mlu_core_set_threads(s->compute_threads);
     qemu_mutex_init(&s->lock);
     qemu_cond_init(&s->reset_done);
     s->irq_bh = qemu_bh_new_guarded(mlu_irq_bh, s,

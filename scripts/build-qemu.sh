@@ -60,6 +60,15 @@ while read -r f; do
 done <"$wanted"
 sync_file "$top/include/mlu_hw.h" "$dst/mlu_hw.h"
 echo mlu_hw.h >>"$wanted"
+# The compute core's one build: QEMU links the library, never its sources.
+make -s -C "$top/core" >&2
+sync_file "$top/core/mlu_core.h" "$dst/core/mlu_core.h"
+if ! cmp -s "$top/build/core/libmlucore.a" "$dst/core/libmlucore.a"; then
+	cp "$top/build/core/libmlucore.a" "$dst/core/libmlucore.a"
+	# ninja does not track a library found by find_library(): relink.
+	rm -f "$cache"/qemu-build-*/qemu-system-x86_64
+fi
+printf '%s\n' core/mlu_core.h core/libmlucore.a >>"$wanted"
 (cd "$dst" && find . -type f -print) | sed 's|^\./||' | sort |
 	comm -23 - <(sort "$wanted") | while read -r f; do rm -f "$dst/$f"; done
 rm -f "$wanted"

@@ -33,7 +33,7 @@ for suite in "$top"/tests/suites/*.sh; do
 	log=$logs/$name.log
 	echo "=== $name"
 	start=$(date +%s)
-	"$suite" 2>&1 | tee "$log" | grep -aE '^(not )?ok |^# (SKIP|FAIL)|^Bail out!|^fuzz: ' || true
+	"$suite" 2>&1 | tee "$log" | grep -aE '^(not )?ok |^# (SKIP|FAIL)|^Bail out!|^fuzz: |^isa: ' || true
 	rc=${PIPESTATUS[0]}
 	# Count top-level and nested TAP results alike: the harness indents
 	# nothing, our runners prefix nothing.

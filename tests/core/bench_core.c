@@ -14,6 +14,10 @@
  *                 which change on every call, are timed with it
  *   *_plain       oneDNN run on the plain NCHW tensors themselves
  *   im2col_*      im2col followed by one cblas_sgemm
+ *   core_isa      the ISA level of the core's fast path, and its int8
+ *                 backend (core_int8_backend)
+ * ONEDNN_MAX_CPU_ISA=AVX2 measures the paths an AVX2 host without VNNI
+ * runs (the exact int8 kernels among them).
  */
 #include <errno.h>
 #include <omp.h>
@@ -128,10 +132,14 @@ static void run_core_matmul(void *arg)
     }
 }
 
+/* The baselines' OpenBLAS threads; the core runs OpenBLAS on one. */
+static int bench_threads;
+
 static void run_openblas(void *arg)
 {
     struct matmul_ctx *x = arg;
 
+    openblas_set_num_threads(bench_threads);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, x->d.m, x->d.n,
                 x->d.k, 1.0f, x->a, x->d.k, x->b, x->d.n, 0.0f, x->c,
                 x->d.n);
@@ -366,6 +374,7 @@ static void run_im2col(void *arg)
             }
         }
     }
+    openblas_set_num_threads(bench_threads);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->k, pq,
                 d->c * d->r * d->s, 1.0f, x->wei, d->c * d->r * d->s,
                 x->col, pq, 0.0f, x->out, pq);
@@ -426,9 +435,12 @@ int main(void)
     if (threads < 1) {
         threads = 1;
     }
-    /* The core sets both libraries; the direct baselines inherit it. */
+    /* The same team size for the core and for the direct baselines. */
+    bench_threads = threads;
     mlu_core_set_threads(threads);
     omp_set_num_threads(threads);
+    printf("bench: core_isa %s isa\n", mlu_core_isa_name(mlu_core_isa()));
+    printf("bench: core_int8_backend %s backend\n", mlu_core_int8_backend());
 
     bench_matmul("openblas_sgemm_f32_2048", MLU_CORE_F32, run_openblas,
                  "GFLOPS");

@@ -1132,7 +1132,10 @@ TEST(conversions_round_to_nearest_even)
     }
 }
 
-/* The vectorised array conversions agree bit for bit with the scalar ones. */
+/*
+ * The vectorised array conversions agree bit for bit with the scalar ones,
+ * at every ISA level up to the core's.
+ */
 TEST(array_conversions_match_scalar)
 {
     enum { N = 4099 };
@@ -1140,6 +1143,7 @@ TEST(array_conversions_match_scalar)
     static uint16_t half[N], out[N];
     static float narrow_in[N], wide[N];
     uint64_t rng = seed_for("arrays");
+    enum mlu_core_isa isa;
     int t, i;
 
     for (i = 0; i < N; i++) {
@@ -1151,22 +1155,25 @@ TEST(array_conversions_match_scalar)
         half[i] = bits[i] >> 16;
     }
     memcpy(narrow_in, bits, sizeof(bits));
+    for (isa = MLU_CORE_ISA_GENERIC; isa <= mlu_core_isa(); isa++)
     for (t = MLU_CORE_F16; t <= MLU_CORE_BF16; t++) {
-        mlu_core_from_f32(t, narrow_in, N, out);
+        mlu_core_from_f32(isa, t, narrow_in, N, out);
         for (i = 0; i < N; i++) {
             uint16_t want = t == MLU_CORE_F16 ?
                             mlu_f32_to_f16(from_bits(bits[i])) :
                             mlu_f32_to_bf16(from_bits(bits[i]));
 
-            ASSERT_EQ(want, out[i]) TH_LOG("dtype %d f32 0x%08x", t, bits[i]);
+            ASSERT_EQ(want, out[i]) TH_LOG("%s dtype %d f32 0x%08x",
+                                            mlu_core_isa_name(isa), t, bits[i]);
         }
-        mlu_core_to_f32(t, half, N, wide);
+        mlu_core_to_f32(isa, t, half, N, wide);
         for (i = 0; i < N; i++) {
             float want = t == MLU_CORE_F16 ? mlu_f16_to_f32(half[i]) :
                                              mlu_bf16_to_f32(half[i]);
 
             ASSERT_EQ(0, memcmp(&want, &wide[i], sizeof(want)))
-                TH_LOG("dtype %d 0x%04x", t, half[i]);
+                TH_LOG("%s dtype %d 0x%04x", mlu_core_isa_name(isa), t,
+                       half[i]);
         }
     }
 }
@@ -1197,6 +1204,168 @@ TEST(f16_matches_f16c)
 }
 #endif
 
+/* ---- int8 exactness on every kernel ------------------------------------ */
+
+/*
+ * The worst cases for a saturating 16-bit multiply-add: every product is
+ * one of 127 x 127, 127 x -128, -128 x 127 or -128 x -128 (row i of A and
+ * column j of B hold one extreme each).  The sums have a closed form, so
+ * this checks the fast path against arithmetic, not against the reference.
+ */
+static int8_t extreme(uint32_t index)
+{
+    return index & 1 ? 127 : -128;
+}
+
+TEST(matmul_int8_extremes_exact)
+{
+    const uint32_t m = 37, n = 41, k = 301;
+    struct mlu_matmul_desc d = {
+        .dtype = MLU_CORE_I8, .m = m, .n = n, .k = k,
+        .lda = k, .ldb = n, .ldc = n, .alpha = 1.0f,
+    };
+    int8_t *a = malloc((size_t)m * k), *b = malloc((size_t)k * n);
+    int32_t *c = malloc((size_t)m * n * sizeof(*c));
+    uint32_t i, j, l;
+
+    ASSERT_TRUE(a && b && c);
+    for (l = 0; l < k; l++) {
+        for (i = 0; i < m; i++) {
+            a[(size_t)i * k + l] = extreme(i);
+        }
+        for (j = 0; j < n; j++) {
+            b[(size_t)l * n + j] = extreme(j / 2);
+        }
+    }
+    ASSERT_EQ(0, mlu_matmul(&d, a, b, NULL, c));
+    for (i = 0; i < m; i++) {
+        for (j = 0; j < n; j++) {
+            int32_t want = (int32_t)k * extreme(i) * extreme(j / 2);
+
+            ASSERT_EQ(want, c[(size_t)i * n + j])
+                TH_LOG("C[%u][%u] on %s (%s)", i, j,
+                       mlu_core_isa_name(mlu_core_isa()),
+                       mlu_core_int8_backend());
+        }
+    }
+    free(a);
+    free(b);
+    free(c);
+}
+
+/*
+ * A conv whose every dot product is odd and past 2^24 in magnitude: an
+ * accumulator that goes through f32 anywhere loses its last bit.
+ */
+TEST(conv2d_int8_long_dot_products_exact)
+{
+    /* 129 channels x 3 x 3 = 1161 terms of 127 x 127 = 16129 each. */
+    struct mlu_conv2d_desc d = {
+        .dtype = MLU_CORE_I8, .n = 1, .c = 129, .h = 3, .w = 3, .k = 2,
+        .r = 3, .s = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1,
+        .dilation_w = 1, .groups = 1,
+    };
+    const int32_t want = 1161 * 16129;
+    struct mlu_conv2d_sizes sz;
+    int8_t in[129 * 9], wei[2 * 129 * 9];
+    int32_t out[2];
+    int layout;
+
+    memset(in, 127, sizeof(in));
+    memset(wei, 127, sizeof(wei));
+    for (layout = MLU_CORE_NCHW; layout <= MLU_CORE_NHWC; layout++) {
+        d.layout = layout;
+        ASSERT_EQ(0, mlu_conv2d_check(&d, &sz));
+        ASSERT_EQ(sizeof(out), sz.output);
+        ASSERT_EQ(0, mlu_conv2d(&d, in, wei, NULL, out));
+        EXPECT_EQ(want, out[0]) TH_LOG("layout %d on %s (%s)", layout,
+                                       mlu_core_isa_name(mlu_core_isa()),
+                                       mlu_core_int8_backend());
+        EXPECT_EQ(want, out[1]);
+    }
+}
+
+/* Random op(A), op(B) and C for one exact-GEMM case, and its oracle. */
+static void igemm_check(struct __test_metadata *_metadata, uint64_t *rng,
+                        enum mlu_core_isa isa, struct mlu_matmul_desc *d)
+{
+    struct matmul_case t = { .d = *d };
+    struct mlu_igemm g;
+
+    ASSERT_EQ(0, matmul_case_alloc(rng, &t));
+    ASSERT_EQ(0, mlu_matmul_ref(&t.d, t.a, t.b, NULL, t.c_ref));
+    g = (struct mlu_igemm) {
+        .m = d->m, .n = d->n, .k = d->k,
+        .a = t.a, .a_rs = d->trans_a ? 1 : d->lda,
+        .a_cs = d->trans_a ? d->lda : 1,
+        .b = t.b, .b_rs = d->trans_b ? 1 : d->ldb,
+        .b_cs = d->trans_b ? d->ldb : 1,
+        .c = t.c_fast, .ldc = d->ldc, .accumulate = d->beta != 0.0f,
+    };
+    ASSERT_EQ(0, mlu_igemm_exact(isa, &g));
+    EXPECT_EQ(0, matmul_compare(_metadata, &t))
+        TH_LOG("kernel for %s", mlu_core_isa_name(isa));
+    matmul_case_free(&t);
+}
+
+/*
+ * Every tile kernel of the exact int8 GEMM that this CPU can run, whatever
+ * the core itself picked: shapes around the tile and block edges, both
+ * transposes, C accumulated or not, several team sizes.
+ */
+TEST(igemm_every_kernel_matches_reference)
+{
+    static const enum mlu_core_isa levels[] = {
+        MLU_CORE_ISA_GENERIC, MLU_CORE_ISA_SSE41, MLU_CORE_ISA_AVX2,
+        MLU_CORE_ISA_AVX512_CORE,
+    };
+    uint64_t rng = seed_for("igemm");
+    unsigned int li;
+    int iter;
+
+    for (li = 0; li < sizeof(levels) / sizeof(levels[0]); li++) {
+        if (levels[li] > mlu_core_isa()) {
+            continue;
+        }
+        for (iter = 0; iter < 24; iter++) {
+            struct mlu_matmul_desc d;
+
+            random_matmul_desc(&rng, MLU_CORE_I8, iter < 22 ? 40 : 700, &d);
+            d.bias = false;
+            d.relu = false;
+            mlu_core_set_threads(1 + iter % 3);
+            igemm_check(_metadata, &rng, levels[li], &d);
+        }
+    }
+    mlu_core_set_threads(1);
+}
+
+/* The team size belongs to the thread that set it. */
+static void *read_threads(void *arg)
+{
+    int *seen = arg;
+
+    seen[0] = mlu_core_threads();
+    mlu_core_set_threads(5);
+    seen[1] = mlu_core_threads();
+    return NULL;
+}
+
+TEST(threads_setting_is_per_thread)
+{
+    pthread_t t;
+    int seen[2];
+
+    mlu_core_set_threads(3);
+    ASSERT_EQ(0, pthread_create(&t, NULL, read_threads, seen));
+    ASSERT_EQ(0, pthread_join(t, NULL));
+    EXPECT_EQ(1, seen[0]);
+    EXPECT_EQ(5, seen[1]);
+    EXPECT_EQ(3, mlu_core_threads());
+    mlu_core_set_threads(0);
+    EXPECT_EQ(1, mlu_core_threads());
+}
+
 /* ---- concurrency ------------------------------------------------------- */
 
 struct worker {
@@ -1211,6 +1380,9 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     uint64_t rng = test_seed ^ (0x1234567ull * (w->id + 1));
     int iter;
+
+    /* Each caller its own team size, as each card has. */
+    mlu_core_set_threads(1 + w->id % 2);
 
     for (iter = 0; iter < 6; iter++) {
         enum mlu_core_dtype dtype = (enum mlu_core_dtype)((w->id + iter) % 4);
@@ -1261,7 +1433,6 @@ TEST(concurrent_callers)
     struct worker workers[WORKERS];
     int i;
 
-    mlu_core_set_threads(2);
     for (i = 0; i < WORKERS; i++) {
         workers[i] = (struct worker){ .metadata = _metadata, .id = i };
         ASSERT_EQ(0, pthread_create(&threads[i], NULL, worker_main,

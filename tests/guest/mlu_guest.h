@@ -2,7 +2,7 @@
 /*
  * Helpers shared by the guest tests: finding cards, raw ioctl wrappers,
  * syncobj and fence-status helpers, operand generation and comparison with
- * the compute core's reference (qemu-device/core, the tests' oracle).
+ * the compute core's reference (core/, the tests' oracle).
  *
  * Copyright (c) 2026 The MLU stack authors
  */

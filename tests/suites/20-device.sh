@@ -23,13 +23,12 @@ test_binary() {
 	local name=$1
 	shift
 	cc -O2 -g -Wall \
-		-I"$top/include" -I"$top/qemu-device/core" -I"$selftests" \
+		-I"$top/include" -I"$top/core" -I"$selftests" \
 		$(pkg-config --cflags glib-2.0) \
 		-o "$out/$name" "$@" \
 		"$top"/tests/device/mlu_testdev.c \
 		"$top"/tests/device/qtest_client.c \
-		"$top"/qemu-device/core/mlu_core_ref.c \
-		$(pkg-config --libs glib-2.0) -lm
+		"$top/build/core/libmlucore.a" $(pkg-config --libs glib-2.0) -lm
 }
 test_binary mlu_device_test "$top"/tests/device/mlu_device_test.c
 test_binary mlu_sensor_test "$top"/tests/device/mlu_sensor_test.c

@@ -24,14 +24,13 @@ else
 fi
 
 cc -O2 -g -Wall \
-	-I"$top/include" -I"$top/qemu-device/core" -I"$top/tests/device" \
+	-I"$top/include" -I"$top/core" -I"$top/tests/device" \
 	$(pkg-config --cflags glib-2.0) \
 	-o "$out/device_fuzz" \
 	"$top"/tests/fuzz/device_fuzz.c \
 	"$top"/tests/device/mlu_testdev.c \
 	"$top"/tests/device/qtest_client.c \
-	"$top"/qemu-device/core/mlu_core_ref.c \
-	$(pkg-config --libs glib-2.0) -lm
+	"$top/build/core/libmlucore.a" $(pkg-config --libs glib-2.0) -lm
 
 cc -O2 -g -Wall \
 	-I"$top/include" -I"$top/tests/device" \

@@ -9,8 +9,11 @@
  *
  * Two implementations of every operation:
  *   mlu_*_ref()  straightforward loops, the oracle for tests;
- *   mlu_*()      the fast path, built on OpenBLAS / oneDNN.
- * Both accept exactly the same descriptors and return the same errors.
+ *   mlu_*()      the fast path, built on OpenBLAS / oneDNN and the core's
+ *                own exact int8 kernels, chosen from the host CPU's
+ *                features at run time (mlu_core_isa()).
+ * Both accept exactly the same descriptors and return the same errors, and
+ * int8 results are bit-identical on every host.
  *
  * All functions are thread safe; they may be called concurrently from
  * several device worker threads.  Each calling thread keeps up to 64 MiB
@@ -114,13 +117,40 @@ int mlu_conv2d_ref(const struct mlu_conv2d_desc *d, const void *input,
            const void *weight, const void *bias, void *output);
 
 /*
- * Threads the fast path may use per call (>= 1, smaller values count as 1);
- * process wide.  Until it is called the libraries keep their own defaults
- * (all CPUs, or OMP_NUM_THREADS / OPENBLAS_NUM_THREADS).  Call it at setup,
- * not while other threads are inside the core: OpenBLAS resizes its one
- * shared thread pool here.
+ * Threads the fast path may use for each call made from the calling thread
+ * (>= 1, smaller values count as 1).  A per-thread setting, so that each
+ * caller (one device's worker threads, say) has its own; a thread that
+ * never called it uses 1.
  */
 void mlu_core_set_threads(int threads);
+
+/*
+ * The instruction set level the fast path uses: the host CPU's features,
+ * capped by ONEDNN_MAX_CPU_ISA when that is set (the names below are its
+ * values, lowercase).  Fixed for the life of the process.
+ */
+enum mlu_core_isa {
+    MLU_CORE_ISA_GENERIC,       /* plain C; not an x86-64 host */
+    MLU_CORE_ISA_SSE41,
+    MLU_CORE_ISA_AVX,
+    MLU_CORE_ISA_AVX2,
+    MLU_CORE_ISA_AVX2_VNNI,
+    MLU_CORE_ISA_AVX512_CORE,
+    MLU_CORE_ISA_AVX512_CORE_VNNI,
+    MLU_CORE_ISA_AVX512_CORE_BF16,
+    MLU_CORE_ISA_AVX512_CORE_AMX,
+};
+
+enum mlu_core_isa mlu_core_isa(void);
+const char *mlu_core_isa_name(enum mlu_core_isa isa);
+
+/*
+ * Which int8 backend the fast path runs on this host: "onednn" where
+ * oneDNN's int8 kernels are exact (VNNI and later), else "exact-<isa>",
+ * the core's own kernels (operands widened to 16 bits, a multiply-add
+ * that cannot saturate, int32 accumulation that wraps).
+ */
+const char *mlu_core_int8_backend(void);
 
 /* Element size of a dtype's inputs, and of its outputs (4 for I8). */
 size_t mlu_core_in_size(enum mlu_core_dtype dtype);

@@ -64,12 +64,45 @@ static inline float mlu_relu_f32(float v)
 }
 
 /*
- * Convert @n elements between a float dtype and f32 (vectorised where the
- * CPU allows), rounding to nearest even; F32 is a copy.
+ * Convert @n elements between a float dtype and f32 with the instructions
+ * @isa allows (F16C from AVX up), rounding to nearest even; F32 is a copy.
  */
-void mlu_core_to_f32(enum mlu_core_dtype dtype, const void *src, size_t n,
-                     float *dst);
-void mlu_core_from_f32(enum mlu_core_dtype dtype, const float *src, size_t n,
-                       void *dst);
+void mlu_core_to_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
+                     const void *src, size_t n, float *dst);
+void mlu_core_from_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
+                       const float *src, size_t n, void *dst);
+
+/* Threads the calling thread's calls may use (threads.c), at least 1. */
+int mlu_core_threads(void);
+
+/*
+ * Thread scratch memory (scratch.c): @bytes, or NULL; give it back with
+ * mlu_core_scratch_put().  At most one scratch buffer per thread in use.
+ */
+void *mlu_core_scratch_get(size_t bytes);
+void mlu_core_scratch_put(void *p);
+
+/*
+ * An exact int8 GEMM (igemm.c): C = A * B, or C += A * B when @accumulate,
+ * in int32 that wraps modulo 2^32 like the reference.  Operands are
+ * addressed by strides in elements: A(i, p) = a[i * a_rs + p * a_cs],
+ * B(p, j) = b[p * b_rs + j * b_cs], C(i, j) = c[i * ldc + j].
+ */
+struct mlu_igemm {
+    uint32_t m, n, k;
+    const int8_t *a;
+    size_t a_rs, a_cs;
+    const int8_t *b;
+    size_t b_rs, b_cs;
+    int32_t *c;
+    size_t ldc;
+    bool accumulate;
+};
+
+/* Returns 0 or -ENOMEM; runs on mlu_core_threads() threads. */
+int mlu_igemm_exact(enum mlu_core_isa isa, const struct mlu_igemm *g);
+
+/* True where oneDNN's int8 kernels are exact at @isa (isa.c). */
+bool mlu_core_onednn_int8_exact(enum mlu_core_isa isa);
 
 #endif /* MLU_CORE_INT_H */
