@@ -90,50 +90,30 @@ static int32_t pair_word(int8_t lo, int8_t hi)
 }
 
 /*
- * Pack B(p0 .. p0 + kc, j0 .. j0 + nr) as kc / 2 groups of nr pair words,
- * zeros past the matrix's last column and (for an odd kc) last row.
+ * Pack a panel of @width rows of A or columns of B over k = p0 .. p0 + kc
+ * as kc / 2 groups of @width pair words, zeros past the matrix's last
+ * row/column (x0 + @count) and, for an odd kc, its last k.  Element
+ * (x, p) of the operand is base[x * x_stride + p * k_stride].
  */
-static void pack_b_panel(const struct mlu_igemm *g, uint32_t p0, uint32_t kc,
-                         uint32_t j0, unsigned int nr, int32_t *dst)
+static void pack_panel(const int8_t *base, size_t x_stride, size_t k_stride,
+                       uint32_t x0, uint32_t count, uint32_t p0, uint32_t kc,
+                       unsigned int width, int32_t *dst)
 {
-    uint32_t cols = g->n - j0 < nr ? g->n - j0 : nr;
-    uint32_t q, j;
+    uint32_t valid = count - x0 < width ? count - x0 : width;
+    uint32_t q, x;
 
-    for (q = 0; q < kc; q += 2, dst += nr) {
-        const int8_t *row0 = g->b + (size_t)(p0 + q) * g->b_rs;
-        const int8_t *row1 = row0 + g->b_rs;
+    for (q = 0; q < kc; q += 2, dst += width) {
+        const int8_t *k0 = base + (size_t)(p0 + q) * k_stride;
+        const int8_t *k1 = k0 + k_stride;
         bool odd = q + 1 == kc;
 
-        for (j = 0; j < cols; j++) {
-            size_t off = (size_t)(j0 + j) * g->b_cs;
+        for (x = 0; x < valid; x++) {
+            size_t off = (size_t)(x0 + x) * x_stride;
 
-            dst[j] = pair_word(row0[off], odd ? 0 : row1[off]);
+            dst[x] = pair_word(k0[off], odd ? 0 : k1[off]);
         }
-        for (; j < nr; j++) {
-            dst[j] = 0;
-        }
-    }
-}
-
-/* Pack A(i0 .. i0 + mr, p0 .. p0 + kc) the same way, rows for columns. */
-static void pack_a_panel(const struct mlu_igemm *g, uint32_t i0, uint32_t p0,
-                         uint32_t kc, unsigned int mr, int32_t *dst)
-{
-    uint32_t rows = g->m - i0 < mr ? g->m - i0 : mr;
-    uint32_t q, i;
-
-    for (q = 0; q < kc; q += 2, dst += mr) {
-        const int8_t *col0 = g->a + (size_t)(p0 + q) * g->a_cs;
-        const int8_t *col1 = col0 + g->a_cs;
-        bool odd = q + 1 == kc;
-
-        for (i = 0; i < rows; i++) {
-            size_t off = (size_t)(i0 + i) * g->a_rs;
-
-            dst[i] = pair_word(col0[off], odd ? 0 : col1[off]);
-        }
-        for (; i < mr; i++) {
-            dst[i] = 0;
+        for (; x < width; x++) {
+            dst[x] = 0;
         }
     }
 }
@@ -183,8 +163,8 @@ static void block_rows(const struct igemm_block *blk, uint32_t i0,
     uint32_t ia, jp;
 
     for (ia = 0; ia * mr < mc; ia++) {
-        pack_a_panel(g, i0 + ia * mr, blk->p0, blk->kc, mr,
-                     a_pack + ia * kp * mr);
+        pack_panel(g->a, g->a_rs, g->a_cs, i0 + ia * mr, g->m, blk->p0,
+                   blk->kc, mr, a_pack + ia * kp * mr);
     }
     for (ia = 0; ia * mr < mc; ia++) {
         uint32_t rows = mc - ia * mr < mr ? mc - ia * mr : mr;
@@ -252,8 +232,8 @@ static void block_pack_b(const struct igemm_block *blk, int32_t *b_pack,
 
 #pragma omp parallel for num_threads(threads) if (threads > 1)
     for (jp = 0; jp < (long)blk->panels; jp++) {
-        pack_b_panel(blk->g, blk->p0, blk->kc, blk->j0 + jp * nr, nr,
-                     b_pack + jp * kp * nr);
+        pack_panel(blk->g->b, blk->g->b_cs, blk->g->b_rs, blk->j0 + jp * nr,
+                   blk->g->n, blk->p0, blk->kc, nr, b_pack + jp * kp * nr);
     }
 }
 

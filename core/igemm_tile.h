@@ -5,7 +5,7 @@
  *
  *   IGEMM_MR           rows of the tile
  *   IGEMM_LANES        int32 lanes of a vector; the tile is 2 vectors wide
- *   igemm_vec          the vector type
+ *   IGEMM_VEC          the vector type
  *   IGEMM_ZERO()       a vector of zeros
  *   IGEMM_LOAD(p)      load a vector from int32 *p (unaligned)
  *   IGEMM_STORE(p, v)  store it
@@ -14,6 +14,8 @@
  *   IGEMM_ADD(a, b)    int32 add, wrapping
  *   IGEMM_TILE         the name of the function to define
  *
+ * and finds them undefined again afterwards, ready for the next width.
+ *
  * Copyright (c) 2026 The MLU stack authors
  */
 #define IGEMM_NR (2 * IGEMM_LANES)
@@ -21,7 +23,7 @@
 static void IGEMM_TILE(size_t kp, const int32_t *ap, const int32_t *bp,
                        int32_t *c, size_t ldc, bool accumulate)
 {
-    igemm_vec acc0[IGEMM_MR], acc1[IGEMM_MR];
+    IGEMM_VEC acc0[IGEMM_MR], acc1[IGEMM_MR];
     size_t p;
     int i;
 
@@ -30,12 +32,12 @@ static void IGEMM_TILE(size_t kp, const int32_t *ap, const int32_t *bp,
         acc1[i] = IGEMM_ZERO();
     }
     for (p = 0; p < kp; p++) {
-        igemm_vec b0 = IGEMM_LOAD(bp);
-        igemm_vec b1 = IGEMM_LOAD(bp + IGEMM_LANES);
+        IGEMM_VEC b0 = IGEMM_LOAD(bp);
+        IGEMM_VEC b1 = IGEMM_LOAD(bp + IGEMM_LANES);
 
 #pragma GCC unroll 8
         for (i = 0; i < IGEMM_MR; i++) {
-            igemm_vec a = IGEMM_BCAST(ap + i);
+            IGEMM_VEC a = IGEMM_BCAST(ap + i);
 
             acc0[i] = IGEMM_ADD(acc0[i], IGEMM_MADD(a, b0));
             acc1[i] = IGEMM_ADD(acc1[i], IGEMM_MADD(a, b1));
@@ -54,3 +56,15 @@ static void IGEMM_TILE(size_t kp, const int32_t *ap, const int32_t *bp,
         IGEMM_STORE(row + IGEMM_LANES, acc1[i]);
     }
 }
+
+#undef IGEMM_MR
+#undef IGEMM_VEC
+#undef IGEMM_LANES
+#undef IGEMM_NR
+#undef IGEMM_ZERO
+#undef IGEMM_LOAD
+#undef IGEMM_STORE
+#undef IGEMM_BCAST
+#undef IGEMM_MADD
+#undef IGEMM_ADD
+#undef IGEMM_TILE

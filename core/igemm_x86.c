@@ -17,7 +17,7 @@
 
 #define IGEMM_MR 4
 #define IGEMM_LANES 4
-typedef __m128i igemm_vec;
+#define IGEMM_VEC __m128i
 #define IGEMM_ZERO() _mm_setzero_si128()
 #define IGEMM_LOAD(p) _mm_loadu_si128((const __m128i *)(p))
 #define IGEMM_STORE(p, v) _mm_storeu_si128((__m128i *)(p), (v))
@@ -26,16 +26,6 @@ typedef __m128i igemm_vec;
 #define IGEMM_ADD(a, b) _mm_add_epi32((a), (b))
 #define IGEMM_TILE tile_sse2
 #include "igemm_tile.h"
-#undef IGEMM_MR
-#undef IGEMM_LANES
-#undef IGEMM_NR
-#undef IGEMM_ZERO
-#undef IGEMM_LOAD
-#undef IGEMM_STORE
-#undef IGEMM_BCAST
-#undef IGEMM_MADD
-#undef IGEMM_ADD
-#undef IGEMM_TILE
 
 const struct mlu_igemm_kernel mlu_igemm_kernel_sse2 = {
     .name = "sse2", .mr = 4, .nr = 8, .tile = tile_sse2,
@@ -47,8 +37,7 @@ const struct mlu_igemm_kernel mlu_igemm_kernel_sse2 = {
 #pragma GCC target("avx2")
 #define IGEMM_MR 6
 #define IGEMM_LANES 8
-typedef __m256i igemm_vec_avx2;
-#define igemm_vec igemm_vec_avx2
+#define IGEMM_VEC __m256i
 #define IGEMM_ZERO() _mm256_setzero_si256()
 #define IGEMM_LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
 #define IGEMM_STORE(p, v) _mm256_storeu_si256((__m256i *)(p), (v))
@@ -57,17 +46,6 @@ typedef __m256i igemm_vec_avx2;
 #define IGEMM_ADD(a, b) _mm256_add_epi32((a), (b))
 #define IGEMM_TILE tile_avx2
 #include "igemm_tile.h"
-#undef igemm_vec
-#undef IGEMM_MR
-#undef IGEMM_LANES
-#undef IGEMM_NR
-#undef IGEMM_ZERO
-#undef IGEMM_LOAD
-#undef IGEMM_STORE
-#undef IGEMM_BCAST
-#undef IGEMM_MADD
-#undef IGEMM_ADD
-#undef IGEMM_TILE
 #pragma GCC pop_options
 
 const struct mlu_igemm_kernel mlu_igemm_kernel_avx2 = {
@@ -80,8 +58,7 @@ const struct mlu_igemm_kernel mlu_igemm_kernel_avx2 = {
 #pragma GCC target("avx512f,avx512bw")
 #define IGEMM_MR 8
 #define IGEMM_LANES 16
-typedef __m512i igemm_vec_avx512;
-#define igemm_vec igemm_vec_avx512
+#define IGEMM_VEC __m512i
 #define IGEMM_ZERO() _mm512_setzero_si512()
 #define IGEMM_LOAD(p) _mm512_loadu_si512((const void *)(p))
 #define IGEMM_STORE(p, v) _mm512_storeu_si512((void *)(p), (v))
