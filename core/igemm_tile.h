@@ -4,6 +4,7 @@
  * for every vector width.  A file that includes it first defines:
  *
  *   IGEMM_MR           rows of the tile
+ *   IGEMM_ROWS(X)      X(0) X(1) ... X(IGEMM_MR - 1)
  *   IGEMM_LANES        int32 lanes of a vector; the tile is 2 vectors wide
  *   IGEMM_VEC          the vector type
  *   IGEMM_ZERO()       a vector of zeros
@@ -20,44 +21,54 @@
  */
 #define IGEMM_NR (2 * IGEMM_LANES)
 
+/*
+ * Two accumulators per row as named variables: with an array of vectors
+ * GCC keeps some of them on the stack.
+ */
+#define IGEMM_ACC_DECL(i) \
+    IGEMM_VEC acc##i##_0 = IGEMM_ZERO(), acc##i##_1 = IGEMM_ZERO();
+
+#define IGEMM_ACC_STEP(i) \
+    { \
+        IGEMM_VEC a = IGEMM_BCAST(ap + (i)); \
+        acc##i##_0 = IGEMM_ADD(acc##i##_0, IGEMM_MADD(a, b0)); \
+        acc##i##_1 = IGEMM_ADD(acc##i##_1, IGEMM_MADD(a, b1)); \
+    }
+
+#define IGEMM_ACC_STORE(i) \
+    { \
+        int32_t *row = c + (size_t)(i) * ldc; \
+        if (accumulate) { \
+            acc##i##_0 = IGEMM_ADD(acc##i##_0, IGEMM_LOAD(row)); \
+            acc##i##_1 = IGEMM_ADD(acc##i##_1, \
+                                   IGEMM_LOAD(row + IGEMM_LANES)); \
+        } \
+        IGEMM_STORE(row, acc##i##_0); \
+        IGEMM_STORE(row + IGEMM_LANES, acc##i##_1); \
+    }
+
 static void IGEMM_TILE(size_t kp, const int32_t *ap, const int32_t *bp,
                        int32_t *c, size_t ldc, bool accumulate)
 {
-    IGEMM_VEC acc0[IGEMM_MR], acc1[IGEMM_MR];
     size_t p;
-    int i;
 
-    for (i = 0; i < IGEMM_MR; i++) {
-        acc0[i] = IGEMM_ZERO();
-        acc1[i] = IGEMM_ZERO();
-    }
+    IGEMM_ROWS(IGEMM_ACC_DECL)
     for (p = 0; p < kp; p++) {
         IGEMM_VEC b0 = IGEMM_LOAD(bp);
         IGEMM_VEC b1 = IGEMM_LOAD(bp + IGEMM_LANES);
 
-#pragma GCC unroll 8
-        for (i = 0; i < IGEMM_MR; i++) {
-            IGEMM_VEC a = IGEMM_BCAST(ap + i);
-
-            acc0[i] = IGEMM_ADD(acc0[i], IGEMM_MADD(a, b0));
-            acc1[i] = IGEMM_ADD(acc1[i], IGEMM_MADD(a, b1));
-        }
+        IGEMM_ROWS(IGEMM_ACC_STEP)
         ap += IGEMM_MR;
         bp += IGEMM_NR;
     }
-    for (i = 0; i < IGEMM_MR; i++) {
-        int32_t *row = c + (size_t)i * ldc;
-
-        if (accumulate) {
-            acc0[i] = IGEMM_ADD(acc0[i], IGEMM_LOAD(row));
-            acc1[i] = IGEMM_ADD(acc1[i], IGEMM_LOAD(row + IGEMM_LANES));
-        }
-        IGEMM_STORE(row, acc0[i]);
-        IGEMM_STORE(row + IGEMM_LANES, acc1[i]);
-    }
+    IGEMM_ROWS(IGEMM_ACC_STORE)
 }
 
+#undef IGEMM_ACC_DECL
+#undef IGEMM_ACC_STEP
+#undef IGEMM_ACC_STORE
 #undef IGEMM_MR
+#undef IGEMM_ROWS
 #undef IGEMM_VEC
 #undef IGEMM_LANES
 #undef IGEMM_NR

@@ -16,6 +16,7 @@
 /* ---- SSE2: 4 x 8 tiles in 16 xmm registers ---------------------------- */
 
 #define IGEMM_MR 4
+#define IGEMM_ROWS(X) X(0) X(1) X(2) X(3)
 #define IGEMM_LANES 4
 #define IGEMM_VEC __m128i
 #define IGEMM_ZERO() _mm_setzero_si128()
@@ -36,6 +37,7 @@ const struct mlu_igemm_kernel mlu_igemm_kernel_sse2 = {
 #pragma GCC push_options
 #pragma GCC target("avx2")
 #define IGEMM_MR 6
+#define IGEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define IGEMM_LANES 8
 #define IGEMM_VEC __m256i
 #define IGEMM_ZERO() _mm256_setzero_si256()
@@ -57,6 +59,7 @@ const struct mlu_igemm_kernel mlu_igemm_kernel_avx2 = {
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw")
 #define IGEMM_MR 8
+#define IGEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define IGEMM_LANES 16
 #define IGEMM_VEC __m512i
 #define IGEMM_ZERO() _mm512_setzero_si512()
