@@ -365,11 +365,13 @@ static bool mlu_range_ok(uint64_t va, uint64_t len, bool write,
 /*
  * Copy between @buf and [va, va + len) of context @ctx, one contiguous
  * run of pages at a time.  A fault is reported at the first page that
- * cannot be translated or reached, as a page-by-page copy would.
+ * cannot be translated or reached, as a page-by-page copy would.  With
+ * @view, a read that is one run of device memory copies nothing: *@view
+ * points into device memory instead (else at @buf).
  */
 static bool mlu_mem_access(MLUState *s, MLUQueue *q, uint32_t ctx,
                            uint64_t va, uint8_t *buf, uint64_t len,
-                           bool write, MLUFault *fault)
+                           bool write, const void **view, MLUFault *fault)
 {
     g_autofree MLUWalk *w = g_new(MLUWalk, 1);
 
@@ -386,6 +388,14 @@ static bool mlu_mem_access(MLUState *s, MLUQueue *q, uint32_t ctx,
 
         if (!run) {
             return false;
+        }
+        if (view) {
+            *view = buf;
+            if (run == len && t.devmem && !faulted) {
+                *view = s->devmem_ptr + t.addr;
+                return true;
+            }
+            view = NULL;
         }
         if (t.devmem && write) {
             memcpy(s->devmem_ptr + t.addr, buf, run);
@@ -412,13 +422,27 @@ static bool mlu_mem_access(MLUState *s, MLUQueue *q, uint32_t ctx,
 bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                   void *buf, uint64_t len, MLUFault *fault)
 {
-    return mlu_mem_access(s, q, ctx, va, buf, len, false, fault);
+    return mlu_mem_access(s, q, ctx, va, buf, len, false, NULL, fault);
+}
+
+/*
+ * Device memory lives as long as the card, and unrealize waits for the
+ * workers, so a view stays valid while the command runs.  The guest may
+ * write to it meanwhile: that changes the result, as with any DMA, and
+ * nothing else.
+ */
+bool mlu_mem_read_view(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+                       void *buf, uint64_t len, const void **view,
+                       MLUFault *fault)
+{
+    return mlu_mem_access(s, q, ctx, va, buf, len, false, view, fault);
 }
 
 bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                    const void *buf, uint64_t len, MLUFault *fault)
 {
-    return mlu_mem_access(s, q, ctx, va, (void *)buf, len, true, fault);
+    return mlu_mem_access(s, q, ctx, va, (void *)buf, len, true, NULL,
+                          fault);
 }
 
 /*

@@ -156,6 +156,27 @@ static void *mlu_buf(MLUExec *e, unsigned int slot, uint64_t len)
     return q->bufs[slot];
 }
 
+/*
+ * An input operand's @len bytes at @va: read in place when they are one
+ * contiguous run of device memory, else gathered into buffer @slot.
+ */
+static const void *mlu_input(MLUExec *e, unsigned int slot, uint64_t va,
+                             uint64_t len)
+{
+    void *buf = mlu_buf(e, slot, len);
+    const void *view;
+
+    if (!buf) {
+        return NULL;
+    }
+    if (!mlu_mem_read_view(e->s, e->q, e->ctx, va, buf, len, &view,
+                           &e->res->fault)) {
+        mlu_mmu_fault(e);
+        return NULL;
+    }
+    return view;
+}
+
 /* Gather @len bytes at @va into operand buffer @slot. */
 static void *mlu_gather(MLUExec *e, unsigned int slot, uint64_t va,
                         uint64_t len)
@@ -212,7 +233,8 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
     struct mlu_matmul_sizes sz;
     uint64_t va_a, va_b, va_c, va_bias;
     uint32_t flags;
-    void *a = NULL, *b = NULL, *c = NULL, *bias = NULL;
+    const void *a, *b, *bias = NULL;
+    void *c;
     bool ok = false;
     size_t osize;
     int ret;
@@ -255,13 +277,13 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
     }
 
     osize = mlu_core_out_size(d.dtype);
-    a = mlu_gather(e, MLU_BUF_A, va_a, sz.a);
-    b = a ? mlu_gather(e, MLU_BUF_B, va_b, sz.b) : NULL;
+    a = mlu_input(e, MLU_BUF_A, va_a, sz.a);
+    b = a ? mlu_input(e, MLU_BUF_B, va_b, sz.b) : NULL;
     if (!b) {
         return false;
     }
     if (d.bias) {
-        bias = mlu_gather(e, MLU_BUF_BIAS, va_bias, sz.bias);
+        bias = mlu_input(e, MLU_BUF_BIAS, va_bias, sz.bias);
         if (!bias) {
             return false;
         }
@@ -298,7 +320,8 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
     struct mlu_conv2d_sizes sz;
     uint64_t va_in, va_w, va_out, va_bias;
     uint32_t flags, layout;
-    void *in = NULL, *w = NULL, *out = NULL, *bias = NULL;
+    const void *in, *w, *bias = NULL;
+    void *out;
     int ret;
 
 #define CONV_FIELD(f) ldl_le_p(pkt + offsetof(struct mlu_pkt_conv2d, f))
@@ -347,13 +370,13 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
                               "conv2d descriptor");
     }
 
-    in = mlu_gather(e, MLU_BUF_A, va_in, sz.input);
-    w = in ? mlu_gather(e, MLU_BUF_B, va_w, sz.weight) : NULL;
+    in = mlu_input(e, MLU_BUF_A, va_in, sz.input);
+    w = in ? mlu_input(e, MLU_BUF_B, va_w, sz.weight) : NULL;
     if (!w) {
         return false;
     }
     if (d.bias) {
-        bias = mlu_gather(e, MLU_BUF_BIAS, va_bias, sz.bias);
+        bias = mlu_input(e, MLU_BUF_BIAS, va_bias, sz.bias);
         if (!bias) {
             return false;
         }

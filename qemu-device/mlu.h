@@ -144,6 +144,14 @@ bool mlu_host_write(MLUState *s, uint64_t addr, const void *buf,
                     uint64_t len);
 bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                   void *buf, uint64_t len, MLUFault *fault);
+/*
+ * Like mlu_mem_read(), but when the range is one contiguous run of device
+ * memory *@view points straight into it and nothing is copied; otherwise
+ * the bytes are copied to @buf and *@view is @buf.
+ */
+bool mlu_mem_read_view(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+                       void *buf, uint64_t len, const void **view,
+                       MLUFault *fault);
 bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
                    const void *buf, uint64_t len, MLUFault *fault);
 bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,

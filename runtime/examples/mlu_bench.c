@@ -4,7 +4,10 @@
  *
  *   bench: e2e_matmul_f32_2048 <v> GFLOPS   best of several 2048^3 f32 matmuls
  *                                           through libmlu, submit to fence, with
- *                                           the operands already in buffers
+ *                                           the operands already in device memory
+ *                                           (where a card's operands live)
+ *   bench: e2e_matmul_f32_2048_hostmem ...  the same with host-memory buffers,
+ *                                           which the card reads page by page
  *   bench: e2e_empty_job_rtt_us <v> us      median round trip of a job without
  *                                           packets, submit to syncobj wait return
  *
@@ -51,7 +54,8 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void bench_matmul(struct mlu_device *dev, struct mlu_queue *q, unsigned int reps)
+static void bench_matmul(struct mlu_device *dev, struct mlu_queue *q, unsigned int reps,
+			 unsigned int flags, const char *name)
 {
 	const unsigned int n = 2048;
 	struct mlu_buffer *a, *b, *c;
@@ -59,9 +63,9 @@ static void bench_matmul(struct mlu_device *dev, struct mlu_queue *q, unsigned i
 	float *pa, *pb;
 	size_t i;
 
-	CHECK(mlu_buffer_alloc(dev, (uint64_t)n * n * 4, 0, &a));
-	CHECK(mlu_buffer_alloc(dev, (uint64_t)n * n * 4, 0, &b));
-	CHECK(mlu_buffer_alloc(dev, (uint64_t)n * n * 4, 0, &c));
+	CHECK(mlu_buffer_alloc(dev, (uint64_t)n * n * 4, flags, &a));
+	CHECK(mlu_buffer_alloc(dev, (uint64_t)n * n * 4, flags, &b));
+	CHECK(mlu_buffer_alloc(dev, (uint64_t)n * n * 4, flags, &c));
 	CHECK(mlu_buffer_map(a, (void **)&pa));
 	CHECK(mlu_buffer_map(b, (void **)&pb));
 	for (i = 0; i < (size_t)n * n; i++) {
@@ -82,7 +86,7 @@ static void bench_matmul(struct mlu_device *dev, struct mlu_queue *q, unsigned i
 		if (gflops > best)
 			best = gflops;
 	}
-	printf("bench: e2e_matmul_f32_2048 %.1f GFLOPS\n", best);
+	printf("bench: %s %.1f GFLOPS\n", name, best);
 	mlu_buffer_free(a);
 	mlu_buffer_free(b);
 	mlu_buffer_free(c);
@@ -128,7 +132,8 @@ int main(int argc, char **argv)
 	CHECK(mlu_device_open(0, &dev));
 	CHECK(mlu_queue_create(dev, 0, &q));
 	bench_empty_job(dev, rtt_reps);
-	bench_matmul(dev, q, mm_reps);
+	bench_matmul(dev, q, mm_reps, MLU_BUFFER_DEVMEM, "e2e_matmul_f32_2048");
+	bench_matmul(dev, q, mm_reps, 0, "e2e_matmul_f32_2048_hostmem");
 	mlu_queue_destroy(q);
 	mlu_device_close(dev);
 	return 0;

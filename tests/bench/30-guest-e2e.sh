@@ -3,7 +3,8 @@
 #
 # End-to-end figures from inside the guest, through libmlu -> mlu.ko -> the
 # emulated card (runtime/examples/mlu_bench.c):
-#   bench: e2e_matmul_f32_2048 <v> GFLOPS
+#   bench: e2e_matmul_f32_2048 <v> GFLOPS           (operands in device memory)
+#   bench: e2e_matmul_f32_2048_hostmem <v> GFLOPS   (in host memory)
 #   bench: e2e_empty_job_rtt_us <v> us
 # Build output goes to stderr; the guest's logs to build/logs/bench-e2e.*.
 set -uo pipefail
