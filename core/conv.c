@@ -223,7 +223,7 @@ static void conv_operand_destroy(struct conv_operand *op)
     dnnl_memory_destroy(op->user);
 }
 
-static dnnl_data_type_t dnnl_in_type(enum mlu_core_dtype dtype)
+static dnnl_data_type_t onednn_in_type(enum mlu_core_dtype dtype)
 {
     switch (dtype) {
     case MLU_CORE_F16:
@@ -262,7 +262,7 @@ static bool conv_kernel_trusted(const struct mlu_conv2d_desc *d,
  * Run the conv in oneDNN on tensors laid out as @view says; an error if
  * it has no (trusted) kernel for it.
  */
-static dnnl_status_t conv_dnnl(const struct mlu_conv2d_desc *d,
+static dnnl_status_t conv_onednn(const struct mlu_conv2d_desc *d,
                                const struct mlu_conv2d_sizes *sz,
                                const struct conv_view *view,
                                const void *input, const void *weight,
@@ -276,7 +276,7 @@ static dnnl_status_t conv_dnnl(const struct mlu_conv2d_desc *d,
         dnnl_query_dst_md
     };
     dnnl_engine_t engine = mlu_core_onednn_engine();
-    dnnl_data_type_t in_type = dnnl_in_type(d->dtype);
+    dnnl_data_type_t in_type = onednn_in_type(d->dtype);
     dnnl_data_type_t out_type = d->dtype == MLU_CORE_I8 ? dnnl_s32 : in_type;
     dnnl_memory_desc_t user_md[CONV_OPERANDS];
     /* oneDNN wraps caller memory without copying; it only reads inputs. */
@@ -374,7 +374,7 @@ static int conv_via_f32(const struct mlu_conv2d_desc *d,
     }
     struct conv_view view = { d->c, d->k };
 
-    if (conv_dnnl(&d32, sz, &view, in32, wei32, bias32, out32) !=
+    if (conv_onednn(&d32, sz, &view, in32, wei32, bias32, out32) !=
         dnnl_success) {
         ret = mlu_conv2d_ref(&d32, in32, wei32, bias32, out32);
         if (ret) {
@@ -437,7 +437,7 @@ static dnnl_status_t conv_int8_by_group(const struct mlu_conv2d_desc *d,
     k_step = nhwc ? one.k : (size_t)one.k * sz->p * sz->q;
     w_step = (size_t)one.k * one.c * d->r * d->s;
     for (g = 0; g < d->groups && st == dnnl_success; g++) {
-        st = conv_dnnl(&one, sz, &view, input + g * c_step,
+        st = conv_onednn(&one, sz, &view, input + g * c_step,
                        weight + g * w_step, NULL, output + g * k_step);
     }
     return st;
@@ -452,7 +452,7 @@ static dnnl_status_t conv_int8_onednn(const struct mlu_conv2d_desc *plain,
     struct conv_view view = { plain->c, plain->k };
     dnnl_status_t st;
 
-    st = conv_dnnl(plain, sz, &view, input, weight, NULL, output);
+    st = conv_onednn(plain, sz, &view, input, weight, NULL, output);
     if (st == dnnl_unimplemented && plain->groups > 1) {
         st = conv_int8_by_group(plain, sz, input, weight, output);
     }
@@ -677,7 +677,7 @@ int mlu_conv2d(const struct mlu_conv2d_desc *d, const void *input,
     if (d->dtype == MLU_CORE_I8) {
         return conv_int8(d, &sz, input, weight, bias, output);
     }
-    st = conv_dnnl(d, &sz, &view, input, weight, bias, output);
+    st = conv_onednn(d, &sz, &view, input, weight, bias, output);
     if (st == dnnl_success) {
         return 0;
     }

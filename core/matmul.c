@@ -173,7 +173,7 @@ static dnnl_status_t matrix_md(dnnl_memory_desc_t *md, uint32_t rows,
  * acc = alpha * op(A) * op(B) by oneDNN's matmul on bf16 operands with f32
  * output: its AVX512-BF16 kernels beat widening to f32 and sgemm.
  */
-static dnnl_status_t matmul_bf16_dnnl(const struct mlu_matmul_desc *d,
+static dnnl_status_t matmul_bf16_onednn(const struct mlu_matmul_desc *d,
                                       const uint16_t *a, const uint16_t *b,
                                       float *acc)
 {
@@ -301,7 +301,7 @@ static int matmul_half(const struct mlu_matmul_desc *d, const uint16_t *a,
     }
     if (widen) {
         matmul_half_sgemm(d, a, b, row_buf + d->n, row_buf + d->n + mk, acc);
-    } else if (matmul_bf16_dnnl(d, a, b, acc) != dnnl_success) {
+    } else if (matmul_bf16_onednn(d, a, b, acc) != dnnl_success) {
         ret = matmul_bf16_widened(d, a, b, acc);
     }
     if (!ret) {
