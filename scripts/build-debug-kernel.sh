@@ -23,7 +23,10 @@
 # $MLU_CACHE_DIR/ccache-debug-kernel).  The DRM chain mlu.ko needs is built
 # in, so mlu.ko is the only module the guest loads.
 #
-# Usage: build-debug-kernel.sh [--force]
+# Usage: build-debug-kernel.sh [--force | --prune]
+#   --force  rebuild even when the cache is complete
+#   --prune  build nothing: only delete the stale caches (as after a build)
+#            and print the directory the current sources would use
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +37,13 @@ kconfig_entry=$here/debug-kernel/Kconfig.mlu
 patches=("$here"/debug-kernel/patches/*.patch)
 [ -e "${patches[0]}" ] || patches=()
 force=0
-[ "${1:-}" = --force ] && force=1
+prune_only=0
+case "${1:-}" in
+--force) force=1 ;;
+--prune) prune_only=1 ;;
+"") ;;
+*) echo "build-debug-kernel: unknown option $1" >&2; exit 2 ;;
+esac
 
 die() {
 	echo "build-debug-kernel: $*" >&2
@@ -51,21 +60,26 @@ key=$( (cat "$0" "$fragment" "$kconfig_entry" ${patches[@]+"${patches[@]}"}
 out=$cache/debug-kernel-${version//[^A-Za-z0-9.+-]/_}-$key
 tree=$out/linux
 
-if [ "$force" = 0 ] && [ -f "$out/done" ]; then
-	touch "$out/done"
-	echo "$out"
-	exit 0
-fi
-
 # Delete the caches of other keys but the most recently used one ("done"
-# is touched on every use), skipping any that a build holds locked.
+# is touched on every use), skipping any that a build holds locked.  On a
+# fresh machine the only cache is the one just built, and there may be no
+# other: nothing here may fail on an empty match (set -e, pipefail), which
+# is why it loops over the directories instead of piping ls into grep.
 prune_stale_caches() {
-	local dir keep
-	keep=$(ls -td "$cache"/debug-kernel-*/done 2>/dev/null | grep -vxF "$out/done" |
-		head -n 1)
+	local dir keep=
 	for dir in "$cache"/debug-kernel-*/; do
 		dir=${dir%/}
-		[ "$dir" != "$out" ] && [ "$dir/done" != "$keep" ] || continue
+		if [ "$dir" != "$out" ] && [ -f "$dir/done" ] &&
+		   { [ -z "$keep" ] || [ "$dir/done" -nt "$keep/done" ]; }; then
+			keep=$dir
+		fi
+	done
+	for dir in "$cache"/debug-kernel-*/; do
+		dir=${dir%/}
+		# An unmatched glob stays literal: no such directory to prune.
+		if [ ! -d "$dir" ] || [ "$dir" = "$out" ] || [ "$dir" = "$keep" ]; then
+			continue
+		fi
 		(
 			flock -n 9 || exit 0
 			echo "build-debug-kernel: removing stale cache $dir" >&2
@@ -73,6 +87,18 @@ prune_stale_caches() {
 		) 9>>"$dir/lock"
 	done
 }
+
+if [ "$prune_only" = 1 ]; then
+	prune_stale_caches
+	echo "$out"
+	exit 0
+fi
+
+if [ "$force" = 0 ] && [ -f "$out/done" ]; then
+	touch "$out/done"
+	echo "$out"
+	exit 0
+fi
 
 mkdir -p "$out"
 # One build per cache directory at a time (parallel suites wait here).
@@ -132,7 +158,7 @@ while IFS= read -r line; do
 		if [ "${want:0:1}" = "#" ] && ! grep -qE "^$sym=" "$tree/.config"; then
 			continue
 		fi
-		got=$(grep -E "^(# )?$sym[= ]" "$tree/.config" || echo "$sym absent")
+		got=$(grep -E "^(# )?${sym}[= ]" "$tree/.config" || echo "$sym absent")
 		echo "build-debug-kernel: wanted '$want', .config has '$got'" >&2
 		missing=$((missing + 1))
 	fi
