@@ -30,6 +30,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/progress.sh
+. "$here/lib/progress.sh"
 cache=${MLU_CACHE_DIR:-$HOME/.cache/mlu-stack}
 tarball=/usr/src/linux-source-6.12.tar.xz
 fragment=$here/debug-kernel/debug.config
@@ -103,7 +105,10 @@ fi
 mkdir -p "$out"
 # One build per cache directory at a time (parallel suites wait here).
 exec 9>"$out/lock"
-flock 9
+if ! flock -n 9; then
+	progress_note build-debug-kernel "waiting for another build of the same debug kernel to finish"
+	flock 9
+fi
 if [ "$force" = 0 ] && [ -f "$out/done" ]; then
 	echo "$out"
 	exit 0
@@ -113,6 +118,15 @@ rm -f "$out/done"
 log=$out/build.log
 : >"$log"
 echo "build-debug-kernel: building $version ($key) in $out; log $log" >&2
+export CCACHE_DIR=$cache/ccache-debug-kernel
+# Figures from 2 cores: the estimate tells a newcomer what to expect.
+if [ -n "$(ls -A "$CCACHE_DIR" 2>/dev/null)" ]; then
+	estimate="1 min on 2 cores with this warm ccache"
+else
+	estimate="17 min on 2 cores (a first build; 1 min once ccache is warm)"
+fi
+progress_begin build-debug-kernel \
+	"building the debug guest kernel (KASAN, lockdep, kmemleak), log $log" "$estimate"
 
 # An interrupted build resumes in the same tree; a half-extracted one does not.
 if [ ! -f "$tree/.mlu-extracted" ]; then
@@ -128,7 +142,6 @@ if [ ! -f "$tree/.mlu-extracted" ]; then
 	touch "$tree/.mlu-extracted"
 fi
 
-export CCACHE_DIR=$cache/ccache-debug-kernel
 export CCACHE_BASEDIR=$cache
 export CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=2G
@@ -168,10 +181,11 @@ done <"$fragment"
 start=$(date +%s)
 "${kmake[@]}" -j"$jobs" bzImage modules >>"$log" 2>&1 ||
 	die "kernel build failed (see the end of $log)"
-echo "build-debug-kernel: built in $(($(date +%s) - start)) s" >&2
+echo "build-debug-kernel: compiled in $(($(date +%s) - start)) s" >&2
 
 cp "$tree/arch/x86/boot/bzImage" "$out/bzImage"
 "${kmake[@]}" -s kernelrelease >"$out/release"
 touch "$out/done"
+progress_end
 prune_stale_caches
 echo "$out"

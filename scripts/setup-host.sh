@@ -9,6 +9,9 @@
 # is written down anywhere in this project.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/progress.sh
+. "$(dirname "$0")/lib/progress.sh"
+
 PACKAGES_BOOKWORM=(
 	build-essential dpkg-dev pkgconf git xz-utils cpio ccache
 	ninja-build python3-venv libglib2.0-dev zlib1g-dev
@@ -68,6 +71,8 @@ SRC
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+progress_begin setup-host "installing ${#missing[@]} package(s) with apt-get" \
+	"4 min on a fresh machine"
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${PACKAGES_BOOKWORM[@]}"
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
@@ -84,3 +89,4 @@ if ! ls /boot/vmlinuz-6.12.*-amd64 >/dev/null 2>&1; then
 	ver=${img#linux-image-}
 	apt-get install -y -q --no-install-recommends "$img" "linux-headers-$ver"
 fi
+progress_end

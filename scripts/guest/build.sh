@@ -13,7 +13,12 @@
 # Usage: build.sh [--tap-start N] [--initrd FILE] [--test-list FILE]
 set -uo pipefail
 
+# shellcheck source=scripts/guest/common.sh
 . "$(dirname "$0")/common.sh"
+# step() keeps each part's stderr in a log: progress lines skip it.
+# shellcheck source=scripts/lib/progress.sh
+. "$guest_top/scripts/lib/progress.sh"
+progress_share
 
 tap=1
 initrd=$guest_build/initramfs.cpio.gz

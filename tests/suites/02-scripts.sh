@@ -22,13 +22,35 @@ check() {
 	fi
 }
 
+# --- scripts/lib/progress.sh -------------------------------------------------
+# A build whose stderr a suite keeps in a log must still show its progress
+# lines on the stderr of the script that shared it (check.sh's terminal).
+# MLU_PROGRESS_FD is unset first: check.sh, which runs this suite, has
+# shared one of its own.
+progress=$top/scripts/lib/progress.sh
+# The inner scripts expand their own arguments: single quotes on purpose.
+# shellcheck disable=SC2016
+got=$(env -u MLU_PROGRESS_FD bash -c '. "$1"; progress_share
+	bash -c ". \"\$1\"; progress_begin demo \"doing a thing\" \"1 s\"
+		progress_end" - "$1" 2>"$2"' - "$progress" "$tmp/hidden.log" 2>&1)
+printf '%s\n' "$got" | grep -qx 'demo: doing a thing, about 1 s' &&
+	printf '%s\n' "$got" | grep -qxE 'demo: doing a thing done in [0-9]+ s'
+r=$?
+[ "$r" = 0 ] || printf '%s\n' "$got" | sed 's/^/# got: /'
+check $r "progress: lines reach the sharing script's stderr past a child's log"
+# shellcheck disable=SC2016
+got=$(env -u MLU_PROGRESS_FD bash -c '. "$1"; progress_note demo "waiting"' - "$progress" 2>&1)
+[ "$got" = "demo: waiting" ]
+check $? "progress: without a shared descriptor, lines go to stderr"
+
 # --- build-debug-kernel.sh: pruning the caches of other keys -----------------
 # --prune runs the same pruning a finished build runs, without building.
 bdk=$top/scripts/build-debug-kernel.sh
 if ! dpkg-query -W linux-source-6.12 >/dev/null 2>&1; then
-	echo "ok 1 build-debug-kernel: pruning # SKIP linux-source-6.12 not installed"
-	echo "1..1"
-	exit 0
+	echo "ok $((n + 1)) build-debug-kernel: pruning # SKIP linux-source-6.12 not installed"
+	echo "1..$((n + 1))"
+	[ "$failed" = 0 ]
+	exit
 fi
 prune() { MLU_CACHE_DIR=$tmp/cache "$bdk" --prune 2>>"$tmp/prune.log"; }
 
