@@ -50,9 +50,10 @@ vm: setup
 	@scripts/guest/build.sh || true
 	@scripts/guest/run.sh --shell --cards $(CARDS)
 
-# mlu.ko, built in the tree against the newest Debian 6.12 headers.
+# mlu.ko, built in the tree against the newest Debian 6.12 headers.  KDIR
+# is looked up when the recipe runs, after setup has installed them.
 KDIR ?= $(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -n 1)
-driver:
+driver: setup
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 tools: setup

@@ -23,10 +23,15 @@
 # $MLU_CACHE_DIR/ccache-debug-kernel).  The DRM chain mlu.ko needs is built
 # in, so mlu.ko is the only module the guest loads.
 #
-# Usage: build-debug-kernel.sh [--force]
+# Usage: build-debug-kernel.sh [--force | --prune]
+#   --force  rebuild even when the cache is complete
+#   --prune  build nothing: only delete the stale caches (as after a build)
+#            and print the directory the current sources would use
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/progress.sh
+. "$here/lib/progress.sh"
 cache=${MLU_CACHE_DIR:-$HOME/.cache/mlu-stack}
 tarball=/usr/src/linux-source-6.12.tar.xz
 fragment=$here/debug-kernel/debug.config
@@ -34,7 +39,13 @@ kconfig_entry=$here/debug-kernel/Kconfig.mlu
 patches=("$here"/debug-kernel/patches/*.patch)
 [ -e "${patches[0]}" ] || patches=()
 force=0
-[ "${1:-}" = --force ] && force=1
+prune_only=0
+case "${1:-}" in
+--force) force=1 ;;
+--prune) prune_only=1 ;;
+"") ;;
+*) echo "build-debug-kernel: unknown option $1" >&2; exit 2 ;;
+esac
 
 die() {
 	echo "build-debug-kernel: $*" >&2
@@ -51,21 +62,26 @@ key=$( (cat "$0" "$fragment" "$kconfig_entry" ${patches[@]+"${patches[@]}"}
 out=$cache/debug-kernel-${version//[^A-Za-z0-9.+-]/_}-$key
 tree=$out/linux
 
-if [ "$force" = 0 ] && [ -f "$out/done" ]; then
-	touch "$out/done"
-	echo "$out"
-	exit 0
-fi
-
 # Delete the caches of other keys but the most recently used one ("done"
-# is touched on every use), skipping any that a build holds locked.
+# is touched on every use), skipping any that a build holds locked.  On a
+# fresh machine the only cache is the one just built, and there may be no
+# other: nothing here may fail on an empty match (set -e, pipefail), which
+# is why it loops over the directories instead of piping ls into grep.
 prune_stale_caches() {
-	local dir keep
-	keep=$(ls -td "$cache"/debug-kernel-*/done 2>/dev/null | grep -vxF "$out/done" |
-		head -n 1)
+	local dir keep=
 	for dir in "$cache"/debug-kernel-*/; do
 		dir=${dir%/}
-		[ "$dir" != "$out" ] && [ "$dir/done" != "$keep" ] || continue
+		if [ "$dir" != "$out" ] && [ -f "$dir/done" ] &&
+		   { [ -z "$keep" ] || [ "$dir/done" -nt "$keep/done" ]; }; then
+			keep=$dir
+		fi
+	done
+	for dir in "$cache"/debug-kernel-*/; do
+		dir=${dir%/}
+		# An unmatched glob stays literal: no such directory to prune.
+		if [ ! -d "$dir" ] || [ "$dir" = "$out" ] || [ "$dir" = "$keep" ]; then
+			continue
+		fi
 		(
 			flock -n 9 || exit 0
 			echo "build-debug-kernel: removing stale cache $dir" >&2
@@ -74,10 +90,25 @@ prune_stale_caches() {
 	done
 }
 
+if [ "$prune_only" = 1 ]; then
+	prune_stale_caches
+	echo "$out"
+	exit 0
+fi
+
+if [ "$force" = 0 ] && [ -f "$out/done" ]; then
+	touch "$out/done"
+	echo "$out"
+	exit 0
+fi
+
 mkdir -p "$out"
 # One build per cache directory at a time (parallel suites wait here).
 exec 9>"$out/lock"
-flock 9
+if ! flock -n 9; then
+	progress_note build-debug-kernel "waiting for another build of the same debug kernel to finish"
+	flock 9
+fi
 if [ "$force" = 0 ] && [ -f "$out/done" ]; then
 	echo "$out"
 	exit 0
@@ -87,6 +118,15 @@ rm -f "$out/done"
 log=$out/build.log
 : >"$log"
 echo "build-debug-kernel: building $version ($key) in $out; log $log" >&2
+export CCACHE_DIR=$cache/ccache-debug-kernel
+# Figures from 2 cores: the estimate tells a newcomer what to expect.
+if [ -n "$(ls -A "$CCACHE_DIR" 2>/dev/null)" ]; then
+	estimate="1 min on 2 cores with this warm ccache"
+else
+	estimate="17 min on 2 cores (a first build; 1 min once ccache is warm)"
+fi
+progress_begin build-debug-kernel \
+	"building the debug guest kernel (KASAN, lockdep, kmemleak), log $log" "$estimate"
 
 # An interrupted build resumes in the same tree; a half-extracted one does not.
 if [ ! -f "$tree/.mlu-extracted" ]; then
@@ -102,7 +142,6 @@ if [ ! -f "$tree/.mlu-extracted" ]; then
 	touch "$tree/.mlu-extracted"
 fi
 
-export CCACHE_DIR=$cache/ccache-debug-kernel
 export CCACHE_BASEDIR=$cache
 export CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=2G
@@ -132,7 +171,7 @@ while IFS= read -r line; do
 		if [ "${want:0:1}" = "#" ] && ! grep -qE "^$sym=" "$tree/.config"; then
 			continue
 		fi
-		got=$(grep -E "^(# )?$sym[= ]" "$tree/.config" || echo "$sym absent")
+		got=$(grep -E "^(# )?${sym}[= ]" "$tree/.config" || echo "$sym absent")
 		echo "build-debug-kernel: wanted '$want', .config has '$got'" >&2
 		missing=$((missing + 1))
 	fi
@@ -142,10 +181,11 @@ done <"$fragment"
 start=$(date +%s)
 "${kmake[@]}" -j"$jobs" bzImage modules >>"$log" 2>&1 ||
 	die "kernel build failed (see the end of $log)"
-echo "build-debug-kernel: built in $(($(date +%s) - start)) s" >&2
+echo "build-debug-kernel: compiled in $(($(date +%s) - start)) s" >&2
 
 cp "$tree/arch/x86/boot/bzImage" "$out/bzImage"
 "${kmake[@]}" -s kernelrelease >"$out/release"
 touch "$out/done"
+progress_end
 prune_stale_caches
 echo "$out"

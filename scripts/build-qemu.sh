@@ -20,21 +20,27 @@ if [ "${1:-}" = "--asan" ]; then
 fi
 
 log() { echo "build-qemu: $*" >&2; }
+# shellcheck source=scripts/lib/progress.sh
+. "$top/scripts/lib/progress.sh"
 
 mkdir -p "$cache"
 # One build at a time: clones and worktrees share the source tree and the
 # build directories, and two overlapping meson/ninja runs corrupt them.
 exec 9>"$cache/qemu-build.lock"
-flock 9
+if ! flock -n 9; then
+	progress_note build-qemu "waiting for another build of QEMU to finish"
+	flock 9
+fi
 srcdir=$(ls -d "$cache"/qemu-src/qemu-10.0*/ 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$srcdir" ]; then
-	log "fetching QEMU source package (trixie)"
+	progress_begin build-qemu "fetching QEMU's source (apt-get source qemu/trixie)" "20 s"
 	rm -rf "$cache/qemu-src.tmp"
 	mkdir -p "$cache/qemu-src.tmp"
 	(cd "$cache/qemu-src.tmp" && apt-get source -q qemu/trixie >&2)
 	rm -rf "$cache/qemu-src"
 	mv "$cache/qemu-src.tmp" "$cache/qemu-src"
 	srcdir=$(ls -d "$cache"/qemu-src/qemu-10.0*/ | sort -V | tail -n 1)
+	progress_end
 fi
 srcdir=${srcdir%/}
 
@@ -90,7 +96,16 @@ else
 	rm -f "$devices.new"
 fi
 
+# A build from scratch is long, later runs only rebuild what changed.
+if [ "$variant" = asan ]; then
+	estimate="6 min on 2 cores (1 min with a warm ccache)"
+else
+	estimate="3 min on 2 cores (30 s with a warm ccache)"
+fi
+long=0
 if [ ! -f "$build/build.ninja" ]; then
+	long=1
+	progress_begin build-qemu "configuring and building QEMU ($variant) in $build" "$estimate"
 	log "configuring ($variant) in $build"
 	rm -rf "$build"
 	mkdir -p "$build"
@@ -115,5 +130,14 @@ if [ ! -f "$build/build.ninja" ]; then
 		"${extra[@]}" >&2)
 fi
 log "building ($variant)"
+# An interrupted first build has a build.ninja too: count what is left.
+if [ "$long" = 0 ]; then
+	steps=$(ninja -C "$build" -n qemu-system-x86_64 | grep -c '^\[' || true)
+	if [ "$steps" -gt 300 ]; then
+		long=1
+		progress_begin build-qemu "building QEMU ($variant), $steps steps" "$estimate"
+	fi
+fi
 ninja -C "$build" qemu-system-x86_64 >&2
+[ "$long" = 0 ] || progress_end
 echo "$build/qemu-system-x86_64"

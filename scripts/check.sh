@@ -8,6 +8,8 @@
 # "not ok" lines are counted ("# SKIP" lines count as skipped); a suite that
 # exits non-zero without reporting any failure counts as one failure, so a
 # crash can never look like a pass.  Logs go to build/logs/<suite>.log.
+# Long first-run steps (package installs, QEMU and kernel builds) print a
+# progress line on this script's stderr before and after they run.
 #
 # Usage: check.sh [suite-name-substring...]
 set -uo pipefail
@@ -15,6 +17,11 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 logs=$top/build/logs
 mkdir -p "$logs"
+# Suites' stderr goes to their logs; the progress lines of long builds
+# (scripts/lib/progress.sh) come straight to this terminal instead.
+# shellcheck source=scripts/lib/progress.sh
+. "$top/scripts/lib/progress.sh"
+progress_share
 
 passed=0
 failed=0

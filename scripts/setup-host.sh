@@ -9,8 +9,13 @@
 # is written down anywhere in this project.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/progress.sh
+. "$(dirname "$0")/lib/progress.sh"
+
 PACKAGES_BOOKWORM=(
 	build-essential dpkg-dev pkgconf git xz-utils cpio ccache
+	# scripts/guest/mkinitramfs.sh (not in a minimal Debian install)
+	file
 	ninja-build python3-venv libglib2.0-dev zlib1g-dev
 	seabios qemu-system-data
 	libopenblas-dev libdnnl-dev
@@ -33,10 +38,14 @@ done
 if ! ls /boot/vmlinuz-6.12.*-amd64 >/dev/null 2>&1; then
 	missing+=(linux-kernel-6.12)
 fi
-if [ ${#missing[@]} -eq 0 ]; then
+# The extra sources are part of the set-up too: scripts/build-qemu.sh
+# fetches QEMU's source from trixie's deb-src, which only they provide, and
+# a machine whose packages were all installed by other means lacks them.
+extra=/etc/apt/sources.list.d/mlu-stack.sources
+if [ ${#missing[@]} -eq 0 ] && [ -f "$extra" ]; then
 	exit 0
 fi
-echo "setup-host: installing: ${missing[*]}"
+echo "setup-host: installing: ${missing[*]:-(nothing; adding the apt sources)}"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "setup-host: must run as root to install packages" >&2
@@ -50,7 +59,6 @@ if [ -z "$uri" ]; then
 	exit 1
 fi
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-extra=/etc/apt/sources.list.d/mlu-stack.sources
 if [ ! -f "$extra" ]; then
 	cat >"$extra" <<SRC
 Types: deb deb-src
@@ -68,6 +76,8 @@ SRC
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+progress_begin setup-host "installing ${#missing[@]} package(s) with apt-get" \
+	"4 min on a fresh machine"
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${PACKAGES_BOOKWORM[@]}"
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
@@ -75,8 +85,9 @@ apt-get install -y -q --no-install-recommends -t bookworm-backports \
 
 if ! ls /boot/vmlinuz-6.12.*-amd64 >/dev/null 2>&1; then
 	# Newest 6.12 image that has a matching headers package.
+	# "|| true": no match must reach the message below (pipefail).
 	img=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9.+~a-z]*-amd64$' |
-		awk '{ print $1 }' | grep -v -- '-dbg' | sort -V | tail -n 1)
+		awk '{ print $1 }' | grep -v -- '-dbg' | sort -V | tail -n 1 || true)
 	if [ -z "$img" ]; then
 		echo "setup-host: no linux-image-6.12 package in the archive" >&2
 		exit 1
@@ -84,3 +95,4 @@ if ! ls /boot/vmlinuz-6.12.*-amd64 >/dev/null 2>&1; then
 	ver=${img#linux-image-}
 	apt-get install -y -q --no-install-recommends "$img" "linux-headers-$ver"
 fi
+progress_end

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Build everything the guest runs: QEMU with the card, mlu.ko against the
-# guest kernel's headers, libmlu, the guest tests, tools/mlu-trace and the
-# initramfs.
+# Build everything the guest runs: QEMU with the card, the guest kernel's
+# UAPI headers, mlu.ko against the guest kernel's headers, libmlu, the
+# guest tests, tools/mlu-trace and the initramfs.
 #
 # A failing step prints a "not ok" TAP line (numbered from --tap-start)
 # with the end of its log, and the build goes on without that part, so the
@@ -13,7 +13,12 @@
 # Usage: build.sh [--tap-start N] [--initrd FILE] [--test-list FILE]
 set -uo pipefail
 
+# shellcheck source=scripts/guest/common.sh
 . "$(dirname "$0")/common.sh"
+# step() keeps each part's stderr in a log: progress lines skip it.
+# shellcheck source=scripts/lib/progress.sh
+. "$guest_top/scripts/lib/progress.sh"
+progress_share
 
 tap=1
 initrd=$guest_build/initramfs.cpio.gz
@@ -45,6 +50,13 @@ step() {
 
 kver=$(guest_kver) || exit 1
 step qemu "$guest_top/scripts/build-qemu.sh"
+# Every program built below for the guest compiles against the guest
+# kernel's UAPI headers (scripts/lib/linux-uapi.mk): install them once here
+# and hand the directory to the makes, which then skip the script.
+if step linux-uapi "$guest_top/scripts/linux-uapi.sh"; then
+	MLU_UAPI_INCLUDE=$("$guest_top/scripts/linux-uapi.sh")
+	export MLU_UAPI_INCLUDE
+fi
 
 # mlu.ko, built from a copy of the sources so that this build never races a
 # developer's own build of the same tree.

@@ -12,10 +12,14 @@
 #   --qemu FILE        qemu-system-x86_64 (the one scripts/build-qemu.sh built)
 #   --tests a,b        run only these guest test binaries
 #   --timeout S        kill the guest after S seconds (900)
+#   --poweroff-grace S kill the guest when it is still running S seconds
+#                      after its tests ended (10): a guest that cannot
+#                      power off (kernel stuck, init hung) fails fast
 #   --test-timeout S   per test binary limit inside the guest (600)
 #   --smp N, --mem M   guest CPUs (2) and memory (1G)
 #   --name NAME        log file prefix under build/logs/ (guest)
 #   --tap-start N      number of the first TAP line (1), to continue a stream
+#   --append ARGS      more kernel command line arguments
 #   --hotplug          QMP socket plus scripts/guest/qmp-agent.py, which
 #                      unplugs/re-adds card N when the guest asks for it
 #                      (Documentation/testing.rst, "Hot unplug")
@@ -23,10 +27,11 @@
 #                      (Ctrl-A x quits QEMU); nothing is parsed
 #
 # Results: one TAP line per guest test case, one for loading the modules,
-# one for the guest running to completion and one for the kernel log, which
-# fails on any WARNING, BUG, Oops, KASAN/UBSAN, lockdep or hung-task report
-# or panic (the report is printed as TAP comments).  Exit status 0 when
-# every line is "ok".  Logs: build/logs/NAME.{console,tap,dmesg,qemu}.log.
+# one for the guest running to completion and powering off, and one for
+# the kernel log, which fails on any WARNING, BUG, Oops, KASAN/UBSAN,
+# lockdep or hung-task report or panic (the report is printed as TAP
+# comments).  Exit status 0 when every line is "ok".
+# Logs: build/logs/NAME.{console,tap,dmesg,qemu}.log.
 set -uo pipefail
 
 . "$(dirname "$0")/common.sh"
@@ -38,6 +43,8 @@ kernel=
 qemu=
 tests=
 timeout_s=900
+grace=10
+append=
 test_timeout=600
 smp=2
 mem=1G
@@ -55,6 +62,8 @@ while [ $# -gt 0 ]; do
 	--qemu) qemu=$2; shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
+	--poweroff-grace) grace=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
 	--test-timeout) test_timeout=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
@@ -99,6 +108,7 @@ done
 cmdline="console=ttyS0 panic=-1 quiet mlu_cards=$cards mlu_timeout=$test_timeout"
 [ -n "$tests" ] && cmdline+=" mlu_tests=$tests"
 [ "$hotplug" = 1 ] && cmdline+=" mlu_hotplug=1"
+[ -n "$append" ] && cmdline+=" $append"
 
 if [ "$shell" = 1 ]; then
 	exec "$qemu" "${args[@]}" -append "$cmdline mlu_guest=shell" "${extra[@]}"
@@ -127,10 +137,53 @@ if [ "$hotplug" = 1 ]; then
 fi
 
 start=$(date +%s)
-timeout -k 10 "$timeout_s" "$qemu" "${args[@]}" -append "$cmdline mlu_guest=test" \
+"$qemu" "${args[@]}" -append "$cmdline mlu_guest=test" \
 	-serial "file:$console" -serial "file:$tap" -monitor none \
-	"${extra[@]}" </dev/null >"$qlog" 2>&1
+	"${extra[@]}" </dev/null >"$qlog" 2>&1 &
+qpid=$!
+# Background jobs of a script ignore SIGINT: pass an interrupt on to QEMU.
+trap 'kill "$qpid" 2>/dev/null; exit 130' INT
+trap 'kill "$qpid" 2>/dev/null; exit 143' TERM
+# Watchdog: the guest gets --timeout seconds in all, and --poweroff-grace
+# seconds from init's last marker ("# mlu-guest: done", after the tests and
+# the dmesg dump) to power off.  A guest that ran its tests but cannot power
+# off (a kernel stuck after a warning, a hung init) is stopped within
+# seconds rather than at the timeout.  It writes why it stopped QEMU to
+# $killed: QEMU exits with status 0 on SIGTERM, so its status cannot say.
+killed=$(mktemp)
+trap 'rm -f "$killed" "${state:-}"' EXIT
+(
+	SECONDS=0
+	since=
+	while kill -0 "$qpid" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$timeout_s" ]; then
+			echo "timed out after $timeout_s s" >"$killed"
+			break
+		fi
+		if [ -z "$since" ]; then
+			if grep -aq '^# mlu-guest: done' "$tap" 2>/dev/null; then
+				since=$SECONDS
+			fi
+		elif [ $((SECONDS - since)) -ge "$grace" ]; then
+			echo "did not power off within $grace s after its tests ended" >"$killed"
+			break
+		fi
+		sleep 0.5
+	done
+	[ -s "$killed" ] || exit 0
+	kill -TERM "$qpid" 2>/dev/null
+	for _ in $(seq 20); do
+		kill -0 "$qpid" 2>/dev/null || exit 0
+		sleep 0.5
+	done
+	kill -KILL "$qpid" 2>/dev/null
+) &
+watchdog=$!
+wait "$qpid"
 qrc=$?
+wait "$watchdog"
+why_killed=$(cat "$killed")
+trap - INT TERM
 if [ -n "$agent" ]; then
 	kill "$agent" 2>/dev/null
 	wait "$agent" 2>/dev/null
@@ -147,21 +200,23 @@ for t in $(gzip -dc "$initrd" | cpio -i --quiet --to-stdout etc/mlu/tests 2>/dev
 done
 
 state=$(mktemp)
-trap 'rm -f "$state"' EXIT
 awk -v start="$tap_start" -v expected="$expected" -v dmesg_file="$dmesg" -v state_file="$state" \
 	-f "$guest_top/scripts/guest/guest-tap.awk" "$tap"
 n=$(awk '$1 == "next" { print $2 }' "$state")
 failed=$(awk '$1 == "failed" { print $2 }' "$state")
 completed=$(awk '$1 == "completed" { print $2 }' "$state")
 
-if [ "$completed" = 1 ] && [ "$qrc" = 0 ]; then
+if [ "$completed" = 1 ] && [ "$qrc" = 0 ] && [ -z "$why_killed" ]; then
 	echo "ok $n guest: ran to completion and powered off (${elapsed} s)"
 else
-	case "$qrc" in
-	124|137) why="timed out after $timeout_s s" ;;
-	0) why="powered off before finishing" ;;
-	*) why="QEMU exited with status $qrc" ;;
-	esac
+	if [ -n "$why_killed" ]; then
+		why=$why_killed
+	else
+		case "$qrc" in
+		0) why="powered off before finishing" ;;
+		*) why="QEMU exited with status $qrc" ;;
+		esac
+	fi
 	echo "not ok $n guest: $why (see $console)"
 	sed 's/^/# qemu: /' "$qlog" | tail -n 20
 	failed=$((failed + 1))

@@ -106,16 +106,9 @@ else
 fi
 
 # --- kernel-doc of the UAPI header -------------------------------------------
-kdoc_dir=${MLU_CACHE_DIR:-$HOME/.cache/mlu-stack}/kernel-doc
-tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n 1)
-if [ ! -x "$kdoc_dir/scripts/kernel-doc" ] && [ -n "$tarball" ]; then
-	mkdir -p "$kdoc_dir"
-	top_dir=$(basename "$tarball" | sed 's/\.tar\..*//')
-	tar -xf "$tarball" -C "$kdoc_dir" --strip-components=1 "$top_dir/scripts/kernel-doc" 2>/dev/null
-fi
-if [ -x "$kdoc_dir/scripts/kernel-doc" ]; then
+if [ -n "$tools" ] && [ -x "$tools/scripts/kernel-doc" ]; then
 	log=$logs/kernel-doc-uapi.log
-	"$kdoc_dir/scripts/kernel-doc" -none -Wall "$top/uapi/drm/mlu_accel.h" >"$log" 2>&1
+	"$tools/scripts/kernel-doc" -none -Wall "$top/uapi/drm/mlu_accel.h" >"$log" 2>&1
 	if [ -s "$log" ]; then
 		not_ok "kernel-doc -Wall: uapi/drm/mlu_accel.h"
 		head -n 20 "$log" | sed 's/^/#   /'
@@ -123,7 +116,7 @@ if [ -x "$kdoc_dir/scripts/kernel-doc" ]; then
 		ok "kernel-doc -Wall: uapi/drm/mlu_accel.h"
 	fi
 else
-	skip "kernel-doc -Wall: uapi/drm/mlu_accel.h (linux-source-6.12 not installed)"
+	not_ok "kernel-doc -Wall: uapi/drm/mlu_accel.h (scripts/linux-tools.sh failed)"
 fi
 
 # --- UAPI header in userspace ------------------------------------------------

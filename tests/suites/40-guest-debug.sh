@@ -21,6 +21,10 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# The kernel build's stderr goes to a log: its progress lines skip it.
+# shellcheck source=scripts/lib/progress.sh
+. "$top/scripts/lib/progress.sh"
+progress_share
 out=$top/build/guest-debug
 logs=$top/build/logs
 mkdir -p "$out" "$logs"

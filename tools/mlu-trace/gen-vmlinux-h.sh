@@ -22,7 +22,8 @@ if [ -f "/lib/modules/$kver/build/vmlinux" ]; then
 elif [ "$(uname -r)" = "$kver" ] && [ -r /sys/kernel/btf/vmlinux ]; then
 	btf=/sys/kernel/btf/vmlinux
 elif [ -r "/boot/vmlinuz-$kver" ]; then
-	src=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)
+	# "|| true": no match must reach the message below (pipefail).
+	src=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$src" ]; then
 		echo "gen-vmlinux-h: no headers for $kver and no linux-source to extract /boot/vmlinuz-$kver" >&2
 		exit 1
