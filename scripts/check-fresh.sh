@@ -15,8 +15,9 @@
 #     next run for inspection (`check-fresh.sh --clean` removes it).
 #  3. The committed tree (HEAD, not the working tree's files) is cloned into
 #     /src/mlu of the root.
-#  4. `make check` runs there through chroot with an empty environment; the
-#     root's own MLU_CACHE_DIR (/root/.cache/mlu-stack) starts empty.
+#  4. `make setup`, then `make check`, run there through chroot with an empty
+#     environment; the root's own MLU_CACHE_DIR (/root/.cache/mlu-stack)
+#     starts empty.
 #
 # Mounts (/proc, /sys, /dev, /dev/pts, /dev/shm) exist only in a private mount
 # and PID namespace (unshare), so they vanish with it even if this script is
@@ -26,7 +27,7 @@
 #
 # Usage: check-fresh.sh            the full `make check`
 #        CHECK_FRESH_SUITES="10-core 15-runtime" check-fresh.sh
-#                                  `make setup`, then scripts/check.sh NAMES
+#                                  `make setup`, then `scripts/check.sh NAMES`
 #        check-fresh.sh --clean    remove the kept root (the cache stays)
 set -euo pipefail
 
@@ -148,8 +149,13 @@ in_root() {
 ensure_debootstrap() {
 	command -v debootstrap >/dev/null && return 0
 	log "installing debootstrap on the host (about 20 s)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null ||
-		die "could not install debootstrap"
+	# A machine whose package lists were never fetched needs an update first.
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -q debootstrap >"$cache/host-apt.log" 2>&1; then
+		{ apt-get update -q && apt-get install -y -q debootstrap; } \
+			>>"$cache/host-apt.log" 2>&1 ||
+			die "could not install debootstrap (see $cache/host-apt.log)"
+	fi
 }
 
 # The archive behind the host's bookworm suite, read at run time so that no
@@ -239,7 +245,10 @@ ensure_base() {
 # A pristine copy of the base: the previous run's root goes first.
 make_run_root() {
 	local tar=$1
-	remove_root "$run_root"
+	if [ -e "$run_root" ]; then
+		log "removing the previous run's root (up to a minute after a full run)"
+		remove_root "$run_root"
+	fi
 	mkdir -p "$run_root"
 	tar -C "$run_root" --numeric-owner -xf "$tar"
 }
@@ -257,12 +266,21 @@ clone_tree() {
 	log "testing commit $(git -C "$top" log -1 --format='%h %s' "$sha")"
 }
 
-# `make check`, or `make setup` plus the named suites; output goes to the
-# terminal and to $cache/run.log.
+# The project's own set-up from nothing, timed on its own: packages, the
+# 6.12 kernel and headers (their postinst hooks run in the chroot).
+run_setup() {
+	log "running 'make setup' in the root (about 4 min)"
+	in_root "$run_root" sh -c 'cd /src/mlu && make setup' 2>&1 |
+		tee "$cache/setup.log"
+	return "${PIPESTATUS[0]}"
+}
+
+# `make check` (its own setup step is then a no-op), or the named suites
+# only; output goes to the terminal and to $cache/run.log.
 run_check() {
 	local cmd
 	if [ -n "${CHECK_FRESH_SUITES:-}" ]; then
-		cmd="make setup && scripts/check.sh $CHECK_FRESH_SUITES"
+		cmd="scripts/check.sh $CHECK_FRESH_SUITES"
 	else
 		cmd="make check"
 	fi
@@ -282,7 +300,7 @@ main() {
 		flock "$run_lock"
 	fi
 
-	local t0 t1 t2 t3 rc=0 summary
+	local t0 t1 t2 t3 t4 rc=0 summary
 	t0=$(date +%s)
 	ensure_debootstrap
 	ensure_base
@@ -293,10 +311,16 @@ main() {
 	clone_tree
 	t2=$(date +%s)
 	log "clone done in $(fmt_time $((t2 - t1)))"
-	run_check || rc=$?
+	: >"$cache/run.log"
+	run_setup || rc=$?
 	t3=$(date +%s)
+	log "setup done in $(fmt_time $((t3 - t2)))"
+	if [ "$rc" = 0 ]; then
+		run_check || rc=$?
+	fi
+	t4=$(date +%s)
 	summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$cache/run.log" | tail -n 1) || true
-	log "times: root $(fmt_time $((t1 - t0))), clone $(fmt_time $((t2 - t1))), run $(fmt_time $((t3 - t2))), total $(fmt_time $((t3 - t0)))"
+	log "times: root $(fmt_time $((t1 - t0))), clone $(fmt_time $((t2 - t1))), setup $(fmt_time $((t3 - t2))), check $(fmt_time $((t4 - t3))), total $(fmt_time $((t4 - t0)))"
 	log "root kept in $run_root until the next run"
 	echo "${summary:-no summary line (exit status $rc)}"
 	return "$rc"
@@ -308,6 +332,9 @@ case "${1:-}" in
 	in_namespace "$@"
 	;;
 --clean)
+	# Never under a running check-fresh.
+	exec {run_lock}>"$cache/run.lock"
+	flock -n "$run_lock" || die "a check-fresh run is using $run_root"
 	remove_root "$run_root"
 	;;
 *)
