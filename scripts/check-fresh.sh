@@ -249,6 +249,7 @@ make_run_root() {
 		log "removing the previous run's root (up to a minute after a full run)"
 		remove_root "$run_root"
 	fi
+	log "unpacking a pristine root into $run_root (about 20 s)"
 	mkdir -p "$run_root"
 	tar -C "$run_root" --numeric-owner -xf "$tar"
 }
@@ -304,7 +305,6 @@ main() {
 	t0=$(date +%s)
 	ensure_debootstrap
 	ensure_base
-	log "unpacking a pristine root into $run_root (about 20 s)"
 	make_run_root "$base_tar"
 	t1=$(date +%s)
 	log "root ready in $(fmt_time $((t1 - t0)))"
