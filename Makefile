@@ -8,13 +8,15 @@
 MLU_CACHE_DIR ?= $(HOME)/.cache/mlu-stack
 export MLU_CACHE_DIR
 
-.PHONY: all setup qemu check fuzz bench demo vm driver tools clean help
+.PHONY: all setup qemu check check-fresh fuzz bench demo vm driver tools clean help
 
 all: qemu
 
 help:
 	@echo "make demo    build everything, boot a guest with the card, run a matmul and a conv"
 	@echo "make check   run every test; ends with 'N passed, M failed'"
+	@echo "make check-fresh  make check in a fresh minimal Debian 12 root, from the"
+	@echo "             committed tree (CHECK_FRESH_SUITES='10-core ...' to narrow)"
 	@echo "make fuzz    the fuzzers with a large budget (FUZZ_OPS=n, FUZZ_SEED=n)"
 	@echo "make bench   run the benchmarks ('bench: <name> <value> <unit>' lines)"
 	@echo "make vm      boot the test guest with an interactive shell (CARDS=n, default 1)"
@@ -30,6 +32,11 @@ qemu: setup
 
 check: setup
 	@scripts/check.sh
+
+# make check as a newcomer sees it: a fresh debootstrap root, the committed
+# tree, nothing from this machine's caches (needs root, not `setup`).
+check-fresh:
+	@scripts/check-fresh.sh
 
 # Same checks as the fuzz suites of `make check`, a much larger budget.
 fuzz: setup
