@@ -15,5 +15,5 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 "$top/scripts/guest/build.sh" >&2
 # The card computes with as many threads as the host-side figures use, so
 # e2e_matmul_f32_2048 compares with openblas_sgemm_f32_2048 of the same run.
-guest_bench 30-guest-e2e bench-e2e "$top/build/runtime/examples/mlu_bench" 2 \
+guest_bench 30-guest-e2e bench-e2e "$top/build/runtime/examples/mlu_bench" 3 \
 	--card-opts "compute-threads=${MLU_BENCH_THREADS:-$(nproc)}"
