@@ -166,15 +166,16 @@ static void block_rows(const struct igemm_block *blk, uint32_t i0,
         pack_panel(g->a, g->a_rs, g->a_cs, i0 + ia * mr, g->m, blk->p0,
                    blk->kc, mr, a_pack + ia * kp * mr);
     }
-    for (ia = 0; ia * mr < mc; ia++) {
-        uint32_t rows = mc - ia * mr < mr ? mc - ia * mr : mr;
-        const int32_t *ap = a_pack + ia * kp * mr;
+    /* A B panel stays in L1 while every A panel of the block passes. */
+    for (jp = panel0; jp < panel1; jp++) {
+        uint32_t cols = blk->nc - jp * nr < nr ? blk->nc - jp * nr : nr;
+        const int32_t *bp = blk->b_pack + jp * kp * nr;
 
-        for (jp = panel0; jp < panel1; jp++) {
-            uint32_t cols = blk->nc - jp * nr < nr ? blk->nc - jp * nr : nr;
+        for (ia = 0; ia * mr < mc; ia++) {
+            uint32_t rows = mc - ia * mr < mr ? mc - ia * mr : mr;
+            const int32_t *ap = a_pack + ia * kp * mr;
             int32_t *c = g->c + (size_t)(i0 + ia * mr) * g->ldc +
                          blk->j0 + jp * nr;
-            const int32_t *bp = blk->b_pack + jp * kp * nr;
 
             if (rows == mr && cols == nr) {
                 blk->kern->tile(kp, ap, bp, c, g->ldc, blk->accumulate);
