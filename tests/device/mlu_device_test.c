@@ -8,6 +8,7 @@
  *
  * MLU_QEMU names the qemu-system-x86_64 to test.
  */
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +29,11 @@ FIXTURE(mlu) {
 	struct mlu_tdev *t;
 };
 
-FIXTURE_SETUP(mlu)
+/* Contexts 0 and 1, MSI-X, interrupts unmasked, every queue enabled. */
+static void card_bring_up(struct mlu_tdev *t)
 {
-	struct mlu_tdev *t;
 	unsigned int q;
 
-	if (!qemu_binary())
-		SKIP(return, "MLU_QEMU is not set");
-	self->t = t = calloc(1, sizeof(*t));
-	ASSERT_NE(NULL, t);
-	ASSERT_TRUE(tdev_start(t, qemu_binary(), DEFAULT_PROPS));
 	tdev_mmu_init(t, 4);
 	tdev_ctx_create(t, 0);
 	tdev_ctx_create(t, 1);
@@ -45,6 +41,18 @@ FIXTURE_SETUP(mlu)
 	tdev_wr(t, MLU_REG_IRQ_MASK, 0);
 	for (q = 0; q < t->nq; q++)
 		tdev_queue_enable(t, q);
+}
+
+FIXTURE_SETUP(mlu)
+{
+	struct mlu_tdev *t;
+
+	if (!qemu_binary())
+		SKIP(return, "MLU_QEMU is not set");
+	self->t = t = calloc(1, sizeof(*t));
+	ASSERT_NE(NULL, t);
+	ASSERT_TRUE(tdev_start(t, qemu_binary(), DEFAULT_PROPS));
+	card_bring_up(t);
 }
 
 FIXTURE_TEARDOWN(mlu)
@@ -1256,6 +1264,83 @@ TEST_F(mlu, reset_during_a_long_job_drops_its_results)
 	/* The FENCE behind the interrupted matmul never ran. */
 	EXPECT_EQ(0, tdev_fence_value(t, 0));
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_IRQ_STATUS));
+}
+
+/* Threads of the QEMU process, from /proc. */
+static int qemu_threads(struct mlu_tdev *t)
+{
+	char path[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)qtest_pid(t->qt));
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/*
+ * How many threads a 128^3 f32 matmul on the card adds to QEMU: the
+ * compute core splits a matmul that size over an OpenMP team of the
+ * card's compute-threads, whose members outlive the call.
+ */
+static int threads_added_by_a_matmul(struct __test_metadata *_metadata,
+				     struct mlu_tdev *t)
+{
+	struct matmul_case c = {
+		.dtype = MLU_DTYPE_F32, .m = 128, .n = 128, .k = 128,
+		.lda = 128, .ldb = 128, .ldc = 128, .alpha = 1.0f,
+	};
+	int before = qemu_threads(t);
+
+	EXPECT_LT(0, before);
+	EXPECT_EQ(0, run_matmul_case(t, 0, &c));
+	return qemu_threads(t) - before;
+}
+
+/* compute-threads=4 gives the card's commands a team of four. */
+TEST(compute_threads_size_the_cards_team)
+{
+	struct mlu_tdev *t = calloc(1, sizeof(*t));
+
+	if (!qemu_binary())
+		SKIP(return, "MLU_QEMU is not set");
+	ASSERT_TRUE(tdev_start(t, qemu_binary(),
+			       DEFAULT_PROPS ",compute-threads=4"));
+	card_bring_up(t);
+	srand(11);
+	EXPECT_LE(3, threads_added_by_a_matmul(_metadata, t));
+	tdev_stop(t);
+	free(t);
+}
+
+/*
+ * A second card with compute-threads=4, realized after the first, leaves
+ * the first card's commands on one thread: the property is per card.
+ */
+TEST(compute_threads_apply_to_their_card_only)
+{
+	static const char *const second[] = {
+		"-device", "mlu,addr=6,compute-threads=4", NULL
+	};
+	struct mlu_tdev *t = calloc(1, sizeof(*t));
+
+	if (!qemu_binary())
+		SKIP(return, "MLU_QEMU is not set");
+	ASSERT_TRUE(tdev_start_args(t, qemu_binary(),
+				    DEFAULT_PROPS ",addr=5,compute-threads=1",
+				    second));
+	card_bring_up(t);
+	srand(12);
+	/* A stray thread of QEMU's own may come; a team of four may not. */
+	EXPECT_GT(2, threads_added_by_a_matmul(_metadata, t));
+	tdev_stop(t);
+	free(t);
 }
 
 TEST(msi_fallback_without_msix)

@@ -72,11 +72,21 @@ static uint8_t tdev_find_cap(struct mlu_tdev *t, uint8_t id)
 
 bool tdev_start(struct mlu_tdev *t, const char *qemu, const char *props)
 {
+	return tdev_start_args(t, qemu, props, NULL);
+}
+
+bool tdev_start_args(struct mlu_tdev *t, const char *qemu, const char *props,
+		     const char *const *extra)
+{
 	char dev[256];
-	const char *args[] = { "-device", dev, NULL };
+	const char *args[11] = { "-device", dev };
+	unsigned int n = 2;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(dev, sizeof(dev), "mlu%s%s", *props ? "," : "", props);
+	while (extra && *extra && n < 10)
+		args[n++] = *extra++;
+	args[n] = NULL;
 	t->qt = qtest_start(qemu, args);
 	if (!t->qt || !tdev_find(t))
 		return false;

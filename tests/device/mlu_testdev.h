@@ -50,6 +50,13 @@ struct mlu_tdev {
 
 /* Start QEMU with `-device mlu,<props>` and bring the card up. */
 bool tdev_start(struct mlu_tdev *t, const char *qemu, const char *props);
+/*
+ * The same with more QEMU arguments after the card (at most 8, NULL
+ * terminated), for instance a second card; the card driven is the one in
+ * the lowest PCI slot.
+ */
+bool tdev_start_args(struct mlu_tdev *t, const char *qemu, const char *props,
+		     const char *const *extra);
 void tdev_stop(struct mlu_tdev *t);
 
 /* PCI configuration space of the card. */

@@ -330,6 +330,11 @@ static uint64_t qtest_cmd_u64(struct qtest *qt, uint64_t fail,
 	return strtoull(reply->str, NULL, 0);
 }
 
+pid_t qtest_pid(const struct qtest *qt)
+{
+	return qt->pid;
+}
+
 bool qtest_alive(struct qtest *qt)
 {
 	int status;

@@ -24,6 +24,9 @@ void qtest_quit(struct qtest *qt);
 /* QEMU still runs and answers. */
 bool qtest_alive(struct qtest *qt);
 
+/* QEMU's process ID. */
+pid_t qtest_pid(const struct qtest *qt);
+
 uint32_t qtest_readl(struct qtest *qt, uint64_t addr);
 bool qtest_writel(struct qtest *qt, uint64_t addr, uint32_t val);
 uint64_t qtest_readq(struct qtest *qt, uint64_t addr);
