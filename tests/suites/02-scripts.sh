@@ -10,17 +10,8 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=scripts/lib/tap.sh
+. "$top/scripts/lib/tap.sh"
 
 # --- scripts/lib/progress.sh -------------------------------------------------
 # A build whose stderr a suite keeps in a log must still show its progress
@@ -37,39 +28,38 @@ printf '%s\n' "$got" | grep -qx 'demo: doing a thing, about 1 s' &&
 	printf '%s\n' "$got" | grep -qxE 'demo: doing a thing done in [0-9]+ s'
 r=$?
 [ "$r" = 0 ] || printf '%s\n' "$got" | sed 's/^/# got: /'
-check $r "progress: lines reach the sharing script's stderr past a child's log"
+tap_result $r "progress: lines reach the sharing script's stderr past a child's log"
 # shellcheck disable=SC2016
 got=$(env -u MLU_PROGRESS_FD bash -c '. "$1"; progress_note demo "waiting"' - "$progress" 2>&1)
 [ "$got" = "demo: waiting" ]
-check $? "progress: without a shared descriptor, lines go to stderr"
+tap_result $? "progress: without a shared descriptor, lines go to stderr"
 
 # --- build-debug-kernel.sh: pruning the caches of other keys -----------------
 # --prune runs the same pruning a finished build runs, without building.
 bdk=$top/scripts/build-debug-kernel.sh
 if ! dpkg-query -W linux-source-6.12 >/dev/null 2>&1; then
-	echo "ok $((n + 1)) build-debug-kernel: pruning # SKIP linux-source-6.12 not installed"
-	echo "1..$((n + 1))"
-	[ "$failed" = 0 ]
+	tap_result 0 "build-debug-kernel: pruning # SKIP linux-source-6.12 not installed"
+	tap_end
 	exit
 fi
 prune() { MLU_CACHE_DIR=$tmp/cache "$bdk" --prune 2>>"$tmp/prune.log"; }
 
 # No cache at all (not even the cache directory).
 cur=$(prune)
-check $? "build-debug-kernel --prune: no cache directory at all"
+tap_result $? "build-debug-kernel --prune: no cache directory at all"
 case "$cur" in
 "$tmp/cache/debug-kernel-"*) r=0 ;;
 *) r=1; echo "# printed '$cur'" ;;
 esac
-check $r "build-debug-kernel --prune: prints the current key's directory"
+tap_result $r "build-debug-kernel --prune: prints the current key's directory"
 
 # The first build on a fresh machine: its cache is the only one.
 mkdir -p "$cur"
 touch "$cur/done"
 prune >/dev/null
-check $? "build-debug-kernel --prune: the just-built cache is the only one"
+tap_result $? "build-debug-kernel --prune: the just-built cache is the only one"
 [ -f "$cur/done" ]
-check $? "build-debug-kernel --prune: keeps the current cache"
+tap_result $? "build-debug-kernel --prune: keeps the current cache"
 
 # Later: older keys, one in use by a build (locked), one half-built.
 c=$tmp/cache
@@ -81,15 +71,13 @@ touch -d '-2 hours' "$c/debug-kernel-busy/done"
 exec 8>>"$c/debug-kernel-busy/lock"
 flock 8
 prune >/dev/null
-check $? "build-debug-kernel --prune: several caches"
+tap_result $? "build-debug-kernel --prune: several caches"
 exec 8>&-
 [ -d "$cur" ] && [ -d "$c/debug-kernel-recent" ] && [ -d "$c/debug-kernel-busy" ]
-check $? "build-debug-kernel --prune: keeps the current, the most recently used and a locked cache"
+tap_result $? "build-debug-kernel --prune: keeps the current, the most recently used and a locked cache"
 [ ! -e "$c/debug-kernel-old" ] && [ ! -e "$c/debug-kernel-partial" ]
-check $? "build-debug-kernel --prune: removes the older and the half-built caches"
-if [ "$failed" != 0 ]; then
+tap_result $? "build-debug-kernel --prune: removes the older and the half-built caches"
+if [ "$tap_failures" != 0 ]; then
 	sed 's/^/# /' "$tmp/prune.log"
 fi
-
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_end

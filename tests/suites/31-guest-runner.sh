@@ -27,8 +27,8 @@ fail_setup() {
 "$top/scripts/guest/mkinitramfs.sh" -o "$initrd" 2>"$logs/31-guest-runner-initramfs.log" ||
 	fail_setup "initramfs" "$logs/31-guest-runner-initramfs.log"
 
-n=0
-failed=0
+# shellcheck source=scripts/lib/tap.sh
+. "$top/scripts/lib/tap.sh"
 # boot NAME RUN.SH-OPTIONS...: sets $out (run.sh's TAP), $rc and $secs.
 # The outer timeout only matters when the watchdog is broken: without it a
 # stuck guest would hang this suite for good.
@@ -42,15 +42,9 @@ boot() {
 	secs=$((SECONDS - t0))
 	printf '%s\n' "$out" >"$logs/$name.run.log"
 }
+# result STATUS DESCRIPTION: a TAP line, run.sh's output when it failed.
 result() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=$((failed + 1))
-		printf '%s\n' "$out" | sed 's/^/#   run.sh: /'
-	fi
+	tap_result "$1" "$2" || printf '%s\n' "$out" | sed 's/^/#   run.sh: /'
 }
 
 # A guest that hangs after its last marker, as one stuck after a kernel
@@ -74,5 +68,4 @@ if [ "$rc" = 0 ] && printf '%s\n' "$out" |
 fi
 result $r "runner: a guest that powers off passes, untouched by the watchdog (status $rc)"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_end
