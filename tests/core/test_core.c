@@ -481,6 +481,40 @@ TEST_F(matmul, single_row_huge_ld)
     run_matmul_case(_metadata, &self->rng, &d);
 }
 
+/*
+ * Matmuls big enough (2^20 multiply-adds and up) for the fast path to
+ * split them over the calling thread's team: the sgemm stripes of rows
+ * and of columns (f32, f16, and bf16 without oneDNN), oneDNN's team and
+ * the exact int8 GEMM's blocks, with 2 and 3 threads.
+ */
+TEST_F(matmul, split_over_a_team)
+{
+    static const uint32_t shapes[][3] = {
+        { 300, 40, 100 }, { 20, 500, 150 }, { 1, 1500, 700 },
+        { 700, 1, 1500 }, { 129, 131, 67 },
+    };
+    unsigned int i;
+    int threads;
+
+    for (threads = 2; threads <= 3; threads++) {
+        mlu_core_set_threads(threads);
+        for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+            struct mlu_matmul_desc d;
+            uint32_t slack = rnd_below(&self->rng, 5);
+
+            random_matmul_desc(&self->rng, variant->dtype, 8, &d);
+            d.m = shapes[i][0];
+            d.n = shapes[i][1];
+            d.k = shapes[i][2];
+            d.lda = (d.trans_a ? d.m : d.k) + slack;
+            d.ldb = (d.trans_b ? d.k : d.n) + slack;
+            d.ldc = d.n + slack;
+            run_matmul_case(_metadata, &self->rng, &d);
+        }
+    }
+    mlu_core_set_threads(1);
+}
+
 /* The int32 accumulator wraps modulo 2^32 in both paths. */
 TEST(matmul_int8_accumulator_wraps)
 {
