@@ -65,6 +65,7 @@ const struct mlu_igemm_kernel mlu_igemm_kernel_c = {
     .name = "c", .mr = 4, .nr = 8, .tile = tile_c,
 };
 
+/* The generic level (not x86-64, or no SSE4.1) runs the portable tile. */
 static const struct mlu_igemm_kernel *kernel_for(enum mlu_core_isa isa)
 {
 #if defined(__x86_64__)
@@ -74,10 +75,11 @@ static const struct mlu_igemm_kernel *kernel_for(enum mlu_core_isa isa)
     if (isa >= MLU_CORE_ISA_AVX2) {
         return &mlu_igemm_kernel_avx2;
     }
-    return &mlu_igemm_kernel_sse2;
-#else
-    return &mlu_igemm_kernel_c;
+    if (isa >= MLU_CORE_ISA_SSE41) {
+        return &mlu_igemm_kernel_sse2;
+    }
 #endif
+    return &mlu_igemm_kernel_c;
 }
 
 /* ---- packing ---------------------------------------------------------- */
