@@ -21,11 +21,13 @@
 #include "mlu_core_int.h"
 
 /*
- * Block sizes: an A block (MC x KC as pairs: 96 KiB) stays in L2, a B
- * panel (KC x NR: up to 32 KiB) in L1.  MC is a multiple of every MR and
- * NC of every NR.  KC is even: a k-pair never straddles two blocks.
+ * Block sizes: an A block (MC x KC as pairs: 192 KiB) stays in L2, a B
+ * panel (KC x NR: 32 KiB for AVX2) in L1.  Each block of k loads and
+ * stores all of C once: KC 1024 rather than 512 ran 2048^3 12% faster
+ * (capped to AVX2, one thread).  MC is a multiple of every MR and NC of
+ * every NR.  KC is even: a k-pair never straddles two blocks.
  */
-#define IGEMM_KC 512
+#define IGEMM_KC 1024
 #define IGEMM_MC 96
 #define IGEMM_NC 4096
 

@@ -1364,9 +1364,15 @@ TEST(igemm_every_kernel_matches_reference)
         for (iter = 0; iter < 24; iter++) {
             struct mlu_matmul_desc d;
 
-            random_matmul_desc(&rng, MLU_CORE_I8, iter < 22 ? 40 : 700, &d);
+            random_matmul_desc(&rng, MLU_CORE_I8, iter < 22 ? 40 : 300, &d);
             d.bias = false;
             d.relu = false;
+            if (iter >= 22) {
+                /* Past one block of k (1024), ending on an odd k. */
+                d.k = 1025 + 2 * rnd_below(&rng, 500);
+                d.lda = d.trans_a ? d.m : d.k;
+                d.ldb = d.trans_b ? d.k : d.n;
+            }
             mlu_core_set_threads(1 + iter % 3);
             igemm_check(_metadata, &rng, levels[li], &d);
         }
