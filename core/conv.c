@@ -481,11 +481,16 @@ static void im2col_nchw(const struct mlu_conv2d_desc *d,
                         int8_t *col)
 {
     uint32_t cg = d->c / d->groups;
-    uint32_t c, r, s, y, x;
+    size_t per_channel = (size_t)d->r * d->s * (y1 - y0) * sz->q;
+    int threads = mlu_core_threads();
+    long c;
 
-    for (c = 0; c < cg; c++) {
+#pragma omp parallel for num_threads(threads) if (threads > 1)
+    for (c = 0; c < (long)cg; c++) {
         const int8_t *plane = in + ((size_t)n * d->c + g * cg + c) *
                               d->h * d->w;
+        int8_t *out = col + c * per_channel;
+        uint32_t r, s, y, x;
 
         for (r = 0; r < d->r; r++) {
             for (s = 0; s < d->s; s++) {
@@ -497,7 +502,7 @@ static void im2col_nchw(const struct mlu_conv2d_desc *d,
                         int64_t ix = src_pos(x, s, d->stride_w, d->pad_w,
                                              d->dilation_w, d->w);
 
-                        *col++ = iy < 0 || ix < 0 ? 0 :
+                        *out++ = iy < 0 || ix < 0 ? 0 :
                                  plane[(size_t)iy * d->w + ix];
                     }
                 }
@@ -516,22 +521,28 @@ static void im2col_nhwc(const struct mlu_conv2d_desc *d,
                         int8_t *col)
 {
     uint32_t cg = d->c / d->groups;
-    uint32_t r, s, y, x;
+    size_t per_row = (size_t)sz->q * d->r * d->s * cg;
+    int threads = mlu_core_threads();
+    long y;
 
-    for (y = y0; y < y1; y++) {
+#pragma omp parallel for num_threads(threads) if (threads > 1)
+    for (y = y0; y < (long)y1; y++) {
+        int8_t *out = col + (y - y0) * per_row;
+        uint32_t r, s, x;
+
         for (x = 0; x < sz->q; x++) {
             for (r = 0; r < d->r; r++) {
                 int64_t iy = src_pos(y, r, d->stride_h, d->pad_h,
                                      d->dilation_h, d->h);
 
-                for (s = 0; s < d->s; s++, col += cg) {
+                for (s = 0; s < d->s; s++, out += cg) {
                     int64_t ix = src_pos(x, s, d->stride_w, d->pad_w,
                                          d->dilation_w, d->w);
 
                     if (iy < 0 || ix < 0) {
-                        memset(col, 0, cg);
+                        memset(out, 0, cg);
                     } else {
-                        memcpy(col, in + (((size_t)n * d->h + iy) * d->w +
+                        memcpy(out, in + (((size_t)n * d->h + iy) * d->w +
                                           ix) * d->c + g * cg, cg);
                     }
                 }

@@ -830,8 +830,14 @@ TEST_F(conv2d, resnet_like)
         .dilation_h = 1, .dilation_w = 1, .groups = 1,
         .bias = true, .relu = true,
     };
+    int threads;
 
-    run_conv_case(_metadata, &self->rng, &d);
+    /* Also on a team: im2col, the GEMM and oneDNN split their work. */
+    for (threads = 1; threads <= 3; threads += 2) {
+        mlu_core_set_threads(threads);
+        run_conv_case(_metadata, &self->rng, &d);
+    }
+    mlu_core_set_threads(1);
 }
 
 /* ---- descriptor validation --------------------------------------------- */
