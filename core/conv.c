@@ -263,10 +263,10 @@ static bool conv_kernel_trusted(const struct mlu_conv2d_desc *d,
  * it has no (trusted) kernel for it.
  */
 static dnnl_status_t conv_onednn(const struct mlu_conv2d_desc *d,
-                               const struct mlu_conv2d_sizes *sz,
-                               const struct conv_view *view,
-                               const void *input, const void *weight,
-                               const void *bias, void *output)
+                                 const struct mlu_conv2d_sizes *sz,
+                                 const struct conv_view *view,
+                                 const void *input, const void *weight,
+                                 const void *bias, void *output)
 {
     static const int arg_ids[CONV_OPERANDS] = {
         DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST
@@ -438,7 +438,7 @@ static dnnl_status_t conv_int8_by_group(const struct mlu_conv2d_desc *d,
     w_step = (size_t)one.k * one.c * d->r * d->s;
     for (g = 0; g < d->groups && st == dnnl_success; g++) {
         st = conv_onednn(&one, sz, &view, input + g * c_step,
-                       weight + g * w_step, NULL, output + g * k_step);
+                         weight + g * w_step, NULL, output + g * k_step);
     }
     return st;
 }
@@ -462,13 +462,10 @@ static dnnl_status_t conv_int8_onednn(const struct mlu_conv2d_desc *plain,
 /* im2col buffers hold at most this much (at least one output row). */
 #define IM2COL_CHUNK_BYTES (8u << 20)
 
-/* Input row or column under output @o and filter tap @t, or -1: padding. */
-static int64_t src_pos(uint32_t o, uint32_t t, uint32_t stride, uint32_t pad,
-                       uint32_t dilation, uint32_t in)
+/* Products in one output of a conv: C/groups x R x S. */
+static size_t conv_taps(const struct mlu_conv2d_desc *d)
 {
-    int64_t pos = (int64_t)o * stride - pad + (int64_t)t * dilation;
-
-    return pos >= 0 && pos < in ? pos : -1;
+    return (size_t)d->c / d->groups * d->r * d->s;
 }
 
 /*
@@ -495,11 +492,12 @@ static void im2col_nchw(const struct mlu_conv2d_desc *d,
         for (r = 0; r < d->r; r++) {
             for (s = 0; s < d->s; s++) {
                 for (y = y0; y < y1; y++) {
-                    int64_t iy = src_pos(y, r, d->stride_h, d->pad_h,
-                                         d->dilation_h, d->h);
+                    int64_t iy = mlu_conv_src_pos(y, r, d->stride_h, d->pad_h,
+                                                  d->dilation_h, d->h);
 
                     for (x = 0; x < sz->q; x++) {
-                        int64_t ix = src_pos(x, s, d->stride_w, d->pad_w,
+                        int64_t ix =
+                            mlu_conv_src_pos(x, s, d->stride_w, d->pad_w,
                                              d->dilation_w, d->w);
 
                         *out++ = iy < 0 || ix < 0 ? 0 :
@@ -532,12 +530,12 @@ static void im2col_nhwc(const struct mlu_conv2d_desc *d,
 
         for (x = 0; x < sz->q; x++) {
             for (r = 0; r < d->r; r++) {
-                int64_t iy = src_pos(y, r, d->stride_h, d->pad_h,
-                                     d->dilation_h, d->h);
+                int64_t iy = mlu_conv_src_pos(y, r, d->stride_h, d->pad_h,
+                                              d->dilation_h, d->h);
 
                 for (s = 0; s < d->s; s++, out += cg) {
-                    int64_t ix = src_pos(x, s, d->stride_w, d->pad_w,
-                                         d->dilation_w, d->w);
+                    int64_t ix = mlu_conv_src_pos(x, s, d->stride_w, d->pad_w,
+                                                  d->dilation_w, d->w);
 
                     if (iy < 0 || ix < 0) {
                         memset(out, 0, cg);
@@ -562,7 +560,7 @@ static struct mlu_igemm conv_gemm(const struct mlu_conv2d_desc *d,
                                   uint32_t y0, uint32_t y1)
 {
     uint32_t kg = d->k / d->groups;
-    uint32_t taps = d->c / d->groups * d->r * d->s;
+    uint32_t taps = conv_taps(d);     /* the weights' extent bounds it */
     uint32_t cols = (y1 - y0) * sz->q;
     const int8_t *w = weight + (size_t)g * kg * taps;
 
@@ -593,8 +591,7 @@ static int conv_int8_exact(const struct mlu_conv2d_desc *plain,
                            const int8_t *input, const int8_t *weight,
                            int32_t *output)
 {
-    size_t row_bytes = (size_t)plain->c / plain->groups * plain->r *
-                       plain->s * sz->q;
+    size_t row_bytes = conv_taps(plain) * sz->q;
     uint32_t chunk = IM2COL_CHUNK_BYTES / row_bytes;
     uint32_t n, g, y0;
     int8_t *col;
@@ -635,10 +632,8 @@ static int conv_int8_exact(const struct mlu_conv2d_desc *plain,
 
 static bool conv_int8_onednn_exact(const struct mlu_conv2d_desc *d)
 {
-    uint64_t terms = (uint64_t)d->c / d->groups * d->r * d->s;
-
     return mlu_core_onednn_int8_exact(mlu_core_isa()) &&
-           terms <= ONEDNN_CONV_EXACT_TERMS;
+           conv_taps(d) <= ONEDNN_CONV_EXACT_TERMS;
 }
 
 /*

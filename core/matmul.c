@@ -288,7 +288,8 @@ static int matmul_half(const struct mlu_matmul_desc *d, const uint16_t *a,
     bool widen = d->dtype == MLU_CORE_F16;
     /* acc, bias, one row of old C, then A and B in f32 when widened. */
     float *acc = mlu_core_scratch_get((mn + 2 * (size_t)d->n +
-                              (widen ? mk + kn : 0)) * sizeof(float));
+                                       (widen ? mk + kn : 0)) *
+                                      sizeof(float));
     float *bias32 = acc + mn;
     float *row_buf = bias32 + d->n;
     int ret = 0;
@@ -334,17 +335,7 @@ static dnnl_status_t matmul_int8_onednn(const struct mlu_matmul_desc *d,
 static int matmul_int8_exact(const struct mlu_matmul_desc *d,
                              const int8_t *a, const int8_t *b, int32_t *c)
 {
-    const struct mlu_igemm g = {
-        .m = d->m, .n = d->n, .k = d->k,
-        .a = a,
-        .a_rs = d->trans_a ? 1 : d->lda,
-        .a_cs = d->trans_a ? d->lda : 1,
-        .b = b,
-        .b_rs = d->trans_b ? 1 : d->ldb,
-        .b_cs = d->trans_b ? d->ldb : 1,
-        .c = c, .ldc = d->ldc,
-        .accumulate = d->beta != 0.0f,
-    };
+    const struct mlu_igemm g = mlu_igemm_of_matmul(d, a, b, c);
 
     return mlu_igemm_exact(mlu_core_isa(), &g);
 }

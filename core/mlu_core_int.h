@@ -57,6 +57,19 @@ static inline int32_t mlu_wrap_mac(int32_t acc, int8_t a, int8_t b)
     return mlu_wrap_add(acc, (int32_t)a * b);
 }
 
+/*
+ * Input row (or column) read by conv output position @o and filter tap @t,
+ * or -1 when it falls in the padding.
+ */
+static inline int64_t mlu_conv_src_pos(uint32_t o, uint32_t t,
+                                       uint32_t stride, uint32_t pad,
+                                       uint32_t dilation, uint32_t in)
+{
+    int64_t pos = (int64_t)o * stride - pad + (int64_t)t * dilation;
+
+    return pos >= 0 && pos < in ? pos : -1;
+}
+
 /* ReLU that keeps NaN as NaN, so both paths agree on it. */
 static inline float mlu_relu_f32(float v)
 {
@@ -101,6 +114,24 @@ struct mlu_igemm {
 
 /* Returns 0 or -ENOMEM; runs on mlu_core_threads() threads. */
 int mlu_igemm_exact(enum mlu_core_isa isa, const struct mlu_igemm *g);
+
+/* The GEMM of an int8 matmul, without its bias and ReLU. */
+static inline struct mlu_igemm mlu_igemm_of_matmul(
+    const struct mlu_matmul_desc *d, const int8_t *a, const int8_t *b,
+    int32_t *c)
+{
+    return (struct mlu_igemm) {
+        .m = d->m, .n = d->n, .k = d->k,
+        .a = a,
+        .a_rs = d->trans_a ? 1 : d->lda,
+        .a_cs = d->trans_a ? d->lda : 1,
+        .b = b,
+        .b_rs = d->trans_b ? 1 : d->ldb,
+        .b_cs = d->trans_b ? d->ldb : 1,
+        .c = c, .ldc = d->ldc,
+        .accumulate = d->beta != 0.0f,
+    };
+}
 
 /* True where oneDNN's int8 kernels are exact at @isa (isa.c). */
 bool mlu_core_onednn_int8_exact(enum mlu_core_isa isa);

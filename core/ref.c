@@ -123,18 +123,6 @@ static size_t weight_index(const struct mlu_conv2d_desc *d, uint32_t k,
     return (((size_t)k * c_per_group + cg) * d->r + r) * d->s + s;
 }
 
-/*
- * Input row (or column) read by output position @o and filter tap @t, or
- * -1 when it falls in the padding.
- */
-static int64_t conv_src_pos(uint32_t o, uint32_t t, uint32_t stride,
-                            uint32_t pad, uint32_t dilation, uint32_t in)
-{
-    int64_t pos = (int64_t)o * stride - pad + (int64_t)t * dilation;
-
-    return pos >= 0 && pos < in ? pos : -1;
-}
-
 /* One output element: the dot product over C/groups x R x S, unscaled. */
 static float conv_ref_dot_float(const struct mlu_conv2d_desc *d,
                                 const void *input, const void *weight,
@@ -147,15 +135,15 @@ static float conv_ref_dot_float(const struct mlu_conv2d_desc *d,
 
     for (cg = 0; cg < c_per_group; cg++) {
         for (r = 0; r < d->r; r++) {
-            int64_t iy = conv_src_pos(y, r, d->stride_h, d->pad_h,
-                                      d->dilation_h, d->h);
+            int64_t iy = mlu_conv_src_pos(y, r, d->stride_h, d->pad_h,
+                                          d->dilation_h, d->h);
 
             if (iy < 0) {
                 continue;
             }
             for (s = 0; s < d->s; s++) {
-                int64_t ix = conv_src_pos(x, s, d->stride_w, d->pad_w,
-                                          d->dilation_w, d->w);
+                int64_t ix = mlu_conv_src_pos(x, s, d->stride_w, d->pad_w,
+                                              d->dilation_w, d->w);
 
                 if (ix < 0) {
                     continue;
@@ -183,15 +171,15 @@ static int32_t conv_ref_dot_int8(const struct mlu_conv2d_desc *d,
 
     for (cg = 0; cg < c_per_group; cg++) {
         for (r = 0; r < d->r; r++) {
-            int64_t iy = conv_src_pos(y, r, d->stride_h, d->pad_h,
-                                      d->dilation_h, d->h);
+            int64_t iy = mlu_conv_src_pos(y, r, d->stride_h, d->pad_h,
+                                          d->dilation_h, d->h);
 
             if (iy < 0) {
                 continue;
             }
             for (s = 0; s < d->s; s++) {
-                int64_t ix = conv_src_pos(x, s, d->stride_w, d->pad_w,
-                                          d->dilation_w, d->w);
+                int64_t ix = mlu_conv_src_pos(x, s, d->stride_w, d->pad_w,
+                                              d->dilation_w, d->w);
 
                 if (ix < 0) {
                     continue;

@@ -1334,14 +1334,7 @@ static void igemm_check(struct __test_metadata *_metadata, uint64_t *rng,
 
     ASSERT_EQ(0, matmul_case_alloc(rng, &t));
     ASSERT_EQ(0, mlu_matmul_ref(&t.d, t.a, t.b, NULL, t.c_ref));
-    g = (struct mlu_igemm) {
-        .m = d->m, .n = d->n, .k = d->k,
-        .a = t.a, .a_rs = d->trans_a ? 1 : d->lda,
-        .a_cs = d->trans_a ? d->lda : 1,
-        .b = t.b, .b_rs = d->trans_b ? 1 : d->ldb,
-        .b_cs = d->trans_b ? d->ldb : 1,
-        .c = t.c_fast, .ldc = d->ldc, .accumulate = d->beta != 0.0f,
-    };
+    g = mlu_igemm_of_matmul(d, t.a, t.b, t.c_fast);
     ASSERT_EQ(0, mlu_igemm_exact(isa, &g));
     EXPECT_EQ(0, matmul_compare(_metadata, &t))
         TH_LOG("kernel for %s", mlu_core_isa_name(isa));
