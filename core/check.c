@@ -15,29 +15,29 @@
 #include "mlu_core.h"
 #include "mlu_core_int.h"
 
-size_t mlu_core_in_size(enum mlu_core_dtype dtype)
+size_t mlu_core_in_size(enum mlu_dtype dtype)
 {
     switch (dtype) {
-    case MLU_CORE_F32:
+    case MLU_DTYPE_F32:
         return 4;
-    case MLU_CORE_F16:
-    case MLU_CORE_BF16:
+    case MLU_DTYPE_F16:
+    case MLU_DTYPE_BF16:
         return 2;
-    case MLU_CORE_I8:
+    case MLU_DTYPE_I8:
         return 1;
     }
     return 0;
 }
 
-size_t mlu_core_out_size(enum mlu_core_dtype dtype)
+size_t mlu_core_out_size(enum mlu_dtype dtype)
 {
-    return dtype == MLU_CORE_I8 ? 4 : mlu_core_in_size(dtype);
+    return dtype == MLU_DTYPE_I8 ? 4 : mlu_core_in_size(dtype);
 }
 
-static bool dtype_valid(enum mlu_core_dtype dtype)
+static bool dtype_valid(enum mlu_dtype dtype)
 {
     /* The enum's value comes from the guest: compare, don't switch. */
-    return (unsigned int)dtype <= MLU_CORE_I8;
+    return (unsigned int)dtype <= MLU_DTYPE_I8;
 }
 
 /* ---- descriptor checks ------------------------------------------------- */
@@ -85,7 +85,7 @@ static bool matmul_scalars_valid(const struct mlu_matmul_desc *d)
     if (!isfinite(d->alpha) || !isfinite(d->beta)) {
         return false;
     }
-    if (d->dtype == MLU_CORE_I8) {
+    if (d->dtype == MLU_DTYPE_I8) {
         /* The int32 accumulator has no scaling stage. */
         return d->alpha == 1.0f && (d->beta == 0.0f || d->beta == 1.0f);
     }
@@ -153,7 +153,7 @@ int mlu_conv2d_check(const struct mlu_conv2d_desc *d,
     int ret;
 
     if (!dtype_valid(d->dtype) ||
-        (d->layout != MLU_CORE_NCHW && d->layout != MLU_CORE_NHWC) ||
+        (d->layout != MLU_LAYOUT_NCHW && d->layout != MLU_LAYOUT_NHWC) ||
         !d->n || !d->c || !d->h || !d->w || !d->k || !d->r || !d->s ||
         !d->stride_h || !d->stride_w || !d->dilation_h || !d->dilation_w ||
         !d->groups || d->c % d->groups || d->k % d->groups) {

@@ -61,7 +61,7 @@ static dnnl_status_t conv_memory_descs(const struct mlu_conv2d_desc *d,
                                        dnnl_memory_desc_t *bias,
                                        dnnl_memory_desc_t *dst)
 {
-    bool nhwc = d->layout == MLU_CORE_NHWC;
+    bool nhwc = d->layout == MLU_LAYOUT_NHWC;
     bool any = !view;
     dnnl_dims_t src_dims = { d->n, d->c, d->h, d->w };
     dnnl_dims_t dst_dims = { d->n, d->k, sz->p, sz->q };
@@ -223,14 +223,14 @@ static void conv_operand_destroy(struct conv_operand *op)
     dnnl_memory_destroy(op->user);
 }
 
-static dnnl_data_type_t onednn_in_type(enum mlu_core_dtype dtype)
+static dnnl_data_type_t onednn_in_type(enum mlu_dtype dtype)
 {
     switch (dtype) {
-    case MLU_CORE_F16:
+    case MLU_DTYPE_F16:
         return dnnl_f16;
-    case MLU_CORE_BF16:
+    case MLU_DTYPE_BF16:
         return dnnl_bf16;
-    case MLU_CORE_I8:
+    case MLU_DTYPE_I8:
         return dnnl_s8;
     default:
         return dnnl_f32;
@@ -250,7 +250,7 @@ static bool conv_kernel_trusted(const struct mlu_conv2d_desc *d,
 {
     const char *impl = NULL;
 
-    if (d->dtype != MLU_CORE_I8 || d->groups == 1) {
+    if (d->dtype != MLU_DTYPE_I8 || d->groups == 1) {
         return true;
     }
     return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0,
@@ -277,7 +277,7 @@ static dnnl_status_t conv_onednn(const struct mlu_conv2d_desc *d,
     };
     dnnl_engine_t engine = mlu_core_onednn_engine();
     dnnl_data_type_t in_type = onednn_in_type(d->dtype);
-    dnnl_data_type_t out_type = d->dtype == MLU_CORE_I8 ? dnnl_s32 : in_type;
+    dnnl_data_type_t out_type = d->dtype == MLU_DTYPE_I8 ? dnnl_s32 : in_type;
     dnnl_memory_desc_t user_md[CONV_OPERANDS];
     /* oneDNN wraps caller memory without copying; it only reads inputs. */
     void *const ptrs[CONV_OPERANDS] = {
@@ -363,7 +363,7 @@ static int conv_via_f32(const struct mlu_conv2d_desc *d,
     float *bias32 = d->bias ? malloc(d->k * sizeof(float)) : NULL;
     int ret = -ENOMEM;
 
-    d32.dtype = MLU_CORE_F32;
+    d32.dtype = MLU_DTYPE_F32;
     if (!in32 || !wei32 || !out32 || (d->bias && !bias32)) {
         goto out;
     }
@@ -403,7 +403,7 @@ static void conv_epilogue_int8(const struct mlu_conv2d_desc *d,
     for (i = 0; i < pixels; i++) {
         for (k = 0; k < d->k; k++) {
             /* NCHW: channel planes; NHWC: channels innermost. */
-            size_t o = d->layout == MLU_CORE_NHWC ? i * d->k + k :
+            size_t o = d->layout == MLU_LAYOUT_NHWC ? i * d->k + k :
                        (i / plane * d->k + k) * plane + i % plane;
             int32_t v = d->bias ? mlu_wrap_add(out[o], bias[k]) : out[o];
 
@@ -424,7 +424,7 @@ static dnnl_status_t conv_int8_by_group(const struct mlu_conv2d_desc *d,
 {
     struct mlu_conv2d_desc one = *d;
     struct conv_view view = { d->c, d->k };
-    bool nhwc = d->layout == MLU_CORE_NHWC;
+    bool nhwc = d->layout == MLU_LAYOUT_NHWC;
     size_t c_step, k_step, w_step;
     dnnl_status_t st = dnnl_success;
     uint32_t g;
@@ -564,7 +564,7 @@ static struct mlu_igemm conv_gemm(const struct mlu_conv2d_desc *d,
     uint32_t cols = (y1 - y0) * sz->q;
     const int8_t *w = weight + (size_t)g * kg * taps;
 
-    if (d->layout == MLU_CORE_NHWC) {
+    if (d->layout == MLU_LAYOUT_NHWC) {
         return (struct mlu_igemm) {
             .m = cols, .n = kg, .k = taps,
             .a = col, .a_rs = taps, .a_cs = 1,
@@ -609,7 +609,7 @@ static int conv_int8_exact(const struct mlu_conv2d_desc *plain,
                 struct mlu_igemm gemm = conv_gemm(plain, sz, weight, col,
                                                   output, n, g, y0, y1);
 
-                if (plain->layout == MLU_CORE_NHWC) {
+                if (plain->layout == MLU_LAYOUT_NHWC) {
                     im2col_nhwc(plain, sz, input, n, g, y0, y1, col);
                 } else {
                     im2col_nchw(plain, sz, input, n, g, y0, y1, col);
@@ -680,7 +680,7 @@ int mlu_conv2d(const struct mlu_conv2d_desc *d, const void *input,
     if (ret) {
         return ret;
     }
-    if (d->dtype == MLU_CORE_I8) {
+    if (d->dtype == MLU_DTYPE_I8) {
         return conv_int8(d, &sz, input, weight, bias, output);
     }
     st = conv_onednn(d, &sz, &view, input, weight, bias, output);
@@ -690,7 +690,7 @@ int mlu_conv2d(const struct mlu_conv2d_desc *d, const void *input,
     if (st == dnnl_out_of_memory) {
         return -ENOMEM;
     }
-    if (d->dtype == MLU_CORE_F32) {
+    if (d->dtype == MLU_DTYPE_F32) {
         return mlu_conv2d_ref(d, input, weight, bias, output);
     }
     return conv_via_f32(d, &sz, input, weight, bias, output);

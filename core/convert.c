@@ -151,14 +151,14 @@ static size_t f32_to_f16_f16c(const float *src, size_t n, uint16_t *dst)
 }
 #endif
 
-void mlu_core_to_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
+void mlu_core_to_f32(enum mlu_core_isa isa, enum mlu_dtype dtype,
                      const void *src, size_t n, float *dst)
 {
     const uint16_t *h = src;
     size_t i = 0;
 
     switch (dtype) {
-    case MLU_CORE_F16:
+    case MLU_DTYPE_F16:
 #ifdef MLU_HAVE_F16C_PATH
         if (have_f16c(isa)) {
             i = f16_to_f32_f16c(h, n, dst);
@@ -168,7 +168,7 @@ void mlu_core_to_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
             dst[i] = mlu_f16_to_f32(h[i]);
         }
         break;
-    case MLU_CORE_BF16:
+    case MLU_DTYPE_BF16:
         /* A shift; the compiler vectorises this loop. */
         for (; i < n; i++) {
             uint32_t u = (uint32_t)h[i] << 16;
@@ -182,14 +182,14 @@ void mlu_core_to_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
     }
 }
 
-void mlu_core_from_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
+void mlu_core_from_f32(enum mlu_core_isa isa, enum mlu_dtype dtype,
                        const float *src, size_t n, void *dst)
 {
     uint16_t *h = dst;
     size_t i = 0;
 
     switch (dtype) {
-    case MLU_CORE_F16:
+    case MLU_DTYPE_F16:
 #ifdef MLU_HAVE_F16C_PATH
         if (have_f16c(isa)) {
             i = f32_to_f16_f16c(src, n, h);
@@ -199,7 +199,7 @@ void mlu_core_from_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
             h[i] = mlu_f32_to_f16(src[i]);
         }
         break;
-    case MLU_CORE_BF16:
+    case MLU_DTYPE_BF16:
         for (; i < n; i++) {
             h[i] = mlu_f32_to_bf16(src[i]);
         }

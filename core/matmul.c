@@ -111,7 +111,7 @@ static int matmul_f32(const struct mlu_matmul_desc *d, const float *a,
 }
 
 /* Widen a rows x cols strided matrix into a dense f32 one. */
-static void widen_matrix(enum mlu_core_dtype dtype, const uint16_t *src,
+static void widen_matrix(enum mlu_dtype dtype, const uint16_t *src,
                          uint32_t rows, uint32_t cols, uint32_t ld, float *dst)
 {
     uint32_t i;
@@ -285,7 +285,7 @@ static int matmul_half(const struct mlu_matmul_desc *d, const uint16_t *a,
     size_t mk = (size_t)d->m * d->k;
     size_t kn = (size_t)d->k * d->n;
     /* bf16 goes to oneDNN as it is; f16 is widened into the scratch. */
-    bool widen = d->dtype == MLU_CORE_F16;
+    bool widen = d->dtype == MLU_DTYPE_F16;
     /* acc, bias, one row of old C, then A and B in f32 when widened. */
     float *acc = mlu_core_scratch_get((mn + 2 * (size_t)d->n +
                                        (widen ? mk + kn : 0)) *
@@ -382,9 +382,9 @@ int mlu_matmul(const struct mlu_matmul_desc *d, const void *a, const void *b,
         return ret;
     }
     switch (d->dtype) {
-    case MLU_CORE_F32:
+    case MLU_DTYPE_F32:
         return matmul_f32(d, a, b, bias, c);
-    case MLU_CORE_I8:
+    case MLU_DTYPE_I8:
         return matmul_int8(d, a, b, bias, c);
     default:
         return matmul_half(d, a, b, bias, c);

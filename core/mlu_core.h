@@ -28,17 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum mlu_core_dtype {
-    MLU_CORE_F32,
-    MLU_CORE_F16,
-    MLU_CORE_BF16,
-    MLU_CORE_I8,        /* int8 inputs; int32 output, bias and C */
-};
-
-enum mlu_core_layout {
-    MLU_CORE_NCHW,      /* weight K x C/groups x R x S */
-    MLU_CORE_NHWC,      /* weight K x R x S x C/groups */
-};
+/* enum mlu_dtype and enum mlu_layout: the packets' own values. */
+#include "mlu_hw.h"
 
 /* Largest extent of any single operand, in bytes; larger ones are -E2BIG. */
 #define MLU_CORE_MAX_OPERAND_BYTES  (512ull << 20)
@@ -48,11 +39,11 @@ enum mlu_core_layout {
  * ReLU.  All matrices are row-major with leading dimensions in elements:
  * op(A) is m x k (A is k x m when trans_a), op(B) is k x n (B is n x k when
  * trans_b), C is m x n.  Float types accumulate in f32; C and bias have the
- * input type.  For MLU_CORE_I8, C and bias are int32, alpha must be 1 and
+ * input type.  For MLU_DTYPE_I8, C and bias are int32, alpha must be 1 and
  * beta 0 or 1.  When beta is 0, C is not read (it may hold NaNs).
  */
 struct mlu_matmul_desc {
-    enum mlu_core_dtype dtype;
+    enum mlu_dtype dtype;
     uint32_t m, n, k;
     uint32_t lda, ldb, ldc;
     bool trans_a, trans_b;
@@ -69,11 +60,11 @@ struct mlu_matmul_sizes {
  * 2-D convolution, symmetric zero padding, output in the input's layout:
  * p = (h + 2 * pad_h - dilation_h * (r - 1) - 1) / stride_h + 1, likewise q.
  * c and k must be multiples of groups.  Float types accumulate in f32 and
- * write the input type; MLU_CORE_I8 writes int32 (bias int32).
+ * write the input type; MLU_DTYPE_I8 writes int32 (bias int32).
  */
 struct mlu_conv2d_desc {
-    enum mlu_core_dtype dtype;
-    enum mlu_core_layout layout;
+    enum mlu_dtype dtype;
+    enum mlu_layout layout;
     uint32_t n, c, h, w;
     uint32_t k, r, s;
     uint32_t stride_h, stride_w;
@@ -153,8 +144,8 @@ const char *mlu_core_isa_name(enum mlu_core_isa isa);
 const char *mlu_core_int8_backend(void);
 
 /* Element size of a dtype's inputs, and of its outputs (4 for I8). */
-size_t mlu_core_in_size(enum mlu_core_dtype dtype);
-size_t mlu_core_out_size(enum mlu_core_dtype dtype);
+size_t mlu_core_in_size(enum mlu_dtype dtype);
+size_t mlu_core_out_size(enum mlu_dtype dtype);
 
 /* IEEE half and bfloat16 conversions, round to nearest even. */
 float mlu_f16_to_f32(uint16_t h);

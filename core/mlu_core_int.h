@@ -13,13 +13,13 @@
 #include "mlu_core.h"
 
 /* Load element @i of a typed array as f32 (float dtypes only). */
-static inline float mlu_load_float(enum mlu_core_dtype dtype,
+static inline float mlu_load_float(enum mlu_dtype dtype,
                                    const void *base, size_t i)
 {
     switch (dtype) {
-    case MLU_CORE_F16:
+    case MLU_DTYPE_F16:
         return mlu_f16_to_f32(((const uint16_t *)base)[i]);
-    case MLU_CORE_BF16:
+    case MLU_DTYPE_BF16:
         return mlu_bf16_to_f32(((const uint16_t *)base)[i]);
     default:
         return ((const float *)base)[i];
@@ -27,14 +27,14 @@ static inline float mlu_load_float(enum mlu_core_dtype dtype,
 }
 
 /* Store @v as element @i of a typed array, rounding to nearest even. */
-static inline void mlu_store_float(enum mlu_core_dtype dtype, void *base,
+static inline void mlu_store_float(enum mlu_dtype dtype, void *base,
                                    size_t i, float v)
 {
     switch (dtype) {
-    case MLU_CORE_F16:
+    case MLU_DTYPE_F16:
         ((uint16_t *)base)[i] = mlu_f32_to_f16(v);
         break;
-    case MLU_CORE_BF16:
+    case MLU_DTYPE_BF16:
         ((uint16_t *)base)[i] = mlu_f32_to_bf16(v);
         break;
     default:
@@ -80,9 +80,9 @@ static inline float mlu_relu_f32(float v)
  * Convert @n elements between a float dtype and f32 with the instructions
  * @isa allows (F16C from AVX up), rounding to nearest even; F32 is a copy.
  */
-void mlu_core_to_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
+void mlu_core_to_f32(enum mlu_core_isa isa, enum mlu_dtype dtype,
                      const void *src, size_t n, float *dst);
-void mlu_core_from_f32(enum mlu_core_isa isa, enum mlu_core_dtype dtype,
+void mlu_core_from_f32(enum mlu_core_isa isa, enum mlu_dtype dtype,
                        const float *src, size_t n, void *dst);
 
 /* Threads the calling thread's calls may use (threads.c), at least 1. */

@@ -92,7 +92,7 @@ int mlu_matmul_ref(const struct mlu_matmul_desc *d, const void *a,
     if (ret) {
         return ret;
     }
-    if (d->dtype == MLU_CORE_I8) {
+    if (d->dtype == MLU_DTYPE_I8) {
         matmul_ref_int8(d, a, b, bias, c);
     } else {
         matmul_ref_float(d, a, b, bias, c);
@@ -106,7 +106,7 @@ static size_t act_index(const struct mlu_conv2d_desc *d, uint32_t channels,
                         uint32_t height, uint32_t width, uint32_t n,
                         uint32_t ch, uint32_t y, uint32_t x)
 {
-    if (d->layout == MLU_CORE_NHWC) {
+    if (d->layout == MLU_LAYOUT_NHWC) {
         return (((size_t)n * height + y) * width + x) * channels + ch;
     }
     return (((size_t)n * channels + ch) * height + y) * width + x;
@@ -117,7 +117,7 @@ static size_t weight_index(const struct mlu_conv2d_desc *d, uint32_t k,
 {
     uint32_t c_per_group = d->c / d->groups;
 
-    if (d->layout == MLU_CORE_NHWC) {
+    if (d->layout == MLU_LAYOUT_NHWC) {
         return (((size_t)k * d->r + r) * d->s + s) * c_per_group + cg;
     }
     return (((size_t)k * c_per_group + cg) * d->r + r) * d->s + s;
@@ -210,7 +210,7 @@ int mlu_conv2d_ref(const struct mlu_conv2d_desc *d, const void *input,
                 for (x = 0; x < sz.q; x++) {
                     size_t o = act_index(d, d->k, sz.p, sz.q, n, k, y, x);
 
-                    if (d->dtype == MLU_CORE_I8) {
+                    if (d->dtype == MLU_DTYPE_I8) {
                         int32_t v = conv_ref_dot_int8(d, input, weight,
                                                       n, k, y, x);
 

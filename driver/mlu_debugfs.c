@@ -101,12 +101,12 @@ static int mlu_debugfs_rings_show(struct seq_file *m, void *unused)
 		done = le64_to_cpu(READ_ONCE(q->fences->seqno));
 
 		drm_printf(&p, "queue %u: status 0x%x head %u tail %u (driver %u) of %u\n",
-			   i, mlu_queue_read(q, MLU_Q_STATUS),
-			   mlu_queue_read(q, MLU_Q_HEAD),
-			   mlu_queue_read(q, MLU_Q_TAIL), tail, MLU_RING_ENTRIES);
+			   i, mlu_queue_read(q, MLU_RING_STATUS),
+			   mlu_queue_read(q, MLU_RING_HEAD),
+			   mlu_queue_read(q, MLU_RING_TAIL), tail, MLU_RING_ENTRIES);
 		drm_printf(&p, "  seqno issued %llu retired %llu, packets %u, errors %u\n",
-			   issued, done, mlu_queue_read(q, MLU_Q_PACKETS_DONE),
-			   mlu_queue_read(q, MLU_Q_ERRORS));
+			   issued, done, mlu_queue_read(q, MLU_RING_PACKETS_DONE),
+			   mlu_queue_read(q, MLU_RING_ERRORS));
 		drm_printf(&p, "  in flight:\n");
 		mlu_job_print_inflight(q, &p);
 	}
@@ -251,14 +251,14 @@ static const struct {
 	MLU_REG_NAME(FI_FAULT),
 #undef MLU_REG_NAME
 }, mlu_debugfs_queue_regs[] = {
-#define MLU_Q_NAME(r) { #r, MLU_Q_##r }
-	MLU_Q_NAME(RING_BASE_LO), MLU_Q_NAME(RING_BASE_HI),
-	MLU_Q_NAME(RING_SIZE), MLU_Q_NAME(CTRL), MLU_Q_NAME(STATUS),
-	MLU_Q_NAME(HEAD), MLU_Q_NAME(TAIL), MLU_Q_NAME(LAST_FENCE_LO),
-	MLU_Q_NAME(LAST_FENCE_HI), MLU_Q_NAME(LAST_STATUS),
-	MLU_Q_NAME(PACKETS_DONE), MLU_Q_NAME(ERRORS), MLU_Q_NAME(BUSY_NS_LO),
-	MLU_Q_NAME(BUSY_NS_HI),
-#undef MLU_Q_NAME
+#define MLU_RING_NAME(r) { #r, MLU_RING_##r }
+	MLU_RING_NAME(RING_BASE_LO), MLU_RING_NAME(RING_BASE_HI),
+	MLU_RING_NAME(RING_SIZE), MLU_RING_NAME(CTRL), MLU_RING_NAME(STATUS),
+	MLU_RING_NAME(HEAD), MLU_RING_NAME(TAIL), MLU_RING_NAME(LAST_FENCE_LO),
+	MLU_RING_NAME(LAST_FENCE_HI), MLU_RING_NAME(LAST_STATUS),
+	MLU_RING_NAME(PACKETS_DONE), MLU_RING_NAME(ERRORS), MLU_RING_NAME(BUSY_NS_LO),
+	MLU_RING_NAME(BUSY_NS_HI),
+#undef MLU_RING_NAME
 };
 
 /* regs: every readable register; reading has no side effect on the card. */
@@ -277,7 +277,7 @@ static int mlu_debugfs_regs_show(struct seq_file *m, void *unused)
 			   mlu_read(mdev, mlu_debugfs_global_regs[i].reg));
 	for (q = 0; q < mdev->num_queues; q++) {
 		for (i = 0; i < ARRAY_SIZE(mlu_debugfs_queue_regs); i++) {
-			u32 reg = MLU_QUEUE_REG(q, mlu_debugfs_queue_regs[i].reg);
+			u32 reg = MLU_RING_REG(q, mlu_debugfs_queue_regs[i].reg);
 
 			seq_printf(m, "0x%04x Q%u_%-15s 0x%08x\n", reg, q,
 				   mlu_debugfs_queue_regs[i].name,

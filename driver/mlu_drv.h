@@ -111,7 +111,7 @@ struct mlu_mmu_ctx {
 	struct mlu_pt root;
 	bool dead;
 	struct list_head link;
-	atomic64_t busy_ns[MLU_MAX_QUEUES];
+	atomic64_t busy_ns[MLU_MAX_RINGS];
 	atomic64_t jobs_completed;
 	atomic_t guilty_resets;
 	atomic_t innocent_resets;
@@ -222,7 +222,7 @@ struct mlu_device {
 	resource_size_t devmem_bus;
 	struct mutex devmem_lock;	/* protects devmem_mm */
 	struct gpu_buddy devmem_mm;
-	struct mlu_queue queues[MLU_MAX_QUEUES];
+	struct mlu_queue queues[MLU_MAX_RINGS];
 	__le64 *ctx_table;
 	dma_addr_t ctx_table_dma;
 	struct ida ctx_ida;
@@ -255,7 +255,7 @@ struct mlu_exec_queue {
 	struct drm_sched_entity entity;
 	struct kref ref;
 	struct mutex submit_lock;	/* job arm + push order */
-	struct drm_gpu_scheduler *scheds[MLU_MAX_QUEUES];
+	struct drm_gpu_scheduler *scheds[MLU_MAX_RINGS];
 };
 
 /**
@@ -271,7 +271,7 @@ struct mlu_exec_queue {
 struct mlu_file {
 	struct mlu_device *mdev;
 	struct mlu_mmu_ctx *ctx;
-	struct mlu_exec_queue *ring_queues[MLU_MAX_QUEUES];
+	struct mlu_exec_queue *ring_queues[MLU_MAX_RINGS];
 	struct xarray queues;
 	u32 next_queue_id;
 	atomic_t queue_count;
@@ -294,12 +294,12 @@ static inline void mlu_write(struct mlu_device *mdev, u32 reg, u32 val)
 
 static inline u32 mlu_queue_read(struct mlu_queue *q, u32 reg)
 {
-	return mlu_read(q->mdev, MLU_QUEUE_REG(q->index, reg));
+	return mlu_read(q->mdev, MLU_RING_REG(q->index, reg));
 }
 
 static inline void mlu_queue_write(struct mlu_queue *q, u32 reg, u32 val)
 {
-	mlu_write(q->mdev, MLU_QUEUE_REG(q->index, reg), val);
+	mlu_write(q->mdev, MLU_RING_REG(q->index, reg), val);
 }
 
 /* mlu_bench_debugfs.c */

@@ -23,12 +23,12 @@
 static void mlu_hw_queue_setup(struct mlu_queue *q)
 {
 	q->tail = 0;
-	mlu_queue_write(q, MLU_Q_CTRL, 0);
-	mlu_queue_write(q, MLU_Q_RING_BASE_LO, lower_32_bits(q->ring_dma));
-	mlu_queue_write(q, MLU_Q_RING_BASE_HI, upper_32_bits(q->ring_dma));
-	mlu_queue_write(q, MLU_Q_RING_SIZE, MLU_RING_ENTRIES);
+	mlu_queue_write(q, MLU_RING_CTRL, 0);
+	mlu_queue_write(q, MLU_RING_BASE_LO, lower_32_bits(q->ring_dma));
+	mlu_queue_write(q, MLU_RING_BASE_HI, upper_32_bits(q->ring_dma));
+	mlu_queue_write(q, MLU_RING_SIZE, MLU_RING_ENTRIES);
 	/* Enabling resets HEAD and TAIL to 0. */
-	mlu_queue_write(q, MLU_Q_CTRL, MLU_Q_CTRL_ENABLE);
+	mlu_queue_write(q, MLU_RING_CTRL, MLU_RING_CTRL_ENABLE);
 }
 
 static u32 mlu_hw_irq_sources(struct mlu_device *mdev)
@@ -49,7 +49,7 @@ static int mlu_hw_start(struct mlu_device *mdev)
 		spin_lock_irqsave(&q->lock, flags);
 		mlu_hw_queue_setup(q);
 		spin_unlock_irqrestore(&q->lock, flags);
-		if (mlu_queue_read(q, MLU_Q_STATUS) & MLU_Q_STATUS_CONFIG_ERROR) {
+		if (mlu_queue_read(q, MLU_RING_STATUS) & MLU_RING_STATUS_CONFIG_ERROR) {
 			drm_err(&mdev->drm, "queue %u refused its ring\n", i);
 			return -EIO;
 		}
@@ -101,10 +101,10 @@ int mlu_hw_queue_restart(struct mlu_queue *q)
 	u32 status;
 	int ret;
 
-	mlu_queue_write(q, MLU_Q_CTRL, 0);
-	ret = readl_poll_timeout(mdev->regs + MLU_QUEUE_REG(q->index, MLU_Q_STATUS),
-				 status, (status & MLU_Q_STATUS_IDLE) &&
-				 !(status & MLU_Q_STATUS_ENABLED),
+	mlu_queue_write(q, MLU_RING_CTRL, 0);
+	ret = readl_poll_timeout(mdev->regs + MLU_RING_REG(q->index, MLU_RING_STATUS),
+				 status, (status & MLU_RING_STATUS_IDLE) &&
+				 !(status & MLU_RING_STATUS_ENABLED),
 				 10, MLU_QUEUE_IDLE_TIMEOUT_US);
 	if (ret)
 		return ret;
@@ -112,7 +112,7 @@ int mlu_hw_queue_restart(struct mlu_queue *q)
 	spin_lock_irqsave(&q->lock, flags);
 	mlu_hw_queue_setup(q);
 	spin_unlock_irqrestore(&q->lock, flags);
-	if (mlu_queue_read(q, MLU_Q_STATUS) & MLU_Q_STATUS_CONFIG_ERROR)
+	if (mlu_queue_read(q, MLU_RING_STATUS) & MLU_RING_STATUS_CONFIG_ERROR)
 		return -EIO;
 	return 0;
 }
@@ -127,7 +127,7 @@ void mlu_hw_queue_ring_doorbell(struct mlu_queue *q)
 
 	/* Packets must be in memory before the card can fetch them. */
 	dma_wmb();
-	mlu_queue_write(q, MLU_Q_TAIL, q->tail);
+	mlu_queue_write(q, MLU_RING_TAIL, q->tail);
 }
 
 static void mlu_hw_handle_errors(struct mlu_device *mdev, u32 status)
@@ -234,12 +234,12 @@ static int mlu_hw_identify(struct mlu_device *mdev)
 		return -ENODEV;
 	}
 	mdev->caps = mlu_read(mdev, MLU_REG_CAPS);
-	nq = mlu_read(mdev, MLU_REG_NUM_QUEUES);
+	nq = mlu_read(mdev, MLU_REG_NUM_RINGS);
 	if (!nq) {
 		drm_err(&mdev->drm, "card reports no queues\n");
 		return -ENODEV;
 	}
-	mdev->num_queues = min_t(u32, nq, MLU_MAX_QUEUES);
+	mdev->num_queues = min_t(u32, nq, MLU_MAX_RINGS);
 	mdev->devmem_size = mlu_read(mdev, MLU_REG_DEVMEM_SIZE_LO) |
 			    (u64)mlu_read(mdev, MLU_REG_DEVMEM_SIZE_HI) << 32;
 	mdev->serial = mlu_read(mdev, MLU_REG_SERIAL_LO) |

@@ -278,15 +278,15 @@ static void mlu_job_unqueue_inflight(struct mlu_queue *q, u32 reset)
  */
 static void mlu_job_abort_started(struct mlu_queue *q, int error)
 {
-	u32 head = mlu_queue_read(q, MLU_Q_HEAD);
-	u32 status = mlu_queue_read(q, MLU_Q_STATUS);
+	u32 head = mlu_queue_read(q, MLU_RING_HEAD);
+	u32 status = mlu_queue_read(q, MLU_RING_STATUS);
 	struct mlu_job *job;
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
 	job = list_first_entry_or_null(&q->inflight, struct mlu_job, inflight);
 	if (job && !job->abort_error &&
-	    (head != job->first_slot || !(status & MLU_Q_STATUS_IDLE)))
+	    (head != job->first_slot || !(status & MLU_RING_STATUS_IDLE)))
 		job->abort_error = error;
 	spin_unlock_irqrestore(&q->lock, flags);
 }

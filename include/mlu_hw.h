@@ -36,7 +36,7 @@
 #define MLU_MSIX_PBA_OFFSET		0xc000
 
 /* Limits of this hardware generation. */
-#define MLU_MAX_QUEUES			16
+#define MLU_MAX_RINGS			16
 #define MLU_MAX_CONTEXTS		4096
 #define MLU_RING_MIN_ENTRIES		2
 #define MLU_RING_MAX_ENTRIES		65536
@@ -69,7 +69,7 @@
 #define   MLU_CAP_DTYPE_I8		(1u << 11)
 #define   MLU_CAP_FAULT_INJECT		(1u << 16)
 #define   MLU_CAP_SENSORS		(1u << 17)	/* MLU_REG_TEMP_MC .. LOAD */
-#define MLU_REG_NUM_QUEUES		0x000c	/* RO */
+#define MLU_REG_NUM_RINGS		0x000c	/* RO */
 #define MLU_REG_DEVMEM_SIZE_LO		0x0010	/* RO: BAR2 size in bytes */
 #define MLU_REG_DEVMEM_SIZE_HI		0x0014	/* RO */
 #define MLU_REG_SERIAL_LO		0x0018	/* RO: unique card id */
@@ -180,29 +180,29 @@
  * writes the new TAIL (the doorbell); the device fetches from HEAD until
  * HEAD == TAIL.  HEAD and TAIL are indices in [0, RING_SIZE).
  */
-#define MLU_QUEUE_BASE			0x1000
-#define MLU_QUEUE_STRIDE		0x100
-#define MLU_QUEUE_REG(q, reg)		(MLU_QUEUE_BASE + (q) * MLU_QUEUE_STRIDE + (reg))
+#define MLU_RING_REGS_BASE			0x1000
+#define MLU_RING_REGS_STRIDE		0x100
+#define MLU_RING_REG(q, reg)		(MLU_RING_REGS_BASE + (q) * MLU_RING_REGS_STRIDE + (reg))
 
-#define MLU_Q_RING_BASE_LO		0x00	/* RW, only while disabled */
-#define MLU_Q_RING_BASE_HI		0x04	/* RW, only while disabled */
-#define MLU_Q_RING_SIZE			0x08	/* RW: entries, power of two */
-#define MLU_Q_CTRL			0x0c	/* RW */
-#define   MLU_Q_CTRL_ENABLE		(1u << 0)
-#define MLU_Q_STATUS			0x10	/* RO */
-#define   MLU_Q_STATUS_ENABLED		(1u << 0)
-#define   MLU_Q_STATUS_IDLE		(1u << 1)	/* nothing fetched or running */
-#define   MLU_Q_STATUS_CONFIG_ERROR	(1u << 2)	/* enable refused */
-#define   MLU_Q_STATUS_HUNG		(1u << 3)	/* injected hang */
-#define MLU_Q_HEAD			0x14	/* RO */
-#define MLU_Q_TAIL			0x18	/* RW: doorbell */
-#define MLU_Q_LAST_FENCE_LO		0x20	/* RO: value of the last FENCE */
-#define MLU_Q_LAST_FENCE_HI		0x24	/* RO */
-#define MLU_Q_LAST_STATUS		0x28	/* RO: status of the last FENCE */
-#define MLU_Q_PACKETS_DONE		0x2c	/* RO: packets retired since enable */
-#define MLU_Q_ERRORS			0x30	/* RO: failed packets since enable */
-#define MLU_Q_BUSY_NS_LO		0x34	/* RO: time spent executing */
-#define MLU_Q_BUSY_NS_HI		0x38	/* RO */
+#define MLU_RING_BASE_LO		0x00	/* RW, only while disabled */
+#define MLU_RING_BASE_HI		0x04	/* RW, only while disabled */
+#define MLU_RING_SIZE			0x08	/* RW: entries, power of two */
+#define MLU_RING_CTRL			0x0c	/* RW */
+#define   MLU_RING_CTRL_ENABLE		(1u << 0)
+#define MLU_RING_STATUS			0x10	/* RO */
+#define   MLU_RING_STATUS_ENABLED		(1u << 0)
+#define   MLU_RING_STATUS_IDLE		(1u << 1)	/* nothing fetched or running */
+#define   MLU_RING_STATUS_CONFIG_ERROR	(1u << 2)	/* enable refused */
+#define   MLU_RING_STATUS_HUNG		(1u << 3)	/* injected hang */
+#define MLU_RING_HEAD			0x14	/* RO */
+#define MLU_RING_TAIL			0x18	/* RW: doorbell */
+#define MLU_RING_LAST_FENCE_LO		0x20	/* RO: value of the last FENCE */
+#define MLU_RING_LAST_FENCE_HI		0x24	/* RO */
+#define MLU_RING_LAST_STATUS		0x28	/* RO: status of the last FENCE */
+#define MLU_RING_PACKETS_DONE		0x2c	/* RO: packets retired since enable */
+#define MLU_RING_ERRORS			0x30	/* RO: failed packets since enable */
+#define MLU_RING_BUSY_NS_LO		0x34	/* RO: time spent executing */
+#define MLU_RING_BUSY_NS_HI		0x38	/* RO */
 
 /* ---------------------------------------------------------------------
  * Command packets.  Every packet is MLU_PKT_SIZE bytes and starts with a
@@ -231,7 +231,7 @@ enum mlu_dtype {
 	MLU_DTYPE_I8 = 3,	/* int8 inputs, int32 output and bias */
 };
 
-/* Completion status of a job (FENCE status, MLU_Q_LAST_STATUS). */
+/* Completion status of a job (FENCE status, MLU_RING_LAST_STATUS). */
 enum mlu_cmd_status {
 	MLU_CMD_STATUS_OK = 0,
 	MLU_CMD_STATUS_MMU_FAULT = 1,

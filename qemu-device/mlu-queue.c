@@ -189,20 +189,20 @@ static void *mlu_gather(MLUExec *e, unsigned int slot, uint64_t va,
     return buf;
 }
 
-static bool mlu_core_dtype(uint32_t dtype, enum mlu_core_dtype *out)
+static bool mlu_core_dtype(uint32_t dtype, enum mlu_dtype *out)
 {
     switch (dtype) {
     case MLU_DTYPE_F32:
-        *out = MLU_CORE_F32;
+        *out = MLU_DTYPE_F32;
         return true;
     case MLU_DTYPE_F16:
-        *out = MLU_CORE_F16;
+        *out = MLU_DTYPE_F16;
         return true;
     case MLU_DTYPE_BF16:
-        *out = MLU_CORE_BF16;
+        *out = MLU_DTYPE_BF16;
         return true;
     case MLU_DTYPE_I8:
-        *out = MLU_CORE_I8;
+        *out = MLU_DTYPE_I8;
         return true;
     }
     return false;
@@ -353,9 +353,9 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
     }
 #undef CONV_FIELD
     if (layout == MLU_LAYOUT_NCHW) {
-        d.layout = MLU_CORE_NCHW;
+        d.layout = MLU_LAYOUT_NCHW;
     } else if (layout == MLU_LAYOUT_NHWC) {
-        d.layout = MLU_CORE_NHWC;
+        d.layout = MLU_LAYOUT_NHWC;
     } else {
         return mlu_bad_packet(e, "conv2d layout");
     }

@@ -13,7 +13,7 @@
  *   T     = T_ss + (T - T_ss) * exp(-elapsed / MLU_THERMAL_TAU_NS)
  *
  * Elapsed time is QEMU_CLOCK_VIRTUAL, the clock of the TIMESTAMP register;
- * busy time is what the workers measure executing packets (MLU_Q_BUSY_NS),
+ * busy time is what the workers measure executing packets (MLU_RING_BUSY_NS),
  * including the part of a packet still running.  A reset does not cool the
  * card: the sensor state survives it.
  *

@@ -260,36 +260,36 @@ static void mlu_queue_set_enable_locked(MLUState *s, MLUQueue *q, bool enable)
 static uint64_t mlu_queue_read_locked(MLUState *s, MLUQueue *q, hwaddr reg)
 {
     switch (reg) {
-    case MLU_Q_RING_BASE_LO:
+    case MLU_RING_BASE_LO:
         return (uint32_t)q->ring_base;
-    case MLU_Q_RING_BASE_HI:
+    case MLU_RING_BASE_HI:
         return q->ring_base >> 32;
-    case MLU_Q_RING_SIZE:
+    case MLU_RING_SIZE:
         return q->ring_size;
-    case MLU_Q_CTRL:
-        return q->enabled ? MLU_Q_CTRL_ENABLE : 0;
-    case MLU_Q_STATUS:
-        return (q->enabled ? MLU_Q_STATUS_ENABLED : 0) |
-               (mlu_queue_idle_locked(q) ? MLU_Q_STATUS_IDLE : 0) |
-               (q->config_error ? MLU_Q_STATUS_CONFIG_ERROR : 0) |
-               (q->hung ? MLU_Q_STATUS_HUNG : 0);
-    case MLU_Q_HEAD:
+    case MLU_RING_CTRL:
+        return q->enabled ? MLU_RING_CTRL_ENABLE : 0;
+    case MLU_RING_STATUS:
+        return (q->enabled ? MLU_RING_STATUS_ENABLED : 0) |
+               (mlu_queue_idle_locked(q) ? MLU_RING_STATUS_IDLE : 0) |
+               (q->config_error ? MLU_RING_STATUS_CONFIG_ERROR : 0) |
+               (q->hung ? MLU_RING_STATUS_HUNG : 0);
+    case MLU_RING_HEAD:
         return q->head;
-    case MLU_Q_TAIL:
+    case MLU_RING_TAIL:
         return q->tail;
-    case MLU_Q_LAST_FENCE_LO:
+    case MLU_RING_LAST_FENCE_LO:
         return (uint32_t)q->last_fence;
-    case MLU_Q_LAST_FENCE_HI:
+    case MLU_RING_LAST_FENCE_HI:
         return q->last_fence >> 32;
-    case MLU_Q_LAST_STATUS:
+    case MLU_RING_LAST_STATUS:
         return q->last_status;
-    case MLU_Q_PACKETS_DONE:
+    case MLU_RING_PACKETS_DONE:
         return q->packets_done;
-    case MLU_Q_ERRORS:
+    case MLU_RING_ERRORS:
         return q->errors;
-    case MLU_Q_BUSY_NS_LO:
+    case MLU_RING_BUSY_NS_LO:
         return (uint32_t)q->busy_ns;
-    case MLU_Q_BUSY_NS_HI:
+    case MLU_RING_BUSY_NS_HI:
         return q->busy_ns >> 32;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: read of unknown "
@@ -301,25 +301,25 @@ static void mlu_queue_write_locked(MLUState *s, MLUQueue *q, hwaddr reg,
                                    uint32_t val)
 {
     switch (reg) {
-    case MLU_Q_RING_BASE_LO:
-    case MLU_Q_RING_BASE_HI:
-    case MLU_Q_RING_SIZE:
+    case MLU_RING_BASE_LO:
+    case MLU_RING_BASE_HI:
+    case MLU_RING_SIZE:
         if (q->enabled) {
             qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: ring register "
                           "0x%" HWADDR_PRIx " written while enabled\n",
                           q->index, reg);
-        } else if (reg == MLU_Q_RING_BASE_LO) {
+        } else if (reg == MLU_RING_BASE_LO) {
             q->ring_base = deposit64(q->ring_base, 0, 32, val);
-        } else if (reg == MLU_Q_RING_BASE_HI) {
+        } else if (reg == MLU_RING_BASE_HI) {
             q->ring_base = deposit64(q->ring_base, 32, 32, val);
         } else {
             q->ring_size = val;
         }
         return;
-    case MLU_Q_CTRL:
-        mlu_queue_set_enable_locked(s, q, val & MLU_Q_CTRL_ENABLE);
+    case MLU_RING_CTRL:
+        mlu_queue_set_enable_locked(s, q, val & MLU_RING_CTRL_ENABLE);
         return;
-    case MLU_Q_TAIL:
+    case MLU_RING_TAIL:
         if (!q->enabled || val >= q->ring_size) {
             qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: TAIL %u ignored "
                           "(%s)\n", q->index, val,
@@ -347,7 +347,7 @@ static uint64_t mlu_mmio_read_locked(MLUState *s, hwaddr addr)
         return MLU_HW_VERSION;
     case MLU_REG_CAPS:
         return MLU_CAPS;
-    case MLU_REG_NUM_QUEUES:
+    case MLU_REG_NUM_RINGS:
         return s->num_queues;
     case MLU_REG_DEVMEM_SIZE_LO:
         return (uint32_t)s->devmem_size;
@@ -410,12 +410,12 @@ static uint64_t mlu_mmio_read_locked(MLUState *s, hwaddr addr)
     case MLU_REG_FI_DEVICE_ERROR:
         return 0;       /* write-only */
     }
-    if (addr >= MLU_QUEUE_BASE &&
-        addr < MLU_QUEUE_REG(s->num_queues, 0)) {
-        hwaddr off = addr - MLU_QUEUE_BASE;
+    if (addr >= MLU_RING_REGS_BASE &&
+        addr < MLU_RING_REG(s->num_queues, 0)) {
+        hwaddr off = addr - MLU_RING_REGS_BASE;
 
-        return mlu_queue_read_locked(s, &s->queues[off / MLU_QUEUE_STRIDE],
-                                     off % MLU_QUEUE_STRIDE);
+        return mlu_queue_read_locked(s, &s->queues[off / MLU_RING_REGS_STRIDE],
+                                     off % MLU_RING_REGS_STRIDE);
     }
     qemu_log_mask(LOG_GUEST_ERROR, "mlu: read of unknown register 0x%"
                   HWADDR_PRIx "\n", addr);
@@ -502,12 +502,12 @@ static void mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
         }
         return;
     }
-    if (addr >= MLU_QUEUE_BASE &&
-        addr < MLU_QUEUE_REG(s->num_queues, 0)) {
-        hwaddr off = addr - MLU_QUEUE_BASE;
+    if (addr >= MLU_RING_REGS_BASE &&
+        addr < MLU_RING_REG(s->num_queues, 0)) {
+        hwaddr off = addr - MLU_RING_REGS_BASE;
 
-        mlu_queue_write_locked(s, &s->queues[off / MLU_QUEUE_STRIDE],
-                               off % MLU_QUEUE_STRIDE, val);
+        mlu_queue_write_locked(s, &s->queues[off / MLU_RING_REGS_STRIDE],
+                               off % MLU_RING_REGS_STRIDE, val);
         return;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "mlu: write to read-only or unknown "
@@ -517,13 +517,13 @@ static void mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
 /* The queue whose doorbell (TAIL) register @addr is, or NULL. */
 static MLUQueue *mlu_doorbell_queue(MLUState *s, hwaddr addr)
 {
-    hwaddr off = addr - MLU_QUEUE_BASE;
+    hwaddr off = addr - MLU_RING_REGS_BASE;
 
-    if (addr < MLU_QUEUE_BASE || addr >= MLU_QUEUE_REG(s->num_queues, 0) ||
-        off % MLU_QUEUE_STRIDE != MLU_Q_TAIL) {
+    if (addr < MLU_RING_REGS_BASE || addr >= MLU_RING_REG(s->num_queues, 0) ||
+        off % MLU_RING_REGS_STRIDE != MLU_RING_TAIL) {
         return NULL;
     }
-    return &s->queues[off / MLU_QUEUE_STRIDE];
+    return &s->queues[off / MLU_RING_REGS_STRIDE];
 }
 
 static void mlu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
@@ -586,8 +586,8 @@ static bool mlu_check_properties(MLUState *s, Error **errp)
                    "and 64 GiB");
         return false;
     }
-    if (s->num_queues < 1 || s->num_queues > MLU_MAX_QUEUES) {
-        error_setg(errp, "queues must be between 1 and %d", MLU_MAX_QUEUES);
+    if (s->num_queues < 1 || s->num_queues > MLU_MAX_RINGS) {
+        error_setg(errp, "queues must be between 1 and %d", MLU_MAX_RINGS);
         return false;
     }
     if (s->compute_threads < 1 ||

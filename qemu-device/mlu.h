@@ -116,7 +116,7 @@ struct MLUState {
     uint32_t power_mw;
     uint32_t load;              /* 0 .. MLU_LOAD_FULL */
 
-    MLUQueue queues[MLU_MAX_QUEUES];
+    MLUQueue queues[MLU_MAX_RINGS];
 };
 
 /* MLU_REG_MMU_FAULT_CTX of a fault that belongs to no context (ring fetch). */

@@ -86,7 +86,7 @@ static bool within_bound(const float *got, const float *ref, const float *abs_su
 static bool demo_matmul(struct mlu_device *dev, struct mlu_queue *q)
 {
 	enum { M = 256, N = 192, K = 320 };
-	struct mlu_matmul_desc d = { .dtype = MLU_CORE_F32, .m = M, .n = N, .k = K,
+	struct mlu_matmul_desc d = { .dtype = MLU_DTYPE_F32, .m = M, .n = N, .k = K,
 				     .lda = K, .ldb = N, .ldc = N, .alpha = 1.0f };
 	float *a = malloc(sizeof(float) * M * K), *b = malloc(sizeof(float) * K * N);
 	float *ref = malloc(sizeof(float) * M * N), *abs_sum = malloc(sizeof(float) * M * N);
@@ -134,7 +134,7 @@ static bool demo_matmul(struct mlu_device *dev, struct mlu_queue *q)
 static bool demo_conv2d(struct mlu_device *dev, struct mlu_queue *q)
 {
 	struct mlu_conv2d_desc d = {
-		.dtype = MLU_CORE_F32, .layout = MLU_CORE_NCHW, .n = 2, .c = 16, .h = 28, .w = 28,
+		.dtype = MLU_DTYPE_F32, .layout = MLU_LAYOUT_NCHW, .n = 2, .c = 16, .h = 28, .w = 28,
 		.k = 32, .r = 3, .s = 3, .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1,
 		.dilation_h = 1, .dilation_w = 1, .groups = 1, .bias = true, .relu = true,
 	};

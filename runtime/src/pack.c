@@ -31,19 +31,16 @@ static size_t out_size(enum mlu_data_type dtype)
 	return dtype == MLU_TYPE_I8 ? 4 : in_size(dtype);
 }
 
-static enum mlu_dtype hw_dtype(enum mlu_data_type dtype)
-{
-	switch (dtype) {
-	case MLU_TYPE_F16:
-		return MLU_DTYPE_F16;
-	case MLU_TYPE_BF16:
-		return MLU_DTYPE_BF16;
-	case MLU_TYPE_I8:
-		return MLU_DTYPE_I8;
-	default:
-		return MLU_DTYPE_F32;
-	}
-}
+/*
+ * The runtime's public dtype and layout values are the packets' own
+ * (include/mlu_hw.h), so arguments go into packets unconverted.
+ */
+_Static_assert(MLU_TYPE_F32 == (int)MLU_DTYPE_F32, "f32");
+_Static_assert(MLU_TYPE_F16 == (int)MLU_DTYPE_F16, "f16");
+_Static_assert(MLU_TYPE_BF16 == (int)MLU_DTYPE_BF16, "bf16");
+_Static_assert(MLU_TYPE_I8 == (int)MLU_DTYPE_I8, "i8");
+_Static_assert(MLU_TENSOR_NCHW == (int)MLU_LAYOUT_NCHW, "nchw");
+_Static_assert(MLU_TENSOR_NHWC == (int)MLU_LAYOUT_NHWC, "nhwc");
 
 /* Bytes of a rows x cols row-major matrix with leading dimension ld. */
 static bool matrix_bytes(uint32_t rows, uint32_t cols, uint32_t ld, size_t esize,
@@ -145,7 +142,7 @@ int mlu_pack_matmul(const struct mlu_matmul_args *args,
 	pkt->ldc = htole32(ldc);
 	pkt->alpha = htole32(float_bits(args->alpha));
 	pkt->beta = htole32(float_bits(args->beta));
-	pkt->dtype = htole32(hw_dtype(args->dtype));
+	pkt->dtype = htole32(args->dtype);
 	pkt->flags = htole32(hw_flags);
 	return MLU_SUCCESS;
 }
@@ -221,9 +218,8 @@ int mlu_pack_conv2d(const struct mlu_conv2d_args *args,
 	pkt->dilation_h = htole32(dh);
 	pkt->dilation_w = htole32(dw);
 	pkt->groups = htole32(groups);
-	pkt->dtype = htole32(hw_dtype(args->dtype));
-	pkt->layout = htole32(args->layout == MLU_TENSOR_NHWC ? MLU_LAYOUT_NHWC :
-							    MLU_LAYOUT_NCHW);
+	pkt->dtype = htole32(args->dtype);
+	pkt->layout = htole32(args->layout);
 	pkt->flags = htole32(hw_flags);
 	return MLU_SUCCESS;
 }

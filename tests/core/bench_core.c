@@ -92,16 +92,16 @@ static void fill_bytes(void *buf, size_t bytes, uint32_t seed)
     }
 }
 
-static void fill_float(enum mlu_core_dtype dtype, void *buf, size_t n)
+static void fill_float(enum mlu_dtype dtype, void *buf, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
         float v = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
 
-        if (dtype == MLU_CORE_F32) {
+        if (dtype == MLU_DTYPE_F32) {
             ((float *)buf)[i] = v;
-        } else if (dtype == MLU_CORE_F16) {
+        } else if (dtype == MLU_DTYPE_F16) {
             ((uint16_t *)buf)[i] = mlu_f32_to_f16(v);
         } else {
             ((uint16_t *)buf)[i] = mlu_f32_to_bf16(v);
@@ -145,7 +145,7 @@ static void run_openblas(void *arg)
                 x->d.n);
 }
 
-static void bench_matmul(const char *name, enum mlu_core_dtype dtype,
+static void bench_matmul(const char *name, enum mlu_dtype dtype,
                          bench_fn fn, const char *unit)
 {
     const uint32_t n = 2048;
@@ -158,7 +158,7 @@ static void bench_matmul(const char *name, enum mlu_core_dtype dtype,
     x.a = alloc_or_die(elems * mlu_core_in_size(dtype));
     x.b = alloc_or_die(elems * mlu_core_in_size(dtype));
     x.c = alloc_or_die(elems * mlu_core_out_size(dtype));
-    if (dtype == MLU_CORE_I8) {
+    if (dtype == MLU_DTYPE_I8) {
         fill_bytes(x.a, elems, 1);
         fill_bytes(x.b, elems, 2);
     } else {
@@ -175,7 +175,7 @@ static void bench_matmul(const char *name, enum mlu_core_dtype dtype,
 
 /* ResNet-50 conv2_x 3x3: batch 1, 56x56x64 -> 64, pad 1, stride 1. */
 static const struct mlu_conv2d_desc resnet = {
-    .dtype = MLU_CORE_F32, .layout = MLU_CORE_NCHW,
+    .dtype = MLU_DTYPE_F32, .layout = MLU_LAYOUT_NCHW,
     .n = 1, .c = 64, .h = 56, .w = 56, .k = 64, .r = 3, .s = 3,
     .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1,
     .dilation_h = 1, .dilation_w = 1, .groups = 1,
@@ -393,8 +393,8 @@ static void bench_conv(void)
     x.out = alloc_or_die(x.sz.output);
     x.col = alloc_or_die((size_t)x.d.c * x.d.r * x.d.s * x.sz.p * x.sz.q *
                          sizeof(float));
-    fill_float(MLU_CORE_F32, x.in, x.sz.input / 4);
-    fill_float(MLU_CORE_F32, x.wei, x.sz.weight / 4);
+    fill_float(MLU_DTYPE_F32, x.in, x.sz.input / 4);
+    fill_float(MLU_DTYPE_F32, x.wei, x.sz.weight / 4);
 
     blocked = x;
     setup_lib_conv(&x, false);
@@ -405,17 +405,17 @@ static void bench_conv(void)
            best_seconds(run_core_conv, &x), "GFLOPS");
     report("lib_conv_f32_resnet_plain", conv_flops(&x),
            best_seconds(run_lib_conv, &x), "GFLOPS");
-    x.d.layout = MLU_CORE_NHWC;
+    x.d.layout = MLU_LAYOUT_NHWC;
     report("core_conv_f32_resnet_nhwc", conv_flops(&x),
            best_seconds(run_core_conv, &x), "GFLOPS");
-    x.d.layout = MLU_CORE_NCHW;
-    x.d.dtype = MLU_CORE_BF16;
+    x.d.layout = MLU_LAYOUT_NCHW;
+    x.d.dtype = MLU_DTYPE_BF16;
     report("core_conv_bf16_resnet", conv_flops(&x),
            best_seconds(run_core_conv, &x), "GFLOPS");
-    x.d.dtype = MLU_CORE_I8;
+    x.d.dtype = MLU_DTYPE_I8;
     report("core_conv_i8_resnet", conv_flops(&x),
            best_seconds(run_core_conv, &x), "GOPS");
-    x.d.dtype = MLU_CORE_F32;
+    x.d.dtype = MLU_DTYPE_F32;
     settle();
     report("im2col_sgemm_conv_f32_resnet", conv_flops(&x),
            best_seconds(run_im2col, &x), "GFLOPS");
@@ -442,16 +442,16 @@ int main(void)
     printf("bench: core_isa %s isa\n", mlu_core_isa_name(mlu_core_isa()));
     printf("bench: core_int8_backend %s backend\n", mlu_core_int8_backend());
 
-    bench_matmul("openblas_sgemm_f32_2048", MLU_CORE_F32, run_openblas,
+    bench_matmul("openblas_sgemm_f32_2048", MLU_DTYPE_F32, run_openblas,
                  "GFLOPS");
-    bench_matmul("core_matmul_f32_2048", MLU_CORE_F32, run_core_matmul,
+    bench_matmul("core_matmul_f32_2048", MLU_DTYPE_F32, run_core_matmul,
                  "GFLOPS");
-    bench_matmul("core_matmul_bf16_2048", MLU_CORE_BF16, run_core_matmul,
+    bench_matmul("core_matmul_bf16_2048", MLU_DTYPE_BF16, run_core_matmul,
                  "GFLOPS");
-    bench_matmul("core_matmul_f16_2048", MLU_CORE_F16, run_core_matmul,
+    bench_matmul("core_matmul_f16_2048", MLU_DTYPE_F16, run_core_matmul,
                  "GFLOPS");
     settle();
-    bench_matmul("core_matmul_i8_2048", MLU_CORE_I8, run_core_matmul, "GOPS");
+    bench_matmul("core_matmul_i8_2048", MLU_DTYPE_I8, run_core_matmul, "GOPS");
     bench_conv();
     return 0;
 }

@@ -95,13 +95,13 @@ static uint64_t seed_for(const char *name)
 #define GUARD_FILL  0xa5
 
 /* Fill an input operand with values representable in its dtype. */
-static void fill_input(uint64_t *rng, enum mlu_core_dtype dtype, void *buf,
+static void fill_input(uint64_t *rng, enum mlu_dtype dtype, void *buf,
                        size_t bytes)
 {
     size_t i, n = bytes / mlu_core_in_size(dtype);
 
     for (i = 0; i < n; i++) {
-        if (dtype == MLU_CORE_I8) {
+        if (dtype == MLU_DTYPE_I8) {
             ((int8_t *)buf)[i] = (int8_t)rnd_next(rng);
         } else {
             mlu_store_float(dtype, buf, i, rnd_unit(rng));
@@ -110,13 +110,13 @@ static void fill_input(uint64_t *rng, enum mlu_core_dtype dtype, void *buf,
 }
 
 /* Fill an output-typed operand (C, bias); int32 gets the full range. */
-static void fill_output(uint64_t *rng, enum mlu_core_dtype dtype, void *buf,
+static void fill_output(uint64_t *rng, enum mlu_dtype dtype, void *buf,
                         size_t bytes)
 {
     size_t i, n = bytes / mlu_core_out_size(dtype);
 
     for (i = 0; i < n; i++) {
-        if (dtype == MLU_CORE_I8) {
+        if (dtype == MLU_DTYPE_I8) {
             ((int32_t *)buf)[i] = (int32_t)rnd_next(rng);
         } else {
             mlu_store_float(dtype, buf, i, rnd_unit(rng));
@@ -124,11 +124,11 @@ static void fill_output(uint64_t *rng, enum mlu_core_dtype dtype, void *buf,
     }
 }
 
-static void fill_nan(enum mlu_core_dtype dtype, void *buf, size_t bytes)
+static void fill_nan(enum mlu_dtype dtype, void *buf, size_t bytes)
 {
     size_t i, n = bytes / mlu_core_out_size(dtype);
 
-    for (i = 0; i < n && dtype != MLU_CORE_I8; i++) {
+    for (i = 0; i < n && dtype != MLU_DTYPE_I8; i++) {
         mlu_store_float(dtype, buf, i, NAN);
     }
 }
@@ -167,10 +167,10 @@ static bool guard_intact(const void *buf, size_t bytes)
  * most twice that.  A narrower output type adds one unit in the last place
  * of the larger result, since two close values may round to neighbours.
  */
-static double ulp_of(enum mlu_core_dtype dtype, double v)
+static double ulp_of(enum mlu_dtype dtype, double v)
 {
-    int mant_bits = dtype == MLU_CORE_F16 ? 11 : 8;
-    int min_exp = dtype == MLU_CORE_F16 ? -14 : -126;
+    int mant_bits = dtype == MLU_DTYPE_F16 ? 11 : 8;
+    int min_exp = dtype == MLU_DTYPE_F16 ? -14 : -126;
     int e;
 
     frexp(fabs(v), &e);
@@ -181,22 +181,22 @@ static double ulp_of(enum mlu_core_dtype dtype, double v)
     return ldexp(1.0, e - (mant_bits - 1));
 }
 
-static double float_tolerance(enum mlu_core_dtype dtype, uint64_t terms,
+static double float_tolerance(enum mlu_dtype dtype, uint64_t terms,
                               double magnitude, double ref)
 {
     double nu = (double)(terms + 4) * 0x1p-24;
     double tol = 2.0 * nu / (1.0 - nu) * magnitude;
 
-    if (dtype != MLU_CORE_F32) {
+    if (dtype != MLU_DTYPE_F32) {
         tol += ulp_of(dtype, fabs(ref) + tol);
     }
     return tol;
 }
 
-static double load_any(enum mlu_core_dtype dtype, const void *buf, size_t i,
+static double load_any(enum mlu_dtype dtype, const void *buf, size_t i,
                        bool output)
 {
-    if (dtype == MLU_CORE_I8) {
+    if (dtype == MLU_DTYPE_I8) {
         return output ? ((const int32_t *)buf)[i] : ((const int8_t *)buf)[i];
     }
     return mlu_load_float(dtype, buf, i);
@@ -286,7 +286,7 @@ static int matmul_case_alloc(uint64_t *rng, struct matmul_case *t)
     return 0;
 }
 
-static void random_matmul_desc(uint64_t *rng, enum mlu_core_dtype dtype,
+static void random_matmul_desc(uint64_t *rng, enum mlu_dtype dtype,
                                uint32_t max_dim, struct mlu_matmul_desc *d)
 {
     static const float alphas[] = { 1.0f, 0.5f, -2.0f, 1.25f };
@@ -305,7 +305,7 @@ static void random_matmul_desc(uint64_t *rng, enum mlu_core_dtype dtype,
     d->ldc = d->n + (rnd_bool(rng) ? rnd_below(rng, 5) : 0);
     d->bias = rnd_bool(rng);
     d->relu = rnd_bool(rng);
-    if (dtype == MLU_CORE_I8) {
+    if (dtype == MLU_DTYPE_I8) {
         d->alpha = 1.0f;
         d->beta = rnd_bool(rng) ? 1.0f : 0.0f;
     } else {
@@ -346,7 +346,7 @@ static int matmul_compare(struct __test_metadata *_metadata,
                 }
                 continue;
             }
-            if (d->dtype != MLU_CORE_I8) {
+            if (d->dtype != MLU_DTYPE_I8) {
                 tol = float_tolerance(d->dtype, d->k, mm_magnitude(t, i, j),
                                       ref);
             }
@@ -394,19 +394,19 @@ FIXTURE(matmul) {
 };
 
 FIXTURE_VARIANT(matmul) {
-    enum mlu_core_dtype dtype;
+    enum mlu_dtype dtype;
 };
 
-FIXTURE_VARIANT_ADD(matmul, f32) { .dtype = MLU_CORE_F32 };
-FIXTURE_VARIANT_ADD(matmul, f16) { .dtype = MLU_CORE_F16 };
-FIXTURE_VARIANT_ADD(matmul, bf16) { .dtype = MLU_CORE_BF16 };
-FIXTURE_VARIANT_ADD(matmul, i8) { .dtype = MLU_CORE_I8 };
+FIXTURE_VARIANT_ADD(matmul, f32) { .dtype = MLU_DTYPE_F32 };
+FIXTURE_VARIANT_ADD(matmul, f16) { .dtype = MLU_DTYPE_F16 };
+FIXTURE_VARIANT_ADD(matmul, bf16) { .dtype = MLU_DTYPE_BF16 };
+FIXTURE_VARIANT_ADD(matmul, i8) { .dtype = MLU_DTYPE_I8 };
 
 FIXTURE_SETUP(matmul)
 {
-    self->rng = seed_for(variant->dtype == MLU_CORE_F32 ? "mm32" :
-                         variant->dtype == MLU_CORE_F16 ? "mm16" :
-                         variant->dtype == MLU_CORE_BF16 ? "mmbf" : "mmi8");
+    self->rng = seed_for(variant->dtype == MLU_DTYPE_F32 ? "mm32" :
+                         variant->dtype == MLU_DTYPE_F16 ? "mm16" :
+                         variant->dtype == MLU_DTYPE_BF16 ? "mmbf" : "mmi8");
 }
 
 FIXTURE_TEARDOWN(matmul)
@@ -522,7 +522,7 @@ TEST(matmul_int8_accumulator_wraps)
     const uint32_t k = (1u << 18) + 3;
     const int32_t want = (int32_t)(uint32_t)(16384ull * k);
     struct mlu_matmul_desc d = {
-        .dtype = MLU_CORE_I8, .m = 2, .n = 3, .k = k,
+        .dtype = MLU_DTYPE_I8, .m = 2, .n = 3, .k = k,
         .lda = k, .ldb = 3, .ldc = 3, .alpha = 1.0f,
     };
     int8_t *a = malloc((size_t)d.m * k), *b = malloc((size_t)k * d.n);
@@ -554,7 +554,7 @@ static size_t conv_act(const struct mlu_conv2d_desc *d, uint32_t ch,
                        uint32_t hh, uint32_t ww, uint32_t n, uint32_t c,
                        uint32_t y, uint32_t x)
 {
-    if (d->layout == MLU_CORE_NHWC) {
+    if (d->layout == MLU_LAYOUT_NHWC) {
         return (((size_t)n * hh + y) * ww + x) * ch + c;
     }
     return (((size_t)n * ch + c) * hh + y) * ww + x;
@@ -565,7 +565,7 @@ static size_t conv_wei(const struct mlu_conv2d_desc *d, uint32_t k,
 {
     uint32_t cpg = d->c / d->groups;
 
-    if (d->layout == MLU_CORE_NHWC) {
+    if (d->layout == MLU_LAYOUT_NHWC) {
         return (((size_t)k * d->r + r) * d->s + s) * cpg + cg;
     }
     return (((size_t)k * cpg + cg) * d->r + r) * d->s + s;
@@ -623,7 +623,7 @@ static int conv_compare(struct __test_metadata *_metadata,
                     double fast = load_any(d->dtype, t->out_fast, o, true);
                     double tol = 0.0;
 
-                    if (d->dtype != MLU_CORE_I8) {
+                    if (d->dtype != MLU_DTYPE_I8) {
                         tol = float_tolerance(d->dtype, terms,
                                               conv_magnitude(t, n, k, y, x),
                                               ref);
@@ -697,8 +697,8 @@ static void run_conv_case(struct __test_metadata *_metadata, uint64_t *rng,
 }
 
 /* A random valid conv descriptor of small size. */
-static void random_conv_desc(uint64_t *rng, enum mlu_core_dtype dtype,
-                             enum mlu_core_layout layout,
+static void random_conv_desc(uint64_t *rng, enum mlu_dtype dtype,
+                             enum mlu_layout layout,
                              struct mlu_conv2d_desc *d)
 {
     static const uint32_t group_counts[] = { 1, 1, 2, 3, 4 };
@@ -733,18 +733,18 @@ FIXTURE(conv2d) {
 };
 
 FIXTURE_VARIANT(conv2d) {
-    enum mlu_core_dtype dtype;
-    enum mlu_core_layout layout;
+    enum mlu_dtype dtype;
+    enum mlu_layout layout;
 };
 
-FIXTURE_VARIANT_ADD(conv2d, f32_nchw) { MLU_CORE_F32, MLU_CORE_NCHW };
-FIXTURE_VARIANT_ADD(conv2d, f32_nhwc) { MLU_CORE_F32, MLU_CORE_NHWC };
-FIXTURE_VARIANT_ADD(conv2d, f16_nchw) { MLU_CORE_F16, MLU_CORE_NCHW };
-FIXTURE_VARIANT_ADD(conv2d, f16_nhwc) { MLU_CORE_F16, MLU_CORE_NHWC };
-FIXTURE_VARIANT_ADD(conv2d, bf16_nchw) { MLU_CORE_BF16, MLU_CORE_NCHW };
-FIXTURE_VARIANT_ADD(conv2d, bf16_nhwc) { MLU_CORE_BF16, MLU_CORE_NHWC };
-FIXTURE_VARIANT_ADD(conv2d, i8_nchw) { MLU_CORE_I8, MLU_CORE_NCHW };
-FIXTURE_VARIANT_ADD(conv2d, i8_nhwc) { MLU_CORE_I8, MLU_CORE_NHWC };
+FIXTURE_VARIANT_ADD(conv2d, f32_nchw) { MLU_DTYPE_F32, MLU_LAYOUT_NCHW };
+FIXTURE_VARIANT_ADD(conv2d, f32_nhwc) { MLU_DTYPE_F32, MLU_LAYOUT_NHWC };
+FIXTURE_VARIANT_ADD(conv2d, f16_nchw) { MLU_DTYPE_F16, MLU_LAYOUT_NCHW };
+FIXTURE_VARIANT_ADD(conv2d, f16_nhwc) { MLU_DTYPE_F16, MLU_LAYOUT_NHWC };
+FIXTURE_VARIANT_ADD(conv2d, bf16_nchw) { MLU_DTYPE_BF16, MLU_LAYOUT_NCHW };
+FIXTURE_VARIANT_ADD(conv2d, bf16_nhwc) { MLU_DTYPE_BF16, MLU_LAYOUT_NHWC };
+FIXTURE_VARIANT_ADD(conv2d, i8_nchw) { MLU_DTYPE_I8, MLU_LAYOUT_NCHW };
+FIXTURE_VARIANT_ADD(conv2d, i8_nhwc) { MLU_DTYPE_I8, MLU_LAYOUT_NHWC };
 
 FIXTURE_SETUP(conv2d)
 {
@@ -842,7 +842,7 @@ TEST_F(conv2d, resnet_like)
 
 /* ---- descriptor validation --------------------------------------------- */
 
-#define MM_OK   .dtype = MLU_CORE_F32, .m = 4, .n = 5, .k = 6, \
+#define MM_OK   .dtype = MLU_DTYPE_F32, .m = 4, .n = 5, .k = 6, \
                 .lda = 6, .ldb = 5, .ldc = 5, .alpha = 1.0f
 
 static const struct {
@@ -850,8 +850,8 @@ static const struct {
     struct mlu_matmul_desc d;
     int err;
 } bad_matmuls[] = {
-    { "bad dtype", { MM_OK, .dtype = (enum mlu_core_dtype)4 }, -EINVAL },
-    { "negative dtype", { MM_OK, .dtype = (enum mlu_core_dtype)-1 }, -EINVAL },
+    { "bad dtype", { MM_OK, .dtype = (enum mlu_dtype)4 }, -EINVAL },
+    { "negative dtype", { MM_OK, .dtype = (enum mlu_dtype)-1 }, -EINVAL },
     { "m 0", { MM_OK, .m = 0 }, -EINVAL },
     { "n 0", { MM_OK, .n = 0, .ldb = 1, .ldc = 1 }, -EINVAL },
     { "k 0", { MM_OK, .k = 0 }, -EINVAL },
@@ -863,10 +863,10 @@ static const struct {
     { "ld 0", { MM_OK, .lda = 0, .ldb = 0, .ldc = 0 }, -EINVAL },
     { "alpha NaN", { MM_OK, .alpha = NAN }, -EINVAL },
     { "beta Inf", { MM_OK, .beta = INFINITY }, -EINVAL },
-    { "i8 alpha 2", { MM_OK, .dtype = MLU_CORE_I8, .alpha = 2.0f }, -EINVAL },
-    { "i8 alpha 0", { MM_OK, .dtype = MLU_CORE_I8, .alpha = 0.0f }, -EINVAL },
-    { "i8 beta 0.5", { MM_OK, .dtype = MLU_CORE_I8, .beta = 0.5f }, -EINVAL },
-    { "i8 beta -1", { MM_OK, .dtype = MLU_CORE_I8, .beta = -1.0f }, -EINVAL },
+    { "i8 alpha 2", { MM_OK, .dtype = MLU_DTYPE_I8, .alpha = 2.0f }, -EINVAL },
+    { "i8 alpha 0", { MM_OK, .dtype = MLU_DTYPE_I8, .alpha = 0.0f }, -EINVAL },
+    { "i8 beta 0.5", { MM_OK, .dtype = MLU_DTYPE_I8, .beta = 0.5f }, -EINVAL },
+    { "i8 beta -1", { MM_OK, .dtype = MLU_DTYPE_I8, .beta = -1.0f }, -EINVAL },
     { "A over limit", { MM_OK, .m = 1, .k = (128u << 20) + 1,
                         .lda = (128u << 20) + 1 }, -E2BIG },
     { "C over limit", { MM_OK, .m = 2, .n = 1, .ldb = 1,
@@ -908,7 +908,7 @@ TEST(matmul_extents)
     EXPECT_EQ((3 * 8 + 5) * 4, sz.c);
     EXPECT_EQ(5 * 4, sz.bias);
 
-    d.dtype = MLU_CORE_I8;
+    d.dtype = MLU_DTYPE_I8;
     d.bias = false;
     ASSERT_EQ(0, mlu_matmul_check(&d, &sz));
     EXPECT_EQ(3 * 7 + 6, sz.a);
@@ -922,7 +922,7 @@ TEST(matmul_extents)
     EXPECT_EQ(MLU_CORE_MAX_OPERAND_BYTES, sz.a);
 }
 
-#define CONV_OK .dtype = MLU_CORE_F32, .layout = MLU_CORE_NCHW, \
+#define CONV_OK .dtype = MLU_DTYPE_F32, .layout = MLU_LAYOUT_NCHW, \
                 .n = 1, .c = 4, .h = 8, .w = 8, .k = 6, .r = 3, .s = 3, \
                 .stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1, \
                 .dilation_h = 1, .dilation_w = 1, .groups = 2
@@ -932,8 +932,8 @@ static const struct {
     struct mlu_conv2d_desc d;
     int err;
 } bad_convs[] = {
-    { "bad dtype", { CONV_OK, .dtype = (enum mlu_core_dtype)9 }, -EINVAL },
-    { "bad layout", { CONV_OK, .layout = (enum mlu_core_layout)2 }, -EINVAL },
+    { "bad dtype", { CONV_OK, .dtype = (enum mlu_dtype)9 }, -EINVAL },
+    { "bad layout", { CONV_OK, .layout = (enum mlu_layout)2 }, -EINVAL },
     { "n 0", { CONV_OK, .n = 0 }, -EINVAL },
     { "c 0", { CONV_OK, .c = 0 }, -EINVAL },
     { "h 0", { CONV_OK, .h = 0 }, -EINVAL },
@@ -981,7 +981,7 @@ TEST(conv2d_bad_descriptors)
 TEST(conv2d_extents)
 {
     struct mlu_conv2d_desc d = {
-        .dtype = MLU_CORE_BF16, .layout = MLU_CORE_NHWC,
+        .dtype = MLU_DTYPE_BF16, .layout = MLU_LAYOUT_NHWC,
         .n = 2, .c = 64, .h = 56, .w = 55, .k = 32, .r = 3, .s = 5,
         .stride_h = 2, .stride_w = 1, .pad_h = 1, .pad_w = 0,
         .dilation_h = 1, .dilation_w = 2, .groups = 4, .bias = true,
@@ -996,7 +996,7 @@ TEST(conv2d_extents)
     EXPECT_EQ(2ull * 32 * 28 * 47 * 2, sz.output);
     EXPECT_EQ(32 * 2, sz.bias);
 
-    d.dtype = MLU_CORE_I8;
+    d.dtype = MLU_DTYPE_I8;
     ASSERT_EQ(0, mlu_conv2d_check(&d, &sz));
     EXPECT_EQ(2ull * 64 * 56 * 55, sz.input);
     EXPECT_EQ(2ull * 32 * 28 * 47 * 4, sz.output);
@@ -1196,10 +1196,10 @@ TEST(array_conversions_match_scalar)
     }
     memcpy(narrow_in, bits, sizeof(bits));
     for (isa = MLU_CORE_ISA_GENERIC; isa <= mlu_core_isa(); isa++)
-    for (t = MLU_CORE_F16; t <= MLU_CORE_BF16; t++) {
+    for (t = MLU_DTYPE_F16; t <= MLU_DTYPE_BF16; t++) {
         mlu_core_from_f32(isa, t, narrow_in, N, out);
         for (i = 0; i < N; i++) {
-            uint16_t want = t == MLU_CORE_F16 ?
+            uint16_t want = t == MLU_DTYPE_F16 ?
                             mlu_f32_to_f16(from_bits(bits[i])) :
                             mlu_f32_to_bf16(from_bits(bits[i]));
 
@@ -1208,7 +1208,7 @@ TEST(array_conversions_match_scalar)
         }
         mlu_core_to_f32(isa, t, half, N, wide);
         for (i = 0; i < N; i++) {
-            float want = t == MLU_CORE_F16 ? mlu_f16_to_f32(half[i]) :
+            float want = t == MLU_DTYPE_F16 ? mlu_f16_to_f32(half[i]) :
                                              mlu_bf16_to_f32(half[i]);
 
             ASSERT_EQ(0, memcmp(&want, &wide[i], sizeof(want)))
@@ -1261,7 +1261,7 @@ TEST(matmul_int8_extremes_exact)
 {
     const uint32_t m = 37, n = 41, k = 301;
     struct mlu_matmul_desc d = {
-        .dtype = MLU_CORE_I8, .m = m, .n = n, .k = k,
+        .dtype = MLU_DTYPE_I8, .m = m, .n = n, .k = k,
         .lda = k, .ldb = n, .ldc = n, .alpha = 1.0f,
     };
     int8_t *a = malloc((size_t)m * k), *b = malloc((size_t)k * n);
@@ -1301,7 +1301,7 @@ TEST(conv2d_int8_long_dot_products_exact)
 {
     /* 129 channels x 3 x 3 = 1161 terms of 127 x 127 = 16129 each. */
     struct mlu_conv2d_desc d = {
-        .dtype = MLU_CORE_I8, .n = 1, .c = 129, .h = 3, .w = 3, .k = 2,
+        .dtype = MLU_DTYPE_I8, .n = 1, .c = 129, .h = 3, .w = 3, .k = 2,
         .r = 3, .s = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1,
         .dilation_w = 1, .groups = 1,
     };
@@ -1313,7 +1313,7 @@ TEST(conv2d_int8_long_dot_products_exact)
 
     memset(in, 127, sizeof(in));
     memset(wei, 127, sizeof(wei));
-    for (layout = MLU_CORE_NCHW; layout <= MLU_CORE_NHWC; layout++) {
+    for (layout = MLU_LAYOUT_NCHW; layout <= MLU_LAYOUT_NHWC; layout++) {
         d.layout = layout;
         ASSERT_EQ(0, mlu_conv2d_check(&d, &sz));
         ASSERT_EQ(sizeof(out), sz.output);
@@ -1363,7 +1363,7 @@ TEST(igemm_every_kernel_matches_reference)
         for (iter = 0; iter < 24; iter++) {
             struct mlu_matmul_desc d;
 
-            random_matmul_desc(&rng, MLU_CORE_I8, iter < 22 ? 40 : 300, &d);
+            random_matmul_desc(&rng, MLU_DTYPE_I8, iter < 22 ? 40 : 300, &d);
             d.bias = false;
             d.relu = false;
             if (iter >= 22) {
@@ -1424,7 +1424,7 @@ static void *worker_main(void *arg)
     mlu_core_set_threads(1 + w->id % 2);
 
     for (iter = 0; iter < 6; iter++) {
-        enum mlu_core_dtype dtype = (enum mlu_core_dtype)((w->id + iter) % 4);
+        enum mlu_dtype dtype = (enum mlu_dtype)((w->id + iter) % 4);
         struct matmul_case t = { 0 };
         struct conv_case ct = { 0 };
 
@@ -1437,7 +1437,7 @@ static void *worker_main(void *arg)
         }
         matmul_case_free(&t);
 
-        random_conv_desc(&rng, dtype, (enum mlu_core_layout)(iter & 1), &ct.d);
+        random_conv_desc(&rng, dtype, (enum mlu_layout)(iter & 1), &ct.d);
         if (mlu_conv2d_check(&ct.d, &ct.sz)) {
             w->failures++;
             continue;

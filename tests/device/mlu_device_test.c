@@ -82,27 +82,27 @@ static uint32_t f32_bits(float f)
 	return u;
 }
 
-static enum mlu_core_dtype core_dtype(enum mlu_dtype d)
+static enum mlu_dtype core_dtype(enum mlu_dtype d)
 {
 	switch (d) {
 	case MLU_DTYPE_F16:
-		return MLU_CORE_F16;
+		return MLU_DTYPE_F16;
 	case MLU_DTYPE_BF16:
-		return MLU_CORE_BF16;
+		return MLU_DTYPE_BF16;
 	case MLU_DTYPE_I8:
-		return MLU_CORE_I8;
+		return MLU_DTYPE_I8;
 	default:
-		return MLU_CORE_F32;
+		return MLU_DTYPE_F32;
 	}
 }
 
 /* Random operand bytes: @count elements of @esize for @dtype inputs. */
-static void fill_random(enum mlu_core_dtype dtype, void *buf, size_t bytes,
+static void fill_random(enum mlu_dtype dtype, void *buf, size_t bytes,
 			bool output)
 {
 	size_t i;
 
-	if (dtype == MLU_CORE_I8) {
+	if (dtype == MLU_DTYPE_I8) {
 		if (output) {
 			for (i = 0; i < bytes / 4; i++)
 				((int32_t *)buf)[i] = rand() % 2001 - 1000;
@@ -115,23 +115,23 @@ static void fill_random(enum mlu_core_dtype dtype, void *buf, size_t bytes,
 	for (i = 0; i < bytes / mlu_core_in_size(dtype); i++) {
 		float v = (float)rand() / RAND_MAX * 2.0f - 1.0f;
 
-		if (dtype == MLU_CORE_F16)
+		if (dtype == MLU_DTYPE_F16)
 			((uint16_t *)buf)[i] = mlu_f32_to_f16(v);
-		else if (dtype == MLU_CORE_BF16)
+		else if (dtype == MLU_DTYPE_BF16)
 			((uint16_t *)buf)[i] = mlu_f32_to_bf16(v);
 		else
 			((float *)buf)[i] = v;
 	}
 }
 
-static float load_out(enum mlu_core_dtype dtype, const void *buf, size_t i)
+static float load_out(enum mlu_dtype dtype, const void *buf, size_t i)
 {
 	switch (dtype) {
-	case MLU_CORE_F16:
+	case MLU_DTYPE_F16:
 		return mlu_f16_to_f32(((const uint16_t *)buf)[i]);
-	case MLU_CORE_BF16:
+	case MLU_DTYPE_BF16:
 		return mlu_bf16_to_f32(((const uint16_t *)buf)[i]);
-	case MLU_CORE_I8:
+	case MLU_DTYPE_I8:
 		return ((const int32_t *)buf)[i];
 	default:
 		return ((const float *)buf)[i];
@@ -139,17 +139,17 @@ static float load_out(enum mlu_core_dtype dtype, const void *buf, size_t i)
 }
 
 /* Elements of @got and @want that differ beyond the dtype's tolerance. */
-static size_t count_mismatches(enum mlu_core_dtype dtype, const void *got,
+static size_t count_mismatches(enum mlu_dtype dtype, const void *got,
 			       const void *want, size_t bytes)
 {
 	size_t i, n = bytes / mlu_core_out_size(dtype), bad = 0;
-	float tol = dtype == MLU_CORE_F32 ? 1e-4f :
-		    dtype == MLU_CORE_I8 ? 0.0f : 1e-2f;
+	float tol = dtype == MLU_DTYPE_F32 ? 1e-4f :
+		    dtype == MLU_DTYPE_I8 ? 0.0f : 1e-2f;
 
 	for (i = 0; i < n; i++) {
 		float g = load_out(dtype, got, i), w = load_out(dtype, want, i);
 
-		if (dtype == MLU_CORE_I8 ? g != w :
+		if (dtype == MLU_DTYPE_I8 ? g != w :
 		    !(fabsf(g - w) <= tol * (1.0f + fabsf(w))))
 			bad++;
 	}
@@ -258,8 +258,8 @@ static long run_matmul_case(struct mlu_tdev *t, unsigned int q,
 	got = malloc(sz.c);
 	fill_random(d.dtype, ha, sz.a, false);
 	fill_random(d.dtype, hb, sz.b, false);
-	fill_random(d.dtype, hc, sz.c, d.dtype == MLU_CORE_I8);
-	fill_random(d.dtype, hbias, sz.bias, d.dtype == MLU_CORE_I8);
+	fill_random(d.dtype, hc, sz.c, d.dtype == MLU_DTYPE_I8);
+	fill_random(d.dtype, hbias, sz.bias, d.dtype == MLU_DTYPE_I8);
 	memcpy(want, hc, sz.c);
 	if (mlu_matmul_ref(&d, ha, hb, d.bias ? hbias : NULL, want))
 		goto out;
@@ -325,7 +325,7 @@ TEST(identity)
 		  MLU_CAP_TIMESTAMP | MLU_CAP_DTYPE_F32 | MLU_CAP_DTYPE_F16 |
 		  MLU_CAP_DTYPE_BF16 | MLU_CAP_DTYPE_I8 |
 		  MLU_CAP_FAULT_INJECT | MLU_CAP_SENSORS, caps);
-	EXPECT_EQ(3, tdev_rd(t, MLU_REG_NUM_QUEUES));
+	EXPECT_EQ(3, tdev_rd(t, MLU_REG_NUM_RINGS));
 	EXPECT_EQ(32u << 20, tdev_rd(t, MLU_REG_DEVMEM_SIZE_LO));
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_DEVMEM_SIZE_HI));
 	EXPECT_EQ(0x55667788, tdev_rd(t, MLU_REG_SERIAL_LO));
@@ -335,9 +335,9 @@ TEST(identity)
 		  (tdev_cfg_read(t, t->msix_cap) >> 16) & 0x7ff);
 	/* Identity registers are read-only. */
 	tdev_wr(t, MLU_REG_ID, 0);
-	tdev_wr(t, MLU_REG_NUM_QUEUES, 9);
+	tdev_wr(t, MLU_REG_NUM_RINGS, 9);
 	EXPECT_EQ(MLU_ID_MAGIC, tdev_rd(t, MLU_REG_ID));
-	EXPECT_EQ(3, tdev_rd(t, MLU_REG_NUM_QUEUES));
+	EXPECT_EQ(3, tdev_rd(t, MLU_REG_NUM_RINGS));
 	EXPECT_TRUE(qtest_alive(t->qt));
 	tdev_stop(t);
 	free(t);
@@ -383,20 +383,20 @@ static void expect_reset_state(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_FI_HANG));
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_FI_FAULT));
 	for (q = 0; q < t->nq; q++) {
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_RING_BASE_LO));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_RING_BASE_HI));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_RING_SIZE));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_CTRL));
-		EXPECT_EQ(MLU_Q_STATUS_IDLE, tdev_qrd(t, q, MLU_Q_STATUS));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_HEAD));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_TAIL));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_LAST_FENCE_LO));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_LAST_FENCE_HI));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_LAST_STATUS));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_PACKETS_DONE));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_ERRORS));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_BUSY_NS_LO));
-		EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_BUSY_NS_HI));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_BASE_LO));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_BASE_HI));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_SIZE));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_CTRL));
+		EXPECT_EQ(MLU_RING_STATUS_IDLE, tdev_qrd(t, q, MLU_RING_STATUS));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_HEAD));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_TAIL));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_LAST_FENCE_LO));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_LAST_FENCE_HI));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_LAST_STATUS));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_PACKETS_DONE));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_ERRORS));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_BUSY_NS_LO));
+		EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_BUSY_NS_HI));
 	}
 }
 
@@ -466,14 +466,14 @@ TEST_F(mlu, nop_and_fence_fire_only_their_vector)
 			EXPECT_FALSE(tdev_msi_seen(t, v)) TH_LOG("vector %u", v);
 	}
 	EXPECT_EQ(MLU_IRQ_QUEUE(1), tdev_rd(t, MLU_REG_IRQ_STATUS));
-	EXPECT_EQ(3, tdev_qrd(t, 1, MLU_Q_HEAD));
-	EXPECT_EQ(3, tdev_qrd(t, 1, MLU_Q_PACKETS_DONE));
-	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_Q_ERRORS));
-	EXPECT_EQ(0x55667788, tdev_qrd(t, 1, MLU_Q_LAST_FENCE_LO));
-	EXPECT_EQ(0x11223344, tdev_qrd(t, 1, MLU_Q_LAST_FENCE_HI));
-	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_qrd(t, 1, MLU_Q_LAST_STATUS));
-	EXPECT_TRUE(tdev_wait_reg(t, MLU_QUEUE_REG(1, MLU_Q_STATUS),
-				  MLU_Q_STATUS_IDLE, MLU_Q_STATUS_IDLE));
+	EXPECT_EQ(3, tdev_qrd(t, 1, MLU_RING_HEAD));
+	EXPECT_EQ(3, tdev_qrd(t, 1, MLU_RING_PACKETS_DONE));
+	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_RING_ERRORS));
+	EXPECT_EQ(0x55667788, tdev_qrd(t, 1, MLU_RING_LAST_FENCE_LO));
+	EXPECT_EQ(0x11223344, tdev_qrd(t, 1, MLU_RING_LAST_FENCE_HI));
+	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_qrd(t, 1, MLU_RING_LAST_STATUS));
+	EXPECT_TRUE(tdev_wait_reg(t, MLU_RING_REG(1, MLU_RING_STATUS),
+				  MLU_RING_STATUS_IDLE, MLU_RING_STATUS_IDLE));
 	/* RW1C. */
 	tdev_wr(t, MLU_REG_IRQ_STATUS, MLU_IRQ_QUEUE(1));
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_IRQ_STATUS));
@@ -484,7 +484,7 @@ TEST_F(mlu, nop_and_fence_fire_only_their_vector)
 	tdev_queue_push(t, 1, &f);
 	tdev_doorbell(t, 1);
 	ASSERT_TRUE(tdev_wait_fence(t, 1, 7));
-	EXPECT_TRUE(tdev_wait_reg(t, MLU_QUEUE_REG(1, MLU_Q_PACKETS_DONE),
+	EXPECT_TRUE(tdev_wait_reg(t, MLU_RING_REG(1, MLU_RING_PACKETS_DONE),
 				  ~0u, 4));
 	EXPECT_FALSE(tdev_msi_seen(t, 1));
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_IRQ_STATUS));
@@ -646,8 +646,8 @@ static long run_conv_case(struct mlu_tdev *t, unsigned int q,
 {
 	struct mlu_conv2d_desc d = {
 		.dtype = core_dtype(cc->dtype),
-		.layout = cc->layout == MLU_LAYOUT_NHWC ? MLU_CORE_NHWC :
-			  MLU_CORE_NCHW,
+		.layout = cc->layout == MLU_LAYOUT_NHWC ? MLU_LAYOUT_NHWC :
+			  MLU_LAYOUT_NCHW,
 		.n = cc->n, .c = cc->c, .h = cc->h, .w = cc->w,
 		.k = cc->k, .r = cc->r, .s = cc->s,
 		.stride_h = cc->stride, .stride_w = cc->stride,
@@ -672,7 +672,7 @@ static long run_conv_case(struct mlu_tdev *t, unsigned int q,
 	got = malloc(sz.output);
 	fill_random(d.dtype, hin, sz.input, false);
 	fill_random(d.dtype, hw, sz.weight, false);
-	fill_random(d.dtype, hbias, sz.bias, d.dtype == MLU_CORE_I8);
+	fill_random(d.dtype, hbias, sz.bias, d.dtype == MLU_DTYPE_I8);
 	if (mlu_conv2d_ref(&d, hin, hw, d.bias ? hbias : NULL, want))
 		goto out;
 
@@ -791,9 +791,9 @@ TEST_F(mlu, unmapped_address_faults_and_queue_recovers)
 	small_matmul(t, 1, &p[1], 0xff, 0);
 	/* The failed job also skips the good matmul behind it. */
 	EXPECT_EQ(MLU_CMD_STATUS_MMU_FAULT, tdev_run_job(t, 1, 1, p, 2));
-	EXPECT_EQ(MLU_CMD_STATUS_MMU_FAULT, tdev_qrd(t, 1, MLU_Q_LAST_STATUS));
-	EXPECT_EQ(1, tdev_qrd(t, 1, MLU_Q_ERRORS));
-	EXPECT_EQ(3, tdev_qrd(t, 1, MLU_Q_PACKETS_DONE));
+	EXPECT_EQ(MLU_CMD_STATUS_MMU_FAULT, tdev_qrd(t, 1, MLU_RING_LAST_STATUS));
+	EXPECT_EQ(1, tdev_qrd(t, 1, MLU_RING_ERRORS));
+	EXPECT_EQ(3, tdev_qrd(t, 1, MLU_RING_PACKETS_DONE));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
 	EXPECT_EQ(MLU_FAULT_VALID, fs & (MLU_FAULT_VALID | MLU_FAULT_WRITE |
 					 MLU_FAULT_OVERFLOW));
@@ -809,7 +809,7 @@ TEST_F(mlu, unmapped_address_faults_and_queue_recovers)
 
 	/* The next job on the queue runs normally. */
 	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_run_job(t, 1, 1, &p[1], 1));
-	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_qrd(t, 1, MLU_Q_LAST_STATUS));
+	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_qrd(t, 1, MLU_RING_LAST_STATUS));
 	/* RW1C clears the latched fault. */
 	tdev_wr(t, MLU_REG_MMU_FAULT_STATUS, MLU_FAULT_VALID);
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_MMU_FAULT_STATUS));
@@ -938,8 +938,8 @@ TEST_F(mlu, fault_on_one_queue_leaves_another_working)
 	EXPECT_EQ(0, run_matmul_case(t, 3, &c));
 	ASSERT_TRUE(tdev_wait_fence(t, 0, 107));
 	EXPECT_EQ(MLU_CMD_STATUS_MMU_FAULT, tdev_fence_status(t, 0));
-	EXPECT_EQ(8, tdev_qrd(t, 0, MLU_Q_ERRORS));
-	EXPECT_EQ(0, tdev_qrd(t, 3, MLU_Q_ERRORS));
+	EXPECT_EQ(8, tdev_qrd(t, 0, MLU_RING_ERRORS));
+	EXPECT_EQ(0, tdev_qrd(t, 3, MLU_RING_ERRORS));
 	EXPECT_EQ(8, tdev_rd(t, MLU_REG_MMU_FAULT_COUNT));
 }
 
@@ -1013,7 +1013,7 @@ TEST_F(mlu, bad_packets_fail_their_job_only)
 	p.flags = 0x100;
 	EXPECT_EQ(MLU_CMD_STATUS_BAD_PACKET, tdev_run_job(t, 0, 0, &p, 1));
 
-	EXPECT_EQ(9, tdev_qrd(t, 0, MLU_Q_ERRORS));
+	EXPECT_EQ(9, tdev_qrd(t, 0, MLU_RING_ERRORS));
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_MMU_FAULT_COUNT));
 	small_matmul(t, 0, &p, 0xff, 0);
 	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_run_job(t, 0, 0, &p, 1));
@@ -1045,32 +1045,32 @@ TEST_F(mlu, bad_ring_configuration_is_refused)
 	};
 	unsigned int i;
 
-	tdev_qwr(t, 0, MLU_Q_CTRL, 0);
+	tdev_qwr(t, 0, MLU_RING_CTRL, 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		tdev_qwr(t, 0, MLU_Q_RING_BASE_LO, (uint32_t)bad[i].base);
-		tdev_qwr(t, 0, MLU_Q_RING_BASE_HI, bad[i].base >> 32);
-		tdev_qwr(t, 0, MLU_Q_RING_SIZE, bad[i].size);
-		tdev_qwr(t, 0, MLU_Q_CTRL, MLU_Q_CTRL_ENABLE);
-		EXPECT_EQ(MLU_Q_STATUS_CONFIG_ERROR | MLU_Q_STATUS_IDLE,
-			  tdev_qrd(t, 0, MLU_Q_STATUS)) TH_LOG("case %u", i);
-		tdev_qwr(t, 0, MLU_Q_TAIL, 1);
-		EXPECT_EQ(0, tdev_qrd(t, 0, MLU_Q_TAIL));
+		tdev_qwr(t, 0, MLU_RING_BASE_LO, (uint32_t)bad[i].base);
+		tdev_qwr(t, 0, MLU_RING_BASE_HI, bad[i].base >> 32);
+		tdev_qwr(t, 0, MLU_RING_SIZE, bad[i].size);
+		tdev_qwr(t, 0, MLU_RING_CTRL, MLU_RING_CTRL_ENABLE);
+		EXPECT_EQ(MLU_RING_STATUS_CONFIG_ERROR | MLU_RING_STATUS_IDLE,
+			  tdev_qrd(t, 0, MLU_RING_STATUS)) TH_LOG("case %u", i);
+		tdev_qwr(t, 0, MLU_RING_TAIL, 1);
+		EXPECT_EQ(0, tdev_qrd(t, 0, MLU_RING_TAIL));
 		ASSERT_TRUE(qtest_alive(t->qt));
 	}
 
 	/* Ring registers cannot change under an enabled queue. */
-	tdev_qwr(t, 1, MLU_Q_RING_SIZE, 4);
-	EXPECT_EQ(T_RING_SIZE, tdev_qrd(t, 1, MLU_Q_RING_SIZE));
+	tdev_qwr(t, 1, MLU_RING_SIZE, 4);
+	EXPECT_EQ(T_RING_SIZE, tdev_qrd(t, 1, MLU_RING_SIZE));
 	/* TAIL out of range is ignored. */
-	tdev_qwr(t, 1, MLU_Q_TAIL, T_RING_SIZE);
-	tdev_qwr(t, 1, MLU_Q_TAIL, 0xffffffff);
-	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_Q_TAIL));
-	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_Q_HEAD));
+	tdev_qwr(t, 1, MLU_RING_TAIL, T_RING_SIZE);
+	tdev_qwr(t, 1, MLU_RING_TAIL, 0xffffffff);
+	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_RING_TAIL));
+	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_RING_HEAD));
 
 	/* The good configuration is accepted again. */
 	tdev_queue_enable(t, 0);
-	EXPECT_EQ(MLU_Q_STATUS_ENABLED | MLU_Q_STATUS_IDLE,
-		  tdev_qrd(t, 0, MLU_Q_STATUS));
+	EXPECT_EQ(MLU_RING_STATUS_ENABLED | MLU_RING_STATUS_IDLE,
+		  tdev_qrd(t, 0, MLU_RING_STATUS));
 	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_run_job(t, 0, 0, NULL, 0));
 }
 
@@ -1080,17 +1080,17 @@ static void expect_fetch_error(struct __test_metadata *_metadata,
 {
 	uint32_t fs;
 
-	tdev_qwr(t, q, MLU_Q_CTRL, 0);
-	tdev_qwr(t, q, MLU_Q_RING_BASE_LO, (uint32_t)base);
-	tdev_qwr(t, q, MLU_Q_RING_BASE_HI, base >> 32);
-	tdev_qwr(t, q, MLU_Q_RING_SIZE, 16);
-	tdev_qwr(t, q, MLU_Q_CTRL, MLU_Q_CTRL_ENABLE);
+	tdev_qwr(t, q, MLU_RING_CTRL, 0);
+	tdev_qwr(t, q, MLU_RING_BASE_LO, (uint32_t)base);
+	tdev_qwr(t, q, MLU_RING_BASE_HI, base >> 32);
+	tdev_qwr(t, q, MLU_RING_SIZE, 16);
+	tdev_qwr(t, q, MLU_RING_CTRL, MLU_RING_CTRL_ENABLE);
 	tdev_wr(t, MLU_REG_MMU_FAULT_STATUS, MLU_FAULT_VALID);
-	tdev_qwr(t, q, MLU_Q_TAIL, 3);
-	ASSERT_TRUE(tdev_wait_reg(t, MLU_QUEUE_REG(q, MLU_Q_STATUS),
-				  MLU_Q_STATUS_CONFIG_ERROR,
-				  MLU_Q_STATUS_CONFIG_ERROR));
-	EXPECT_EQ(0, tdev_qrd(t, q, MLU_Q_STATUS) & MLU_Q_STATUS_ENABLED);
+	tdev_qwr(t, q, MLU_RING_TAIL, 3);
+	ASSERT_TRUE(tdev_wait_reg(t, MLU_RING_REG(q, MLU_RING_STATUS),
+				  MLU_RING_STATUS_CONFIG_ERROR,
+				  MLU_RING_STATUS_CONFIG_ERROR));
+	EXPECT_EQ(0, tdev_qrd(t, q, MLU_RING_STATUS) & MLU_RING_STATUS_ENABLED);
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
 	EXPECT_EQ(MLU_FAULT_REASON_BUS_ERROR,
 		  (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
@@ -1112,9 +1112,9 @@ TEST_F(mlu, ring_in_mmio_or_unbacked_memory_stops_the_queue)
 	tdev_fence_pkt(t, 3, 0, 1, true, &f);
 	tdev_queue_push(t, 3, &f);
 	tdev_doorbell(t, 3);
-	ASSERT_TRUE(tdev_wait_reg(t, MLU_QUEUE_REG(3, MLU_Q_PACKETS_DONE),
+	ASSERT_TRUE(tdev_wait_reg(t, MLU_RING_REG(3, MLU_RING_PACKETS_DONE),
 				  ~0u, 1));
-	EXPECT_EQ(MLU_CMD_STATUS_MMU_FAULT, tdev_qrd(t, 3, MLU_Q_LAST_STATUS));
+	EXPECT_EQ(MLU_CMD_STATUS_MMU_FAULT, tdev_qrd(t, 3, MLU_RING_LAST_STATUS));
 	EXPECT_EQ(MLU_FAULT_REASON_BUS_ERROR,
 		  (tdev_rd(t, MLU_REG_MMU_FAULT_STATUS) & MLU_FAULT_REASON_MASK) >>
 		  MLU_FAULT_REASON_SHIFT);
@@ -1134,7 +1134,7 @@ TEST_F_TIMEOUT(mlu, random_register_writes_leave_qemu_alive, 60)
 
 		if (off == MLU_REG_RESET && rand() % 2)
 			val = MLU_RESET_MAGIC;
-		if (off >= MLU_QUEUE_REG(t->nq, 0) && off < MLU_MSIX_TABLE_OFFSET &&
+		if (off >= MLU_RING_REG(t->nq, 0) && off < MLU_MSIX_TABLE_OFFSET &&
 		    off % 64)
 			continue;	/* unused queue blocks: sample them */
 		tdev_wr(t, off, val);
@@ -1161,17 +1161,17 @@ TEST_F(mlu, injected_hang_stops_only_that_queue)
 	tdev_fence_pkt(t, 1, 0, 77, true, &f);
 	tdev_queue_push(t, 1, &f);
 	tdev_doorbell(t, 1);
-	ASSERT_TRUE(tdev_wait_reg(t, MLU_QUEUE_REG(1, MLU_Q_STATUS),
-				  MLU_Q_STATUS_HUNG, MLU_Q_STATUS_HUNG));
+	ASSERT_TRUE(tdev_wait_reg(t, MLU_RING_REG(1, MLU_RING_STATUS),
+				  MLU_RING_STATUS_HUNG, MLU_RING_STATUS_HUNG));
 	EXPECT_EQ(0, tdev_rd(t, MLU_REG_FI_HANG));
 	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_run_job(t, 2, 0, NULL, 0));
 	EXPECT_EQ(0, tdev_fence_value(t, 1));
-	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_Q_HEAD));
-	EXPECT_EQ(1, tdev_qrd(t, 1, MLU_Q_TAIL));
+	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_RING_HEAD));
+	EXPECT_EQ(1, tdev_qrd(t, 1, MLU_RING_TAIL));
 
 	/* Disabling clears the hang; the queue works once enabled again. */
-	tdev_qwr(t, 1, MLU_Q_CTRL, 0);
-	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_Q_STATUS) & MLU_Q_STATUS_HUNG);
+	tdev_qwr(t, 1, MLU_RING_CTRL, 0);
+	EXPECT_EQ(0, tdev_qrd(t, 1, MLU_RING_STATUS) & MLU_RING_STATUS_HUNG);
 	tdev_queue_enable(t, 1);
 	EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_run_job(t, 1, 0, NULL, 0));
 }
@@ -1209,7 +1209,7 @@ TEST_F(mlu, injected_device_error_until_reset)
 	tdev_doorbell(t, 0);
 	usleep(50000);
 	EXPECT_EQ(0, tdev_fence_value(t, 0));
-	EXPECT_EQ(0, tdev_qrd(t, 0, MLU_Q_HEAD));
+	EXPECT_EQ(0, tdev_qrd(t, 0, MLU_RING_HEAD));
 
 	tdev_wr(t, MLU_REG_RESET, MLU_RESET_MAGIC);
 	ASSERT_TRUE(tdev_wait_reg(t, MLU_REG_STATUS, ~0u, MLU_STATUS_READY));

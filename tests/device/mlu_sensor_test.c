@@ -60,8 +60,8 @@ static uint64_t busy_ns(struct mlu_tdev *t)
 	unsigned int q;
 
 	for (q = 0; q < t->nq; q++)
-		sum += tdev_qrd(t, q, MLU_Q_BUSY_NS_LO) |
-		       (uint64_t)tdev_qrd(t, q, MLU_Q_BUSY_NS_HI) << 32;
+		sum += tdev_qrd(t, q, MLU_RING_BUSY_NS_LO) |
+		       (uint64_t)tdev_qrd(t, q, MLU_RING_BUSY_NS_HI) << 32;
 	return sum;
 }
 

@@ -97,12 +97,12 @@ bool tdev_start_args(struct mlu_tdev *t, const char *qemu, const char *props,
 	tdev_cfg_write(t, 0x1c, T_BAR2 >> 32);
 	tdev_cfg_write(t, 0x04, 0x6);	/* memory space + bus master */
 	t->msix_cap = tdev_find_cap(t, PCI_CAP_ID_MSIX);
-	t->nq = tdev_rd(t, MLU_REG_NUM_QUEUES);
+	t->nq = tdev_rd(t, MLU_REG_NUM_RINGS);
 	t->devmem_size = tdev_rd(t, MLU_REG_DEVMEM_SIZE_LO) |
 			 (uint64_t)tdev_rd(t, MLU_REG_DEVMEM_SIZE_HI) << 32;
 	t->data_next = T_GPA_DATA;
 	t->pt_next = T_GPA_PT_POOL;
-	return t->nq >= 1 && t->nq <= MLU_MAX_QUEUES && t->msix_cap;
+	return t->nq >= 1 && t->nq <= MLU_MAX_RINGS && t->msix_cap;
 }
 
 void tdev_stop(struct mlu_tdev *t)
@@ -123,12 +123,12 @@ void tdev_wr(struct mlu_tdev *t, uint32_t reg, uint32_t val)
 
 uint32_t tdev_qrd(struct mlu_tdev *t, unsigned int q, uint32_t reg)
 {
-	return tdev_rd(t, MLU_QUEUE_REG(q, reg));
+	return tdev_rd(t, MLU_RING_REG(q, reg));
 }
 
 void tdev_qwr(struct mlu_tdev *t, unsigned int q, uint32_t reg, uint32_t val)
 {
-	tdev_wr(t, MLU_QUEUE_REG(q, reg), val);
+	tdev_wr(t, MLU_RING_REG(q, reg), val);
 }
 
 /* ------------------------------------------------------------------ */
@@ -284,10 +284,10 @@ static uint64_t fence_gpa(unsigned int q)
 
 void tdev_queue_enable(struct mlu_tdev *t, unsigned int q)
 {
-	tdev_qwr(t, q, MLU_Q_RING_BASE_LO, (uint32_t)ring_gpa(q));
-	tdev_qwr(t, q, MLU_Q_RING_BASE_HI, ring_gpa(q) >> 32);
-	tdev_qwr(t, q, MLU_Q_RING_SIZE, T_RING_SIZE);
-	tdev_qwr(t, q, MLU_Q_CTRL, MLU_Q_CTRL_ENABLE);
+	tdev_qwr(t, q, MLU_RING_BASE_LO, (uint32_t)ring_gpa(q));
+	tdev_qwr(t, q, MLU_RING_BASE_HI, ring_gpa(q) >> 32);
+	tdev_qwr(t, q, MLU_RING_SIZE, T_RING_SIZE);
+	tdev_qwr(t, q, MLU_RING_CTRL, MLU_RING_CTRL_ENABLE);
 	t->tail[q] = 0;
 	qtest_memset(t->qt, fence_gpa(q), 0, 64);
 }
@@ -302,7 +302,7 @@ bool tdev_queue_push(struct mlu_tdev *t, unsigned int q, const void *pkt)
 
 void tdev_doorbell(struct mlu_tdev *t, unsigned int q)
 {
-	tdev_qwr(t, q, MLU_Q_TAIL, t->tail[q]);
+	tdev_qwr(t, q, MLU_RING_TAIL, t->tail[q]);
 }
 
 void tdev_fence_pkt(struct mlu_tdev *t, unsigned int q, unsigned int ctx,
@@ -417,7 +417,7 @@ bool tdev_msi_seen(struct mlu_tdev *t, unsigned int vector)
 
 void tdev_msi_clear(struct mlu_tdev *t)
 {
-	qtest_memset(t->qt, T_GPA_MSI, 0, 16 * (MLU_MAX_QUEUES + 1));
+	qtest_memset(t->qt, T_GPA_MSI, 0, 16 * (MLU_MAX_RINGS + 1));
 }
 
 bool tdev_wait_msi(struct mlu_tdev *t, unsigned int vector)

@@ -44,8 +44,8 @@ struct mlu_tdev {
 	uint8_t pt_shadow[T_PT_POOL_SIZE];
 	bool pt_dirty[T_PT_POOL_SIZE / 4096];
 	uint64_t ctx_root[8];
-	uint32_t tail[MLU_MAX_QUEUES];
-	uint64_t fence_seq[MLU_MAX_QUEUES];
+	uint32_t tail[MLU_MAX_RINGS];
+	uint64_t fence_seq[MLU_MAX_RINGS];
 };
 
 /* Start QEMU with `-device mlu,<props>` and bring the card up. */

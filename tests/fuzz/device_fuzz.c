@@ -135,9 +135,9 @@ struct fuzz {
 	unsigned long traced;
 
 	/* The fuzzer's idea of each queue's ring (may be wrong on purpose). */
-	uint64_t ring_base[MLU_MAX_QUEUES];
-	uint32_t ring_size[MLU_MAX_QUEUES];
-	uint32_t tail[MLU_MAX_QUEUES];
+	uint64_t ring_base[MLU_MAX_RINGS];
+	uint32_t ring_size[MLU_MAX_RINGS];
+	uint32_t tail[MLU_MAX_RINGS];
 	/* Page-table shadow: F_PT_TABLES tables of 512 entries. */
 	uint64_t pt[F_PT_TABLES][MLU_PT_ENTRIES];
 	/* What the good VA pages of each context map (for valid packets). */
@@ -216,7 +216,7 @@ static uint32_t rnd_u32(struct fuzz *f)
 static uint64_t non_ram_addr(struct fuzz *f)
 {
 	static const uint64_t addrs[] = {
-		T_BAR0, T_BAR0 + MLU_REG_RESET, T_BAR0 + MLU_QUEUE_BASE,
+		T_BAR0, T_BAR0 + MLU_REG_RESET, T_BAR0 + MLU_RING_REGS_BASE,
 		T_BAR0 + MLU_MSIX_TABLE_OFFSET, T_BAR0 + MLU_MSIX_PBA_OFFSET,
 		0xfee00000ull, 0xfed00000ull, 0x10000000ull, 0xb0000000ull,
 		1ull << 32, (1ull << 39) - F_PAGE, 1ull << 39, 1ull << 46,
@@ -884,12 +884,12 @@ static void set_ctx_table(struct fuzz *f, uint64_t table)
 static void ring_config(struct fuzz *f, unsigned int q, uint64_t base,
 			uint32_t size, bool enable)
 {
-	tdev_qwr(f->t, q, MLU_Q_CTRL, 0);
-	tdev_qwr(f->t, q, MLU_Q_RING_BASE_LO, (uint32_t)base);
-	tdev_qwr(f->t, q, MLU_Q_RING_BASE_HI, base >> 32);
-	tdev_qwr(f->t, q, MLU_Q_RING_SIZE, size);
+	tdev_qwr(f->t, q, MLU_RING_CTRL, 0);
+	tdev_qwr(f->t, q, MLU_RING_BASE_LO, (uint32_t)base);
+	tdev_qwr(f->t, q, MLU_RING_BASE_HI, base >> 32);
+	tdev_qwr(f->t, q, MLU_RING_SIZE, size);
 	if (enable)
-		tdev_qwr(f->t, q, MLU_Q_CTRL, MLU_Q_CTRL_ENABLE);
+		tdev_qwr(f->t, q, MLU_RING_CTRL, MLU_RING_CTRL_ENABLE);
 	f->ring_base[q] = base;
 	f->ring_size[q] = size;
 	f->tail[q] = 0;
@@ -900,7 +900,7 @@ static unsigned int pick_queue(struct fuzz *f)
 {
 	unsigned int nq = f->t->nq;
 
-	return chance(f, 95) || nq == MLU_MAX_QUEUES ? rnd(f, nq) : nq;
+	return chance(f, 95) || nq == MLU_MAX_RINGS ? rnd(f, nq) : nq;
 }
 
 static void op_ring_config(struct fuzz *f)
@@ -960,12 +960,12 @@ static void op_submit(struct fuzz *f)
 	tail = chance(f, 95) ? f->tail[q] : rnd_u32(f);
 	trace(f, "submit q%u %u packets (last %s ctx %u), tail %u", q, n, what,
 	      ((struct mlu_pkt_header *)pkt)->ctx, tail);
-	tdev_qwr(f->t, q, MLU_Q_TAIL, tail);
+	tdev_qwr(f->t, q, MLU_RING_TAIL, tail);
 }
 
 /* Known register offsets, so random writes hit them often. */
 static const uint32_t global_regs[] = {
-	MLU_REG_ID, MLU_REG_VERSION, MLU_REG_CAPS, MLU_REG_NUM_QUEUES,
+	MLU_REG_ID, MLU_REG_VERSION, MLU_REG_CAPS, MLU_REG_NUM_RINGS,
 	MLU_REG_DEVMEM_SIZE_LO, MLU_REG_DEVMEM_SIZE_HI, MLU_REG_SERIAL_LO,
 	MLU_REG_SERIAL_HI, MLU_REG_RESET, MLU_REG_STATUS, MLU_REG_SCRATCH,
 	MLU_REG_IRQ_STATUS, MLU_REG_IRQ_MASK, MLU_REG_IRQ_RAISE,
@@ -977,10 +977,10 @@ static const uint32_t global_regs[] = {
 };
 
 static const uint32_t queue_regs[] = {
-	MLU_Q_RING_BASE_LO, MLU_Q_RING_BASE_HI, MLU_Q_RING_SIZE, MLU_Q_CTRL,
-	MLU_Q_STATUS, MLU_Q_HEAD, MLU_Q_TAIL, MLU_Q_LAST_FENCE_LO,
-	MLU_Q_LAST_FENCE_HI, MLU_Q_LAST_STATUS, MLU_Q_PACKETS_DONE,
-	MLU_Q_ERRORS, MLU_Q_BUSY_NS_LO, MLU_Q_BUSY_NS_HI,
+	MLU_RING_BASE_LO, MLU_RING_BASE_HI, MLU_RING_SIZE, MLU_RING_CTRL,
+	MLU_RING_STATUS, MLU_RING_HEAD, MLU_RING_TAIL, MLU_RING_LAST_FENCE_LO,
+	MLU_RING_LAST_FENCE_HI, MLU_RING_LAST_STATUS, MLU_RING_PACKETS_DONE,
+	MLU_RING_ERRORS, MLU_RING_BUSY_NS_LO, MLU_RING_BUSY_NS_HI,
 };
 
 /* A BAR0 offset: known registers, queue blocks, MSI-X, or anywhere. */
@@ -996,17 +996,17 @@ static uint32_t pick_reg(struct fuzz *f)
 	case 3:
 	case 4:
 	case 5:
-		return MLU_QUEUE_REG(pick_queue(f),
+		return MLU_RING_REG(pick_queue(f),
 				     chance(f, 80) ?
 				     queue_regs[rnd(f, G_N_ELEMENTS(queue_regs))] :
-				     4 * rnd(f, MLU_QUEUE_STRIDE / 4));
+				     4 * rnd(f, MLU_RING_REGS_STRIDE / 4));
 	case 6:
 		return MLU_MSIX_TABLE_OFFSET + 16 * rnd(f, vectors + 1) +
 		       4 * rnd(f, 4);
 	case 7:
 		return MLU_MSIX_PBA_OFFSET + 4 * rnd(f, 2);
 	case 8:
-		return 4 * rnd(f, MLU_QUEUE_BASE / 4);
+		return 4 * rnd(f, MLU_RING_REGS_BASE / 4);
 	default:
 		return chance(f, 90) ? 4 * rnd(f, MLU_BAR0_SIZE / 4) :
 		       rnd(f, MLU_BAR0_SIZE);
@@ -1089,8 +1089,8 @@ static void sample_stats(struct fuzz *f)
 	if (!qtest_alive(f->t->qt))
 		return;		/* reads would return all ones */
 	for (q = 0; q < f->t->nq; q++) {
-		f->packets += tdev_qrd(f->t, q, MLU_Q_PACKETS_DONE);
-		f->failed += tdev_qrd(f->t, q, MLU_Q_ERRORS);
+		f->packets += tdev_qrd(f->t, q, MLU_RING_PACKETS_DONE);
+		f->failed += tdev_qrd(f->t, q, MLU_RING_ERRORS);
 	}
 	f->faults += tdev_rd(f->t, MLU_REG_MMU_FAULT_COUNT);
 	f->resets++;
@@ -1224,7 +1224,7 @@ static void op_dma_race(struct fuzz *f)
 	for (i = 0; i < 8; i++)
 		qtest_memwrite(f->t->qt, f->ring_base[q] + i * MLU_PKT_SIZE, &c,
 			       sizeof(c));
-	tdev_qwr(f->t, q, MLU_Q_TAIL, 8);
+	tdev_qwr(f->t, q, MLU_RING_TAIL, 8);
 	for (i = 0; i < 3; i++) {
 		tdev_cfg_write(f->t, 0x04, 0x4);
 		tdev_cfg_write(f->t, 0x04, 0x6);
@@ -1375,7 +1375,7 @@ static bool card_works(struct fuzz *f)
 	struct mlu_tdev *t = f->t;
 	const uint32_t m = 19, n = 23, k = 31;
 	struct mlu_matmul_desc d = {
-		.dtype = MLU_CORE_F32, .m = m, .n = n, .k = k,
+		.dtype = MLU_DTYPE_F32, .m = m, .n = n, .k = k,
 		.lda = k, .ldb = n, .ldc = n, .alpha = 1.0f, .beta = 0.0f,
 	};
 	float a[19 * 31], b[31 * 23], c[19 * 23], want[19 * 23];

@@ -263,7 +263,7 @@ static int blocker_init(int fd, struct blocker *b, unsigned int n)
 {
 	const uint64_t mat = (uint64_t)BLOCK_N * BLOCK_N * 4;
 	struct mlu_matmul_desc d = {
-		.dtype = MLU_CORE_F32, .m = BLOCK_N, .n = BLOCK_N, .k = BLOCK_N,
+		.dtype = MLU_DTYPE_F32, .m = BLOCK_N, .n = BLOCK_N, .k = BLOCK_N,
 		.lda = BLOCK_N, .ldb = BLOCK_N, .ldc = BLOCK_N, .alpha = 1.0f,
 	};
 	unsigned int i;

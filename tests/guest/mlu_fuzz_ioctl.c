@@ -437,7 +437,7 @@ static void make_packet(struct rng *r, struct file *f, void *pkt)
 {
 	unsigned int i = below(r, POOL);
 	uint64_t va = f->bo_va[i], size = f->bo_size[i];
-	struct mlu_matmul_desc d = { .dtype = MLU_CORE_F32, .alpha = 1.0f };
+	struct mlu_matmul_desc d = { .dtype = MLU_DTYPE_F32, .alpha = 1.0f };
 	uint8_t *b = pkt;
 
 	if (!size) {

@@ -301,7 +301,7 @@ void mlu_pkt_matmul_init(struct mlu_pkt_matmul *p, const struct mlu_matmul_desc 
 	p->ldc = d->ldc;
 	p->alpha = f32_bits(d->alpha);
 	p->beta = f32_bits(d->beta);
-	p->dtype = d->dtype;	/* enum mlu_core_dtype matches enum mlu_dtype */
+	p->dtype = d->dtype;	/* enum mlu_dtype matches enum mlu_dtype */
 	p->flags = (d->trans_a ? MLU_MATMUL_TRANS_A : 0) | (d->trans_b ? MLU_MATMUL_TRANS_B : 0) |
 		   (d->bias ? MLU_MATMUL_BIAS : 0) | (d->relu ? MLU_MATMUL_RELU : 0);
 }
@@ -330,7 +330,7 @@ void mlu_pkt_conv2d_init(struct mlu_pkt_conv2d *p, const struct mlu_conv2d_desc 
 	p->dilation_w = d->dilation_w;
 	p->groups = d->groups;
 	p->dtype = d->dtype;
-	p->layout = d->layout;	/* enum mlu_core_layout matches enum mlu_layout */
+	p->layout = d->layout;	/* enum mlu_layout matches enum mlu_layout */
 	p->flags = (d->bias ? MLU_CONV_BIAS : 0) | (d->relu ? MLU_CONV_RELU : 0);
 }
 
@@ -342,7 +342,7 @@ static uint32_t xorshift(uint32_t *s)
 	return *s;
 }
 
-void mlu_fill_random(enum mlu_core_dtype dtype, void *dst, size_t count, uint32_t seed)
+void mlu_fill_random(enum mlu_dtype dtype, void *dst, size_t count, uint32_t seed)
 {
 	uint32_t s = seed ? seed : 0x9e3779b9;
 	size_t i;
@@ -352,51 +352,51 @@ void mlu_fill_random(enum mlu_core_dtype dtype, void *dst, size_t count, uint32_
 		float f = (float)(int32_t)(r >> 8) / (float)(1 << 23) - 1.0f;
 
 		switch (dtype) {
-		case MLU_CORE_F32:
+		case MLU_DTYPE_F32:
 			((float *)dst)[i] = f;
 			break;
-		case MLU_CORE_F16:
+		case MLU_DTYPE_F16:
 			((uint16_t *)dst)[i] = mlu_f32_to_f16(f);
 			break;
-		case MLU_CORE_BF16:
+		case MLU_DTYPE_BF16:
 			((uint16_t *)dst)[i] = mlu_f32_to_bf16(f);
 			break;
-		case MLU_CORE_I8:
+		case MLU_DTYPE_I8:
 			((int8_t *)dst)[i] = (int8_t)(r >> 24);
 			break;
 		}
 	}
 }
 
-static double element(enum mlu_core_dtype dtype, const void *p, size_t i)
+static double element(enum mlu_dtype dtype, const void *p, size_t i)
 {
 	switch (dtype) {
-	case MLU_CORE_F32:
+	case MLU_DTYPE_F32:
 		return ((const float *)p)[i];
-	case MLU_CORE_F16:
+	case MLU_DTYPE_F16:
 		return mlu_f16_to_f32(((const uint16_t *)p)[i]);
-	case MLU_CORE_BF16:
+	case MLU_DTYPE_BF16:
 		return mlu_bf16_to_f32(((const uint16_t *)p)[i]);
-	case MLU_CORE_I8:
+	case MLU_DTYPE_I8:
 		return ((const int32_t *)p)[i];
 	}
 	return NAN;
 }
 
 /* Spacing of the output type's values at magnitude x. */
-static double output_ulp(enum mlu_core_dtype dtype, double x)
+static double output_ulp(enum mlu_dtype dtype, double x)
 {
-	int mant = dtype == MLU_CORE_F16 ? 10 : 7;
-	double floor_spacing = dtype == MLU_CORE_F16 ? ldexp(1, -24) : ldexp(1, -133);
+	int mant = dtype == MLU_DTYPE_F16 ? 10 : 7;
+	double floor_spacing = dtype == MLU_DTYPE_F16 ? ldexp(1, -24) : ldexp(1, -133);
 	int e;
 
-	if (dtype == MLU_CORE_F32 || dtype == MLU_CORE_I8)
+	if (dtype == MLU_DTYPE_F32 || dtype == MLU_DTYPE_I8)
 		return 0;
 	frexp(x, &e);	/* x = f * 2^e, 0.5 <= f < 1 */
 	return fmax(ldexp(1, e - 1 - mant), floor_spacing);
 }
 
-long mlu_compare(enum mlu_core_dtype dtype, const void *got, const void *ref,
+long mlu_compare(enum mlu_dtype dtype, const void *got, const void *ref,
 		 const void *abs_ref, size_t count, unsigned int terms, double *max_err)
 {
 	const double u = ldexp(1, -24);
@@ -408,7 +408,7 @@ long mlu_compare(enum mlu_core_dtype dtype, const void *got, const void *ref,
 		double g = element(dtype, got, i), r = element(dtype, ref, i);
 		double err = fabs(g - r), bound;
 
-		if (dtype == MLU_CORE_I8) {
+		if (dtype == MLU_DTYPE_I8) {
 			bound = 0;
 		} else {
 			/* 1% slack: S itself was computed in f32 or narrower. */
@@ -424,9 +424,9 @@ long mlu_compare(enum mlu_core_dtype dtype, const void *got, const void *ref,
 }
 
 /* Copy of count elements with the sign removed (float types only). */
-static void *abs_copy(enum mlu_core_dtype dtype, const void *src, size_t count)
+static void *abs_copy(enum mlu_dtype dtype, const void *src, size_t count)
 {
-	size_t esize = dtype == MLU_CORE_I8 ? 4 : mlu_core_in_size(dtype);
+	size_t esize = dtype == MLU_DTYPE_I8 ? 4 : mlu_core_in_size(dtype);
 	uint8_t *dst;
 	size_t i;
 
@@ -437,9 +437,9 @@ static void *abs_copy(enum mlu_core_dtype dtype, const void *src, size_t count)
 		abort();
 	memcpy(dst, src, count * esize);
 	for (i = 0; i < count; i++) {
-		if (dtype == MLU_CORE_F32)
+		if (dtype == MLU_DTYPE_F32)
 			((float *)dst)[i] = fabsf(((float *)dst)[i]);
-		else if (dtype != MLU_CORE_I8)
+		else if (dtype != MLU_DTYPE_I8)
 			((uint16_t *)dst)[i] &= 0x7fff;
 	}
 	return dst;
@@ -462,7 +462,7 @@ int mlu_matmul_oracle(const struct mlu_matmul_desc *d, const void *a, const void
 		memcpy(abs_ref, c_in, sz.c);
 	}
 	ret = mlu_matmul_ref(d, a, b, bias, ref);
-	if (ret || d->dtype == MLU_CORE_I8)
+	if (ret || d->dtype == MLU_DTYPE_I8)
 		return ret;
 	/* abs_ref holds C's input here; make it |C| too. */
 	if (c_in) {
@@ -497,7 +497,7 @@ int mlu_conv2d_oracle(const struct mlu_conv2d_desc *d, const void *in, const voi
 	if (ret)
 		return ret;
 	ret = mlu_conv2d_ref(d, in, w, bias, ref);
-	if (ret || d->dtype == MLU_CORE_I8)
+	if (ret || d->dtype == MLU_DTYPE_I8)
 		return ret;
 	ai = abs_copy(d->dtype, in, sz.input / isz);
 	aw = abs_copy(d->dtype, w, sz.weight / isz);

@@ -129,7 +129,7 @@ void mlu_pkt_conv2d_init(struct mlu_pkt_conv2d *p, const struct mlu_conv2d_desc 
 			 uint64_t input, uint64_t weight, uint64_t output, uint64_t bias);
 
 /* count elements of dtype, uniform in [-1, 1) (int8: [-128, 127]). */
-void mlu_fill_random(enum mlu_core_dtype dtype, void *dst, size_t count, uint32_t seed);
+void mlu_fill_random(enum mlu_dtype dtype, void *dst, size_t count, uint32_t seed);
 
 /*
  * Compare a device result with the reference within the bound of
@@ -138,7 +138,7 @@ void mlu_fill_random(enum mlu_core_dtype dtype, void *dst, size_t count, uint32_
  * values, supplied in abs_ref) plus one output ulp for f16/bf16.  Returns
  * the index of the first mismatch or -1; *max_err gets the worst error.
  */
-long mlu_compare(enum mlu_core_dtype dtype, const void *got, const void *ref,
+long mlu_compare(enum mlu_dtype dtype, const void *got, const void *ref,
 		 const void *abs_ref, size_t count, unsigned int terms, double *max_err);
 
 /* Reference plus abs-value sums for a matmul or conv2d (see mlu_compare). */

@@ -136,7 +136,7 @@ FIXTURE_TEARDOWN(hotplug)
 TEST_F_TIMEOUT(hotplug, unplug_with_open_file_mappings_and_jobs_then_replug, 4 * WAIT_S)
 {
 	struct drm_mlu_device_info info;
-	struct mlu_matmul_desc mm = { .dtype = MLU_CORE_F32, .m = 1024, .n = 1024, .k = 1024,
+	struct mlu_matmul_desc mm = { .dtype = MLU_DTYPE_F32, .m = 1024, .n = 1024, .k = 1024,
 				      .lda = 1024, .ldb = 1024, .ldc = 1024, .alpha = 1.0f };
 	struct mlu_pkt_matmul pkts[PACKETS];
 	char names[8][16], name[16], why[160];
@@ -163,7 +163,7 @@ TEST_F_TIMEOUT(hotplug, unplug_with_open_file_mappings_and_jobs_then_replug, 4 *
 	ASSERT_EQ(0, mlu_bo_create(fd, size, 0, &bo, &va));
 	map = mlu_bo_map(fd, bo);
 	ASSERT_NE(NULL, map);
-	mlu_fill_random(MLU_CORE_F32, map, 2 << 20, 5);
+	mlu_fill_random(MLU_DTYPE_F32, map, 2 << 20, 5);
 	if ((info.capabilities & DRM_MLU_CAP_BO_DEVMEM) &&
 	    !mlu_bo_create(fd, 1 << 20, DRM_MLU_BO_DEVMEM, &dev_bo, &dev_va))
 		dev_map = mlu_bo_map(fd, dev_bo);

@@ -37,7 +37,7 @@ static int mm_job_init(int fd, struct mm_job *j, uint32_t m, uint32_t n, uint32_
 	int ret;
 
 	memset(j, 0, sizeof(*j));
-	j->d = (struct mlu_matmul_desc){ .dtype = MLU_CORE_F32, .m = m, .n = n, .k = k,
+	j->d = (struct mlu_matmul_desc){ .dtype = MLU_DTYPE_F32, .m = m, .n = n, .k = k,
 					 .lda = k, .ldb = n, .ldc = n, .alpha = 1.0f };
 	j->a_off = 0;
 	j->b_off = (uint64_t)m * k * 4;
@@ -49,7 +49,7 @@ static int mm_job_init(int fd, struct mm_job *j, uint32_t m, uint32_t n, uint32_
 	j->map = mlu_bo_map(fd, j->bo);
 	if (!j->map)
 		return -ENOMEM;
-	mlu_fill_random(MLU_CORE_F32, j->map, (size_t)m * k + (size_t)k * n, seed);
+	mlu_fill_random(MLU_DTYPE_F32, j->map, (size_t)m * k + (size_t)k * n, seed);
 	return 0;
 }
 
@@ -69,7 +69,7 @@ static long mm_job_check(const struct mm_job *j)
 
 	if (ref && abs_ref &&
 	    !mlu_matmul_oracle(&j->d, base + j->a_off, base + j->b_off, NULL, NULL, ref, abs_ref))
-		bad = mlu_compare(MLU_CORE_F32, base + j->c_off, ref, abs_ref, c, j->d.k + 4,
+		bad = mlu_compare(MLU_DTYPE_F32, base + j->c_off, ref, abs_ref, c, j->d.k + 4,
 				  &max_err);
 	free(ref);
 	free(abs_ref);

@@ -751,7 +751,7 @@ static long long hwmon_num(const char *dir, const char *name)
 TEST_F_TIMEOUT(obs, hwmon_temperature_and_power_follow_the_load, 90)
 {
 	struct mlu_matmul_desc d = {
-		.dtype = MLU_CORE_F32, .m = 256, .n = 256, .k = 256,
+		.dtype = MLU_DTYPE_F32, .m = 256, .n = 256, .k = 256,
 		.lda = 256, .ldb = 256, .ldc = 256, .alpha = 1.0f,
 	};
 	const uint64_t bytes = 256 * 256 * 4;

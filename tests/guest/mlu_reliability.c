@@ -18,7 +18,7 @@
 int mlu_check_matmul(int index, uint32_t seed, char *why, size_t why_len)
 {
 	enum { M = 24, N = 20, K = 28 };
-	struct mlu_matmul_desc d = { .dtype = MLU_CORE_F32, .m = M, .n = N, .k = K,
+	struct mlu_matmul_desc d = { .dtype = MLU_DTYPE_F32, .m = M, .n = N, .k = K,
 				     .lda = K, .ldb = N, .ldc = N, .alpha = 1.0f };
 	uint64_t a_off = 0, b_off = M * K * 4, c_off = b_off + K * N * 4, va;
 	float ref[M * N], abs_ref[M * N];
@@ -41,7 +41,7 @@ int mlu_check_matmul(int index, uint32_t seed, char *why, size_t why_len)
 		close(fd);
 		return -1;
 	}
-	mlu_fill_random(MLU_CORE_F32, map, M * K + K * N, seed);
+	mlu_fill_random(MLU_DTYPE_F32, map, M * K + K * N, seed);
 	mlu_pkt_matmul_init(&pkt, &d, va + a_off, va + b_off, va + c_off, 0);
 	ret = mlu_submit_simple(fd, 0, &pkt, 1, &bo, 1, 0, out);
 	if (!ret)
@@ -54,7 +54,7 @@ int mlu_check_matmul(int index, uint32_t seed, char *why, size_t why_len)
 		return -1;
 	}
 	mlu_matmul_oracle(&d, map + a_off, map + b_off, NULL, NULL, ref, abs_ref);
-	bad = mlu_compare(MLU_CORE_F32, map + c_off, ref, abs_ref, M * N, K + 4, &max_err);
+	bad = mlu_compare(MLU_DTYPE_F32, map + c_off, ref, abs_ref, M * N, K + 4, &max_err);
 	if (bad >= 0)
 		snprintf(why, why_len, "C[%ld] differs from the reference (max error %g)", bad,
 			 max_err);

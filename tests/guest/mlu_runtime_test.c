@@ -156,48 +156,48 @@ TEST_F(runtime, buffer_alloc_map_free)
 
 FIXTURE_VARIANT(ops)
 {
-	enum mlu_core_dtype dtype;
+	enum mlu_dtype dtype;
 	uint32_t m, n, k;
 	bool trans_a, trans_b, bias, relu;
 	float alpha, beta;
-	enum mlu_core_layout layout;
+	enum mlu_layout layout;
 	uint32_t c, h, w, kk, r, s, stride, pad, dilation, groups;
 };
 
 FIXTURE_VARIANT_ADD(ops, f32)
 {
-	.dtype = MLU_CORE_F32, .m = 67, .n = 45, .k = 129, .alpha = 1.0f,
-	.layout = MLU_CORE_NCHW, .c = 3, .h = 17, .w = 15, .kk = 8, .r = 3, .s = 3,
+	.dtype = MLU_DTYPE_F32, .m = 67, .n = 45, .k = 129, .alpha = 1.0f,
+	.layout = MLU_LAYOUT_NCHW, .c = 3, .h = 17, .w = 15, .kk = 8, .r = 3, .s = 3,
 	.stride = 1, .pad = 1, .dilation = 1, .groups = 1,
 };
 
 FIXTURE_VARIANT_ADD(ops, f32_trans_bias_relu_beta)
 {
-	.dtype = MLU_CORE_F32, .m = 33, .n = 70, .k = 19, .trans_a = true, .trans_b = true,
+	.dtype = MLU_DTYPE_F32, .m = 33, .n = 70, .k = 19, .trans_a = true, .trans_b = true,
 	.bias = true, .relu = true, .alpha = -0.5f, .beta = 2.0f,
-	.layout = MLU_CORE_NHWC, .c = 8, .h = 12, .w = 9, .kk = 4, .r = 3, .s = 2,
+	.layout = MLU_LAYOUT_NHWC, .c = 8, .h = 12, .w = 9, .kk = 4, .r = 3, .s = 2,
 	.stride = 2, .pad = 1, .dilation = 1, .groups = 2,
 };
 
 FIXTURE_VARIANT_ADD(ops, f16)
 {
-	.dtype = MLU_CORE_F16, .m = 40, .n = 24, .k = 64, .bias = true, .alpha = 1.0f,
-	.layout = MLU_CORE_NCHW, .c = 4, .h = 10, .w = 10, .kk = 6, .r = 3, .s = 3,
+	.dtype = MLU_DTYPE_F16, .m = 40, .n = 24, .k = 64, .bias = true, .alpha = 1.0f,
+	.layout = MLU_LAYOUT_NCHW, .c = 4, .h = 10, .w = 10, .kk = 6, .r = 3, .s = 3,
 	.stride = 1, .pad = 0, .dilation = 2, .groups = 1,
 };
 
 FIXTURE_VARIANT_ADD(ops, bf16)
 {
-	.dtype = MLU_CORE_BF16, .m = 31, .n = 17, .k = 100, .trans_b = true, .relu = true,
+	.dtype = MLU_DTYPE_BF16, .m = 31, .n = 17, .k = 100, .trans_b = true, .relu = true,
 	.alpha = 1.0f,
-	.layout = MLU_CORE_NHWC, .c = 6, .h = 9, .w = 11, .kk = 6, .r = 1, .s = 1,
+	.layout = MLU_LAYOUT_NHWC, .c = 6, .h = 9, .w = 11, .kk = 6, .r = 1, .s = 1,
 	.stride = 1, .pad = 0, .dilation = 1, .groups = 3,
 };
 
 FIXTURE_VARIANT_ADD(ops, i8)
 {
-	.dtype = MLU_CORE_I8, .m = 50, .n = 30, .k = 77, .bias = true, .alpha = 1.0f,
-	.layout = MLU_CORE_NCHW, .c = 5, .h = 8, .w = 8, .kk = 7, .r = 3, .s = 3,
+	.dtype = MLU_DTYPE_I8, .m = 50, .n = 30, .k = 77, .bias = true, .alpha = 1.0f,
+	.layout = MLU_LAYOUT_NCHW, .c = 5, .h = 8, .w = 8, .kk = 7, .r = 3, .s = 3,
 	.stride = 1, .pad = 1, .dilation = 1, .groups = 1, .beta = 0.0f,
 };
 
@@ -227,13 +227,13 @@ TEST_F(ops, matmul_matches_reference)
 	abs_ref = xmalloc(sz.c);
 	mlu_fill_random(v->dtype, ha, sz.a / in, 1);
 	mlu_fill_random(v->dtype, hb, sz.b / in, 2);
-	if (v->dtype == MLU_CORE_I8)
+	if (v->dtype == MLU_DTYPE_I8)
 		memset(hc, 0, sz.c);
 	else
 		mlu_fill_random(v->dtype, hc, sz.c / out, 3);
 	if (v->bias) {
 		hbias = xmalloc(sz.bias);
-		if (v->dtype == MLU_CORE_I8)
+		if (v->dtype == MLU_DTYPE_I8)
 			for (size_t i = 0; i < v->n; i++)
 				((int32_t *)hbias)[i] = (int32_t)(i * 7919) - 50000;
 		else
@@ -304,7 +304,7 @@ TEST_F(ops, conv2d_matches_reference)
 	mlu_fill_random(v->dtype, hw, sz.weight / isz, 6);
 	if (v->bias) {
 		hbias = xmalloc(sz.bias);
-		if (v->dtype == MLU_CORE_I8)
+		if (v->dtype == MLU_DTYPE_I8)
 			for (size_t i = 0; i < v->kk; i++)
 				((int32_t *)hbias)[i] = (int32_t)(i * 104729) - 300000;
 		else
@@ -325,7 +325,7 @@ TEST_F(ops, conv2d_matches_reference)
 	{
 		struct mlu_conv2d_args args = {
 			.dtype = (enum mlu_data_type)v->dtype,
-			.layout = v->layout == MLU_CORE_NHWC ? MLU_TENSOR_NHWC : MLU_TENSOR_NCHW,
+			.layout = v->layout == MLU_LAYOUT_NHWC ? MLU_TENSOR_NHWC : MLU_TENSOR_NCHW,
 			.n = d.n, .c = d.c, .h = d.h, .w = d.w, .k = d.k, .r = d.r, .s = d.s,
 			.stride_h = d.stride_h, .stride_w = d.stride_w, .pad_h = d.pad_h,
 			.pad_w = d.pad_w, .dilation_h = d.dilation_h, .dilation_w = d.dilation_w,

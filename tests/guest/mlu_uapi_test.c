@@ -50,7 +50,7 @@ TEST_F(card, device_info)
 	EXPECT_EQ(MLU_PCI_DEVICE_ID, i->pci_device_id);
 	EXPECT_EQ(MLU_PCI_REVISION, i->pci_revision);
 	EXPECT_GE(i->num_queues, 1);
-	EXPECT_LE(i->num_queues, MLU_MAX_QUEUES);
+	EXPECT_LE(i->num_queues, MLU_MAX_RINGS);
 	EXPECT_GE(i->max_packets_per_submit, 1);
 	EXPECT_GE(i->max_bos_per_submit, 1);
 	EXPECT_GE(i->max_syncs_per_submit, 1);
