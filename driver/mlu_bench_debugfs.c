@@ -2,15 +2,15 @@
 /*
  * debugfs benchmarks of the interrupt path, the floor of a job's round trip.
  * Each reports how long one register write took to wake the reader through
- * queue 0's interrupt, over many rounds:
+ * ring 0's interrupt, over many rounds:
  *
- * doorbell_rtt: the write is queue 0's doorbell, for a ring holding one
- *	kernel FENCE and nothing else, so the card's queue engine fetches and
+ * doorbell_rtt: the write is ring 0's doorbell, for a ring holding one
+ *	kernel FENCE and nothing else, so the card's ring engine fetches and
  *	runs it as it would a job's last packet.  No job, no scheduler.
  * irq_rtt: the write is IRQ_RAISE, which the card answers without its
- *	queue engine.  Not a path jobs take; shows what the engine adds.
+ *	ring engine.  Not a path jobs take; shows what the engine adds.
  *
- * Meant for an idle card: a job completing on queue 0 meanwhile ends a
+ * Meant for an idle card: a job completing on ring 0 meanwhile ends a
  * round early.
  *
  * Copyright (c) 2026 The MLU stack authors
@@ -27,11 +27,14 @@
 
 #include <drm/drm_drv.h>
 
-#include "mlu_drv.h"
+#include "mlu_debugfs.h"
+#include "mlu_device.h"
+#include "mlu_job.h"
+#include "mlu_ring.h"
 
 #define MLU_BENCH_IRQ_ROUNDS	1000
 
-/* One benchmark at a time per module: they share queue 0's probe. */
+/* One benchmark at a time per module: they share ring 0's probe. */
 static DEFINE_MUTEX(mlu_bench_lock);
 
 static int mlu_bench_cmp_u64(const void *a, const void *b)
@@ -46,33 +49,33 @@ enum mlu_bench_kick {
 	MLU_BENCH_IRQ_RAISE,
 };
 
-/* Interrupt round trips of queue 0 into @rtt_ns; 0 or a negative errno. */
+/* Interrupt round trips of ring 0 into @rtt_ns; 0 or a negative errno. */
 static int mlu_bench_irq_rounds(struct mlu_device *mdev,
 				enum mlu_bench_kick kick, u64 *rtt_ns,
 				unsigned int rounds)
 {
-	struct mlu_queue *q = &mdev->queues[0];
+	struct mlu_ring *ring = &mdev->rings[0];
 	DECLARE_COMPLETION_ONSTACK(done);
 	unsigned int i;
 	int ret = 0;
 
-	WRITE_ONCE(q->irq_probe, &done);
+	WRITE_ONCE(ring->irq_probe, &done);
 	for (i = 0; i < rounds; i++) {
 		u64 start;
 
 		reinit_completion(&done);
 		start = ktime_get_ns();
 		if (kick == MLU_BENCH_DOORBELL)
-			mlu_job_emit_probe(q, i);
+			mlu_job_emit_probe(ring, i);
 		else
-			mlu_write(mdev, MLU_REG_IRQ_RAISE, MLU_IRQ_QUEUE(0));
+			mlu_reg_write(mdev, MLU_REG_IRQ_RAISE, MLU_IRQ_QUEUE(0));
 		if (!wait_for_completion_timeout(&done, HZ)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
 		rtt_ns[i] = ktime_get_ns() - start;
 	}
-	WRITE_ONCE(q->irq_probe, NULL);
+	WRITE_ONCE(ring->irq_probe, NULL);
 	/* Queue 0 uses vector 0 with MSI-X and with a shared vector. */
 	synchronize_irq(pci_irq_vector(mdev->pdev, 0));
 	return ret;

@@ -17,7 +17,11 @@
 #include <drm/drm_file.h>
 #include <drm/drm_print.h>
 
-#include "mlu_drv.h"
+#include "mlu_debugfs.h"
+#include "mlu_device.h"
+#include "mlu_job.h"
+#include "mlu_mmu.h"
+#include "mlu_ring.h"
 
 /* Write @val to a fault-injection register, if the card has the block. */
 static int mlu_debugfs_fi_write(struct mlu_device *mdev, u32 reg, u64 val,
@@ -31,14 +35,14 @@ static int mlu_debugfs_fi_write(struct mlu_device *mdev, u32 reg, u64 val,
 		return -EINVAL;
 	if (!drm_dev_enter(&mdev->drm, &idx))
 		return -ENODEV;
-	mlu_write(mdev, reg, val);
+	mlu_reg_write(mdev, reg, val);
 	drm_dev_exit(idx);
 	return 0;
 }
 
-static u64 mlu_debugfs_queue_mask(struct mlu_device *mdev)
+static u64 mlu_debugfs_ring_mask(struct mlu_device *mdev)
 {
-	return GENMASK_ULL(mdev->num_queues - 1, 0);
+	return GENMASK_ULL(mdev->num_rings - 1, 0);
 }
 
 static int mlu_debugfs_fi_hang_set(void *data, u64 val)
@@ -46,7 +50,7 @@ static int mlu_debugfs_fi_hang_set(void *data, u64 val)
 	struct mlu_device *mdev = data;
 
 	return mlu_debugfs_fi_write(mdev, MLU_REG_FI_HANG, val,
-				    mlu_debugfs_queue_mask(mdev));
+				    mlu_debugfs_ring_mask(mdev));
 }
 DEFINE_DEBUGFS_ATTRIBUTE(mlu_debugfs_fi_hang_fops, NULL,
 			 mlu_debugfs_fi_hang_set, "%llu\n");
@@ -56,7 +60,7 @@ static int mlu_debugfs_fi_fault_set(void *data, u64 val)
 	struct mlu_device *mdev = data;
 
 	return mlu_debugfs_fi_write(mdev, MLU_REG_FI_FAULT, val,
-				    mlu_debugfs_queue_mask(mdev));
+				    mlu_debugfs_ring_mask(mdev));
 }
 DEFINE_DEBUGFS_ATTRIBUTE(mlu_debugfs_fi_fault_fops, NULL,
 			 mlu_debugfs_fi_fault_set, "%llu\n");
@@ -78,7 +82,7 @@ static int mlu_debugfs_reset_count_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(mlu_debugfs_reset_count_fops,
 			 mlu_debugfs_reset_count_get, NULL, "%llu\n");
 
-/* rings: per queue, the card's and the driver's view, then its jobs. */
+/* rings: per ring, the card's and the driver's view, then its jobs. */
 static int mlu_debugfs_rings_show(struct seq_file *m, void *unused)
 {
 	struct mlu_device *mdev = m->private;
@@ -88,34 +92,34 @@ static int mlu_debugfs_rings_show(struct seq_file *m, void *unused)
 
 	if (!drm_dev_enter(&mdev->drm, &idx))
 		return -ENODEV;
-	for (i = 0; i < mdev->num_queues; i++) {
-		struct mlu_queue *q = &mdev->queues[i];
+	for (i = 0; i < mdev->num_rings; i++) {
+		struct mlu_ring *ring = &mdev->rings[i];
 		unsigned long flags;
 		u64 issued, done;
 		u32 tail;
 
-		spin_lock_irqsave(&q->lock, flags);
-		tail = q->tail;
-		issued = q->seqno;
-		spin_unlock_irqrestore(&q->lock, flags);
-		done = le64_to_cpu(READ_ONCE(q->fences->seqno));
+		spin_lock_irqsave(&ring->lock, flags);
+		tail = ring->tail;
+		issued = ring->seqno;
+		spin_unlock_irqrestore(&ring->lock, flags);
+		done = le64_to_cpu(READ_ONCE(ring->fences->seqno));
 
-		drm_printf(&p, "queue %u: status 0x%x head %u tail %u (driver %u) of %u\n",
-			   i, mlu_queue_read(q, MLU_RING_STATUS),
-			   mlu_queue_read(q, MLU_RING_HEAD),
-			   mlu_queue_read(q, MLU_RING_TAIL), tail, MLU_RING_ENTRIES);
+		drm_printf(&p, "ring %u: status 0x%x head %u tail %u (driver %u) of %u\n",
+			   i, mlu_ring_reg_read(ring, MLU_RING_STATUS),
+			   mlu_ring_reg_read(ring, MLU_RING_HEAD),
+			   mlu_ring_reg_read(ring, MLU_RING_TAIL), tail, MLU_RING_ENTRIES);
 		drm_printf(&p, "  seqno issued %llu retired %llu, packets %u, errors %u\n",
-			   issued, done, mlu_queue_read(q, MLU_RING_PACKETS_DONE),
-			   mlu_queue_read(q, MLU_RING_ERRORS));
+			   issued, done, mlu_ring_reg_read(ring, MLU_RING_PACKETS_DONE),
+			   mlu_ring_reg_read(ring, MLU_RING_ERRORS));
 		drm_printf(&p, "  in flight:\n");
-		mlu_job_print_inflight(q, &p);
+		mlu_job_print_inflight(ring, &p);
 	}
 	drm_dev_exit(idx);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mlu_debugfs_rings);
 
-/* clients: every open file, its process and context, busy time per queue. */
+/* clients: every open file, its process and context, busy time per ring. */
 static int mlu_debugfs_clients_show(struct seq_file *m, void *unused)
 {
 	struct mlu_device *mdev = m->private;
@@ -142,8 +146,8 @@ static int mlu_debugfs_clients_show(struct seq_file *m, void *unused)
 		seq_printf(m, "client %llu: pid %d (%s) ctx %u jobs completed %lld\n",
 			   file->client_id, pid, comm, mfile->ctx->id,
 			   atomic64_read(&mfile->ctx->jobs_completed));
-		for (i = 0; i < mdev->num_queues; i++)
-			seq_printf(m, "  queue %u busy %lld ns\n", i,
+		for (i = 0; i < mdev->num_rings; i++)
+			seq_printf(m, "  ring %u busy %lld ns\n", i,
 				   atomic64_read(&mfile->ctx->busy_ns[i]));
 	}
 	mutex_unlock(&drm->filelist_mutex);
@@ -236,7 +240,7 @@ static const struct {
 } mlu_debugfs_global_regs[] = {
 #define MLU_REG_NAME(r) { #r, MLU_REG_##r }
 	MLU_REG_NAME(ID), MLU_REG_NAME(VERSION), MLU_REG_NAME(CAPS),
-	MLU_REG_NAME(NUM_QUEUES), MLU_REG_NAME(DEVMEM_SIZE_LO),
+	MLU_REG_NAME(NUM_RINGS), MLU_REG_NAME(DEVMEM_SIZE_LO),
 	MLU_REG_NAME(DEVMEM_SIZE_HI), MLU_REG_NAME(SERIAL_LO),
 	MLU_REG_NAME(SERIAL_HI), MLU_REG_NAME(STATUS), MLU_REG_NAME(SCRATCH),
 	MLU_REG_NAME(IRQ_STATUS), MLU_REG_NAME(IRQ_MASK),
@@ -250,10 +254,10 @@ static const struct {
 	MLU_REG_NAME(MMU_FAULT_COUNT), MLU_REG_NAME(FI_HANG),
 	MLU_REG_NAME(FI_FAULT),
 #undef MLU_REG_NAME
-}, mlu_debugfs_queue_regs[] = {
+}, mlu_debugfs_ring_regs[] = {
 #define MLU_RING_NAME(r) { #r, MLU_RING_##r }
-	MLU_RING_NAME(RING_BASE_LO), MLU_RING_NAME(RING_BASE_HI),
-	MLU_RING_NAME(RING_SIZE), MLU_RING_NAME(CTRL), MLU_RING_NAME(STATUS),
+	MLU_RING_NAME(BASE_LO), MLU_RING_NAME(BASE_HI),
+	MLU_RING_NAME(SIZE), MLU_RING_NAME(CTRL), MLU_RING_NAME(STATUS),
 	MLU_RING_NAME(HEAD), MLU_RING_NAME(TAIL), MLU_RING_NAME(LAST_FENCE_LO),
 	MLU_RING_NAME(LAST_FENCE_HI), MLU_RING_NAME(LAST_STATUS),
 	MLU_RING_NAME(PACKETS_DONE), MLU_RING_NAME(ERRORS), MLU_RING_NAME(BUSY_NS_LO),
@@ -265,7 +269,7 @@ static const struct {
 static int mlu_debugfs_regs_show(struct seq_file *m, void *unused)
 {
 	struct mlu_device *mdev = m->private;
-	unsigned int i, q;
+	unsigned int i, ring;
 	int idx;
 
 	if (!drm_dev_enter(&mdev->drm, &idx))
@@ -274,14 +278,14 @@ static int mlu_debugfs_regs_show(struct seq_file *m, void *unused)
 		seq_printf(m, "0x%04x %-18s 0x%08x\n",
 			   mlu_debugfs_global_regs[i].reg,
 			   mlu_debugfs_global_regs[i].name,
-			   mlu_read(mdev, mlu_debugfs_global_regs[i].reg));
-	for (q = 0; q < mdev->num_queues; q++) {
-		for (i = 0; i < ARRAY_SIZE(mlu_debugfs_queue_regs); i++) {
-			u32 reg = MLU_RING_REG(q, mlu_debugfs_queue_regs[i].reg);
+			   mlu_reg_read(mdev, mlu_debugfs_global_regs[i].reg));
+	for (ring = 0; ring < mdev->num_rings; ring++) {
+		for (i = 0; i < ARRAY_SIZE(mlu_debugfs_ring_regs); i++) {
+			u32 reg = MLU_RING_REG(ring, mlu_debugfs_ring_regs[i].reg);
 
-			seq_printf(m, "0x%04x Q%u_%-15s 0x%08x\n", reg, q,
-				   mlu_debugfs_queue_regs[i].name,
-				   mlu_read(mdev, reg));
+			seq_printf(m, "0x%04x RING%u_%-12s 0x%08x\n", reg, ring,
+				   mlu_debugfs_ring_regs[i].name,
+				   mlu_reg_read(mdev, reg));
 		}
 	}
 	drm_dev_exit(idx);
@@ -294,7 +298,7 @@ DEFINE_SHOW_ATTRIBUTE(mlu_debugfs_regs);
  * @mdev: device
  *
  * rings, clients, mappings and regs show the driver's and the card's
- * state; fi_hang and fi_fault take a bit mask of queues, fi_device_error
+ * state; fi_hang and fi_fault take a bit mask of rings, fi_device_error
  * takes 1 (see the card's fault-injection registers); reset_count counts
  * queue and card resets.
  */

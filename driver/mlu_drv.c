@@ -20,8 +20,14 @@
 #include <drm/drm_print.h>
 #include <drm/mlu_accel.h>
 
-#include "mlu_drv.h"
+#include "mlu_card.h"
+#include "mlu_debugfs.h"
+#include "mlu_device.h"
+#include "mlu_exec_queue.h"
 #include "mlu_gem.h"
+#include "mlu_job.h"
+#include "mlu_mmu.h"
+#include "mlu_sysfs.h"
 
 #define MLU_QUERY_MAX_SIZE	4096
 
@@ -42,7 +48,7 @@ static int mlu_open(struct drm_device *drm, struct drm_file *file)
 		goto err_free;
 	}
 
-	ret = mlu_queue_file_open(mfile);
+	ret = mlu_exec_queue_file_open(mfile);
 	if (ret)
 		goto err_put_ctx;
 
@@ -61,7 +67,7 @@ static void mlu_postclose(struct drm_device *drm, struct drm_file *file)
 	struct mlu_file *mfile = file->driver_priv;
 
 	/* BO handles are gone already; jobs in flight hold the context. */
-	mlu_queue_file_close(mfile);
+	mlu_exec_queue_file_close(mfile);
 	mlu_mmu_ctx_put(mfile->ctx);
 	kfree(mfile);
 }
@@ -111,7 +117,7 @@ static void mlu_fill_device_info(struct mlu_device *mdev, struct mlu_file *mfile
 	info->pci_subsystem_vendor_id = pdev->subsystem_vendor;
 	info->pci_subsystem_device_id = pdev->subsystem_device;
 	info->pci_revision = pdev->revision;
-	info->num_queues = mdev->num_queues;
+	info->num_queues = mdev->num_rings;
 	info->max_packets_per_submit = MLU_MAX_JOB_PACKETS;
 	info->max_bos_per_submit = MLU_MAX_JOB_BOS;
 	info->max_syncs_per_submit = MLU_MAX_JOB_SYNCS;
@@ -201,14 +207,14 @@ static const struct drm_ioctl_desc mlu_ioctls[] = {
 	MLU_IOCTL(QUEUE_DESTROY, queue_destroy),
 };
 
-/* drm-engine-queue<N>: device time of the client's jobs on hardware queue N. */
+/* drm-engine-queue<N>: device time of the client's jobs on hardware ring N. */
 static void mlu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
 {
 	struct mlu_device *mdev = to_mlu_device(file->minor->dev);
 	struct mlu_file *mfile = file->driver_priv;
 	unsigned int i;
 
-	for (i = 0; i < mdev->num_queues; i++)
+	for (i = 0; i < mdev->num_rings; i++)
 		drm_printf(p, "drm-engine-queue%u:\t%lld ns\n", i,
 			   atomic64_read(&mfile->ctx->busy_ns[i]));
 	mlu_gem_show_memory_stats(p, file);
@@ -254,7 +260,7 @@ static int mlu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
-	ret = mlu_hw_init(mdev);
+	ret = mlu_card_init(mdev);
 	if (ret)
 		return ret;
 
@@ -271,14 +277,14 @@ static int mlu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_hw_fini;
 	mlu_debugfs_init(mdev);
 
-	drm_info(&mdev->drm, "MLU card %u.%u, %u queues, %llu MiB device memory, %s\n",
+	drm_info(&mdev->drm, "MLU card %u.%u, %u rings, %llu MiB device memory, %s\n",
 		 mdev->hw_version >> 16, mdev->hw_version & 0xffff,
-		 mdev->num_queues, mdev->devmem_size >> 20,
+		 mdev->num_rings, mdev->devmem_size >> 20,
 		 mdev->msix ? "MSI-X" : "shared interrupt");
 	return 0;
 
 err_hw_fini:
-	mlu_hw_fini(mdev);
+	mlu_card_fini(mdev);
 	return ret;
 }
 
@@ -290,7 +296,7 @@ static void mlu_remove(struct pci_dev *pdev)
 	drm_dev_unplug(&mdev->drm);
 	mlu_gem_unmap_all(&mdev->drm);
 	cancel_work_sync(&mdev->reset_work);
-	mlu_hw_fini(mdev);
+	mlu_card_fini(mdev);
 	/* Nothing on the rings will complete any more. */
 	mlu_job_cancel_inflight(mdev, -ENODEV);
 	/*

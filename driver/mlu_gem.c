@@ -23,8 +23,9 @@
 #include <drm/drm_print.h>
 #include <drm/mlu_accel.h>
 
-#include "mlu_drv.h"
+#include "mlu_device.h"
 #include "mlu_gem.h"
+#include "mlu_mmu.h"
 #include "mlu_trace.h"
 
 #define MLU_BO_FLAGS	(DRM_MLU_BO_DEVMEM | DRM_MLU_BO_DEVICE_READ_ONLY)

@@ -12,7 +12,8 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_print.h>
 
-#include "mlu_drv.h"
+#include "mlu_device.h"
+#include "mlu_sysfs.h"
 
 static umode_t mlu_hwmon_is_visible(const void *data,
 				    enum hwmon_sensor_types type, u32 attr,
@@ -28,7 +29,7 @@ static int mlu_hwmon_read_reg(struct mlu_device *mdev, u32 reg, u32 *val)
 
 	if (!drm_dev_enter(&mdev->drm, &idx))
 		return -ENODEV;
-	*val = mlu_read(mdev, reg);
+	*val = mlu_reg_read(mdev, reg);
 	drm_dev_exit(idx);
 	return 0;
 }

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Jobs: the submit ioctl, one drm_sched scheduler per hardware ring,
- * hardware fences signalled from the queue interrupts, and recovery from
+ * hardware fences signalled from the ring interrupt, and recovery from
  * hung jobs and device errors.
  *
  * A job is written to its ring as the user's packets followed by a kernel
- * FENCE in context 0 that stores the job's seqno in the queue's fence area
- * and its status in the status slot of the FENCE's ring index.  The queue
+ * FENCE in context 0 that stores the job's seqno in the ring's fence area
+ * and its status in the status slot of the FENCE's ring index.  The ring
  * interrupt retires every in-flight job whose seqno the card has reached.
  *
  * A ring holds only a few jobs at a time (ring_jobs): each job takes at
  * least 1/ring_jobs of the ring's scheduler credits, whatever its size, so
  * the rest wait in the scheduler, where priorities and the FIFO order
- * between queues decide which runs next.  Holding everything on the ring
+ * between exec queues decide which runs next.  Holding everything on the ring
  * would make the card's ring order final.
  *
  * Recovery runs on mlu_device.reset_wq, an ordered workqueue shared by all
@@ -36,14 +36,20 @@
 #include <drm/gpu_scheduler.h>
 #include <drm/mlu_accel.h>
 
-#include "mlu_drv.h"
+#include "mlu_card.h"
+#include "mlu_device.h"
+#include "mlu_exec_queue.h"
 #include "mlu_gem.h"
+#include "mlu_job.h"
+#include "mlu_mmu.h"
+#include "mlu_ring.h"
+#include "mlu_sysfs.h"
 #include "mlu_trace.h"
 
 static unsigned int mlu_job_timeout_ms = 5000;
 module_param_named(job_timeout_ms, mlu_job_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(job_timeout_ms,
-		 "Time a job may run before its queue is reset (ms, min 10, default 5000)");
+		 "Time a job may run before its ring is reset (ms, min 10, default 5000)");
 
 static unsigned int mlu_ring_jobs = 4;
 module_param_named(ring_jobs, mlu_ring_jobs, uint, 0444);
@@ -73,7 +79,7 @@ MODULE_PARM_DESC(ring_jobs,
 /**
  * struct mlu_job - a submitted job
  * @base: scheduler job
- * @q: hardware queue
+ * @ring: hardware ring
  * @ctx: the submitter's context, referenced so that its id is not reused
  *	while the card may run the job
  * @packets: validated copies of the user's packets
@@ -83,19 +89,19 @@ MODULE_PARM_DESC(ring_jobs,
  * @hw_fence: signalled when the card retired the job's FENCE (or the job
  *	was aborted); initialised when the job first runs
  * @hw_fence_armed: @hw_fence has been initialised (seqno assigned)
- * @seqno: value the job's FENCE writes; protected by &mlu_queue.lock
+ * @seqno: value the job's FENCE writes; protected by &mlu_ring.lock
  * @first_slot: ring index of the job's first packet
  * @fence_slot: ring index of the job's FENCE, its status slot
  * @abort_error: set by recovery: complete with this error instead of
  *	running again
- * @inflight: entry in &mlu_queue.inflight; protected by &mlu_queue.lock
+ * @inflight: entry in &mlu_ring.inflight; protected by &mlu_ring.lock
  * @id: card-unique job number, for tracing
  * @dev_start_ns: the card's timestamp when the job started, 0 if unknown
  * @dev_end_ns: the card's timestamp when the job's last packet finished
  */
 struct mlu_job {
 	struct drm_sched_job base;
-	struct mlu_queue *q;
+	struct mlu_ring *ring;
 	struct mlu_mmu_ctx *ctx;
 	u8 (*packets)[MLU_PKT_SIZE];
 	u32 packet_count;
@@ -125,8 +131,8 @@ static const char *mlu_fence_get_driver_name(struct dma_fence *fence)
 
 static const char *mlu_fence_get_timeline_name(struct dma_fence *fence)
 {
-	/* Not the queue's name: the fence may outlive the device. */
-	return "mlu-queue";
+	/* Not the ring's name: the fence may outlive the device. */
+	return "mlu-ring";
 }
 
 static const struct dma_fence_ops mlu_fence_ops = {
@@ -157,35 +163,35 @@ static void mlu_job_account(struct mlu_device *mdev, struct mlu_job *job,
 	if (job->dev_start_ns && job->dev_end_ns > job->dev_start_ns)
 		busy = job->dev_end_ns - job->dev_start_ns;
 	atomic64_add(busy, &mdev->stats.busy_ns);
-	atomic64_add(busy, &job->ctx->busy_ns[job->q->index]);
+	atomic64_add(busy, &job->ctx->busy_ns[job->ring->index]);
 	if (error) {
 		atomic64_inc(&mdev->stats.jobs_failed);
 	} else {
 		atomic64_inc(&mdev->stats.jobs_completed);
 		atomic64_inc(&job->ctx->jobs_completed);
 	}
-	trace_mlu_job_done(mlu_trace_card(mdev), job->ctx->id, job->q->index,
+	trace_mlu_job_done(mlu_trace_card(mdev), job->ctx->id, job->ring->index,
 			   job->id, job->seqno, error, job->dev_start_ns, busy);
 }
 
 /* Read the job's timestamps; a slot the card did not write reads 0. */
-static void mlu_job_read_timestamps(struct mlu_queue *q, struct mlu_job *job)
+static void mlu_job_read_timestamps(struct mlu_ring *ring, struct mlu_job *job)
 {
 	job->dev_start_ns =
-		le64_to_cpu(READ_ONCE(q->fences->start_ns[job->fence_slot]));
+		le64_to_cpu(READ_ONCE(ring->fences->start_ns[job->fence_slot]));
 	job->dev_end_ns =
-		le64_to_cpu(READ_ONCE(q->fences->end_ns[job->fence_slot]));
+		le64_to_cpu(READ_ONCE(ring->fences->end_ns[job->fence_slot]));
 }
 
-static void mlu_job_complete_locked(struct mlu_queue *q, struct mlu_job *job,
+static void mlu_job_complete_locked(struct mlu_ring *ring, struct mlu_job *job,
 				    int error)
 {
 	struct dma_fence *fence = dma_fence_get(job->hw_fence);
 
-	lockdep_assert_held(&q->lock);
+	lockdep_assert_held(&ring->lock);
 
-	mlu_job_read_timestamps(q, job);
-	mlu_job_account(q->mdev, job, error);
+	mlu_job_read_timestamps(ring, job);
+	mlu_job_account(ring->mdev, job, error);
 
 	/* The job may be freed as soon as its fence has signalled. */
 	list_del_init(&job->inflight);
@@ -196,14 +202,14 @@ static void mlu_job_complete_locked(struct mlu_queue *q, struct mlu_job *job,
 }
 
 /**
- * mlu_job_retire() - signal the jobs the card has completed on a queue
- * @q: queue
+ * mlu_job_retire() - signal the jobs the card has completed on a ring
+ * @ring: ring
  *
- * Called from the queue interrupt and from recovery.
+ * Called from the ring interrupt and from recovery.
  */
-void mlu_job_retire(struct mlu_queue *q)
+void mlu_job_retire(struct mlu_ring *ring)
 {
-	struct completion *probe = READ_ONCE(q->irq_probe);
+	struct completion *probe = READ_ONCE(ring->irq_probe);
 	struct mlu_job *job, *next;
 	unsigned long flags;
 	bool fence_cookie;
@@ -214,21 +220,21 @@ void mlu_job_retire(struct mlu_queue *q)
 
 	/* Lockdep checks recovery's calls; in the interrupt it is a no-op. */
 	fence_cookie = dma_fence_begin_signalling();
-	spin_lock_irqsave(&q->lock, flags);
-	done = le64_to_cpu(READ_ONCE(q->fences->seqno));
+	spin_lock_irqsave(&ring->lock, flags);
+	done = le64_to_cpu(READ_ONCE(ring->fences->seqno));
 	/* The card writes the status before the seqno. */
 	dma_rmb();
-	list_for_each_entry_safe(job, next, &q->inflight, inflight) {
+	list_for_each_entry_safe(job, next, &ring->inflight, inflight) {
 		u32 status;
 
 		if (job->seqno > done)
 			break;
-		status = le32_to_cpu(READ_ONCE(q->fences->status[job->fence_slot]));
+		status = le32_to_cpu(READ_ONCE(ring->fences->status[job->fence_slot]));
 		if (status == MLU_CMD_STATUS_MMU_FAULT)
 			atomic_inc(&job->ctx->faults);
-		mlu_job_complete_locked(q, job, mlu_status_to_errno(status));
+		mlu_job_complete_locked(ring, job, mlu_status_to_errno(status));
 	}
-	spin_unlock_irqrestore(&q->lock, flags);
+	spin_unlock_irqrestore(&ring->lock, flags);
 	dma_fence_end_signalling(fence_cookie);
 }
 
@@ -250,45 +256,24 @@ static void mlu_job_count_reset(struct mlu_job *job, u32 reset)
 }
 
 /*
- * Take the queue's unretired jobs off the ring, to re-run (or abort, those
- * with an abort_error) them, and count reset @reset in their contexts.
- */
-static void mlu_job_unqueue_inflight(struct mlu_queue *q, u32 reset)
-{
-	struct mlu_job *job, *next;
-	unsigned long flags;
-
-	spin_lock_irqsave(&q->lock, flags);
-	list_for_each_entry(job, &q->inflight, inflight) {
-		if (job->abort_error)
-			mlu_job_count_reset(job, reset);
-	}
-	list_for_each_entry_safe(job, next, &q->inflight, inflight) {
-		mlu_job_count_reset(job, reset);
-		list_del_init(&job->inflight);
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-}
-
-/*
  * Before a card reset: the oldest job on the ring is the only one the card
- * can have started (a queue runs one packet at a time, in order); it has
+ * can have started (a ring runs one packet at a time, in order); it has
  * when HEAD moved past its first packet or a packet is executing.  It is
  * aborted with @error, the jobs behind it run again after the reset.
  */
-static void mlu_job_abort_started(struct mlu_queue *q, int error)
+static void mlu_job_abort_started(struct mlu_ring *ring, int error)
 {
-	u32 head = mlu_queue_read(q, MLU_RING_HEAD);
-	u32 status = mlu_queue_read(q, MLU_RING_STATUS);
+	u32 head = mlu_ring_reg_read(ring, MLU_RING_HEAD);
+	u32 status = mlu_ring_reg_read(ring, MLU_RING_STATUS);
 	struct mlu_job *job;
 	unsigned long flags;
 
-	spin_lock_irqsave(&q->lock, flags);
-	job = list_first_entry_or_null(&q->inflight, struct mlu_job, inflight);
+	spin_lock_irqsave(&ring->lock, flags);
+	job = list_first_entry_or_null(&ring->inflight, struct mlu_job, inflight);
 	if (job && !job->abort_error &&
 	    (head != job->first_slot || !(status & MLU_RING_STATUS_IDLE)))
 		job->abort_error = error;
-	spin_unlock_irqrestore(&q->lock, flags);
+	spin_unlock_irqrestore(&ring->lock, flags);
 }
 
 /**
@@ -301,48 +286,48 @@ void mlu_job_cancel_inflight(struct mlu_device *mdev, int error)
 	bool fence_cookie = dma_fence_begin_signalling();
 	unsigned int i;
 
-	for (i = 0; i < mdev->num_queues; i++) {
-		struct mlu_queue *q = &mdev->queues[i];
+	for (i = 0; i < mdev->num_rings; i++) {
+		struct mlu_ring *ring = &mdev->rings[i];
 		struct mlu_job *job, *next;
 		unsigned long flags;
 
-		spin_lock_irqsave(&q->lock, flags);
-		list_for_each_entry_safe(job, next, &q->inflight, inflight)
-			mlu_job_complete_locked(q, job, error);
-		spin_unlock_irqrestore(&q->lock, flags);
+		spin_lock_irqsave(&ring->lock, flags);
+		list_for_each_entry_safe(job, next, &ring->inflight, inflight)
+			mlu_job_complete_locked(ring, job, error);
+		spin_unlock_irqrestore(&ring->lock, flags);
 	}
 	dma_fence_end_signalling(fence_cookie);
 }
 
-static void mlu_job_write_packet(struct mlu_queue *q, const void *pkt)
+static void mlu_job_write_packet(struct mlu_ring *ring, const void *pkt)
 {
-	lockdep_assert_held(&q->lock);
+	lockdep_assert_held(&ring->lock);
 
-	memcpy(q->ring[q->tail], pkt, MLU_PKT_SIZE);
-	q->tail = (q->tail + 1) & (MLU_RING_ENTRIES - 1);
+	memcpy(ring->slots[ring->tail], pkt, MLU_PKT_SIZE);
+	ring->tail = (ring->tail + 1) & (MLU_RING_ENTRIES - 1);
 }
 
 /* A kernel TIMESTAMP packet writing the counter to @offset of the area. */
-static void mlu_job_write_timestamp(struct mlu_queue *q, size_t offset)
+static void mlu_job_write_timestamp(struct mlu_ring *ring, size_t offset)
 {
 	struct mlu_pkt_timestamp ts = {
 		.hdr.opcode = MLU_OP_TIMESTAMP,
 		.hdr.ctx = cpu_to_le16(MLU_KERNEL_CTX_ID),
-		.addr = cpu_to_le64(MLU_KERNEL_FENCE_VA(q->index) + offset),
+		.addr = cpu_to_le64(MLU_KERNEL_FENCE_VA(ring->index) + offset),
 	};
 
-	mlu_job_write_packet(q, &ts);
+	mlu_job_write_packet(ring, &ts);
 }
 
 /*
- * A kernel FENCE raising the queue interrupt: it writes @value to @offset
+ * A kernel FENCE raising the ring interrupt: it writes @value to @offset
  * of the fence area and, unless @status_offset is 0 (the seqno's, never a
  * status slot), the job status to @status_offset.
  */
-static void mlu_job_write_fence(struct mlu_queue *q, size_t offset, u64 value,
+static void mlu_job_write_fence(struct mlu_ring *ring, size_t offset, u64 value,
 				size_t status_offset)
 {
-	u64 area = MLU_KERNEL_FENCE_VA(q->index);
+	u64 area = MLU_KERNEL_FENCE_VA(ring->index);
 	struct mlu_pkt_fence fence = {
 		.hdr.opcode = MLU_OP_FENCE,
 		.hdr.flags = MLU_FENCE_IRQ,
@@ -352,66 +337,130 @@ static void mlu_job_write_fence(struct mlu_queue *q, size_t offset, u64 value,
 		.status_addr = cpu_to_le64(status_offset ? area + status_offset : 0),
 	};
 
-	mlu_job_write_packet(q, &fence);
+	mlu_job_write_packet(ring, &fence);
 }
 
-static void mlu_job_emit(struct mlu_queue *q, struct mlu_job *job)
+static void mlu_job_emit(struct mlu_ring *ring, struct mlu_job *job)
 {
 	u32 i;
 
-	lockdep_assert_held(&q->lock);
+	lockdep_assert_held(&ring->lock);
 
-	job->first_slot = q->tail;
+	job->first_slot = ring->tail;
 	/* The FENCE's slot indexes the job's status and timestamps. */
-	job->fence_slot = (q->tail + job->packet_count + 2) &
+	job->fence_slot = (ring->tail + job->packet_count + 2) &
 			  (MLU_RING_ENTRIES - 1);
-	WRITE_ONCE(q->fences->status[job->fence_slot],
+	WRITE_ONCE(ring->fences->status[job->fence_slot],
 		   cpu_to_le32(MLU_FENCE_STATUS_PENDING));
-	WRITE_ONCE(q->fences->start_ns[job->fence_slot], 0);
-	WRITE_ONCE(q->fences->end_ns[job->fence_slot], 0);
+	WRITE_ONCE(ring->fences->start_ns[job->fence_slot], 0);
+	WRITE_ONCE(ring->fences->end_ns[job->fence_slot], 0);
 
-	mlu_job_write_timestamp(q, offsetof(struct mlu_fence_area,
-					    start_ns[job->fence_slot]));
+	mlu_job_write_timestamp(ring, offsetof(struct mlu_fence_area,
+					       start_ns[job->fence_slot]));
 	for (i = 0; i < job->packet_count; i++)
-		mlu_job_write_packet(q, job->packets[i]);
-	mlu_job_write_timestamp(q, offsetof(struct mlu_fence_area,
-					    end_ns[job->fence_slot]));
+		mlu_job_write_packet(ring, job->packets[i]);
+	mlu_job_write_timestamp(ring, offsetof(struct mlu_fence_area,
+					       end_ns[job->fence_slot]));
 
-	mlu_job_write_fence(q, offsetof(struct mlu_fence_area, seqno), job->seqno,
+	mlu_job_write_fence(ring, offsetof(struct mlu_fence_area, seqno), job->seqno,
 			    offsetof(struct mlu_fence_area,
 				     status[job->fence_slot]));
 
-	list_add_tail(&job->inflight, &q->inflight);
-	mlu_hw_queue_ring_doorbell(q);
-	trace_mlu_job_start(mlu_trace_card(q->mdev), job->ctx->id, q->index,
+	list_add_tail(&job->inflight, &ring->inflight);
+	mlu_ring_doorbell(ring);
+	trace_mlu_job_start(mlu_trace_card(ring->mdev), job->ctx->id, ring->index,
 			    job->id, job->seqno);
 }
 
+/*
+ * After @ring was reset, alone or with the card, and with its scheduler
+ * stopped: count reset @reset in the contexts of the jobs that were on it;
+ * complete with an error the jobs recovery aborted, and those of the hung
+ * job's exec queue (whose fence context is @guilty_context, 0 for none),
+ * which may depend on it; write the others to the ring again, in order and
+ * with their seqnos.
+ */
+static void mlu_job_replay(struct mlu_ring *ring, u32 reset, u64 guilty_context)
+{
+	bool present, fence_cookie = dma_fence_begin_signalling();
+	struct mlu_job *job, *next;
+	unsigned long flags;
+	LIST_HEAD(replay);
+	int idx;
+
+	present = drm_dev_enter(&ring->mdev->drm, &idx);
+	spin_lock_irqsave(&ring->lock, flags);
+	/* A context with an aborted job counts the reset as guilty. */
+	list_for_each_entry(job, &ring->inflight, inflight) {
+		if (job->abort_error)
+			mlu_job_count_reset(job, reset);
+	}
+	list_splice_init(&ring->inflight, &replay);
+	list_for_each_entry_safe(job, next, &replay, inflight) {
+		int error = job->abort_error;
+
+		mlu_job_count_reset(job, reset);
+		list_del_init(&job->inflight);
+		if (!error && guilty_context &&
+		    job->base.s_fence->scheduled.context == guilty_context)
+			error = -ECANCELED;
+		if (!error && !present)
+			error = -ENODEV;
+		if (error)
+			mlu_job_complete_locked(ring, job, error);
+		else
+			mlu_job_emit(ring, job);
+	}
+	spin_unlock_irqrestore(&ring->lock, flags);
+	dma_fence_end_signalling(fence_cookie);
+	if (present)
+		drm_dev_exit(idx);
+}
+
+/*
+ * Restart a scheduler that drm_sched_stop() stopped.  drm_sched_stop()
+ * dropped the hardware fences of the jobs it kept; each gets its own back,
+ * so that the scheduler completes and frees the jobs whose fence has
+ * signalled and waits for the others.
+ */
+static void mlu_job_sched_resume(struct mlu_ring *ring)
+{
+	struct drm_sched_job *sched_job;
+
+	list_for_each_entry(sched_job, &ring->sched.pending_list, list) {
+		struct drm_sched_fence *s_fence = sched_job->s_fence;
+
+		if (!s_fence->parent)
+			s_fence->parent = dma_fence_get(to_mlu_job(sched_job)->hw_fence);
+	}
+	drm_sched_start(&ring->sched);
+}
+
 /**
- * mlu_job_emit_probe() - ring a queue's doorbell for a kernel FENCE alone
- * @q: queue
+ * mlu_job_emit_probe() - write a ring's doorbell for a kernel FENCE alone
+ * @ring: ring
  * @value: written to &mlu_fence_area.probe
  *
- * The FENCE raises the queue interrupt, so the caller can time a doorbell
+ * The FENCE raises the ring interrupt, so the caller can time a doorbell
  * answered by an interrupt without a job (mlu_bench_debugfs.c).  It takes
  * the ring slot the scheduler leaves spare: one probe at a time, and only
  * after the previous one was answered.
  */
-void mlu_job_emit_probe(struct mlu_queue *q, u64 value)
+void mlu_job_emit_probe(struct mlu_ring *ring, u64 value)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&q->lock, flags);
-	mlu_job_write_fence(q, offsetof(struct mlu_fence_area, probe), value, 0);
-	mlu_hw_queue_ring_doorbell(q);
-	spin_unlock_irqrestore(&q->lock, flags);
+	spin_lock_irqsave(&ring->lock, flags);
+	mlu_job_write_fence(ring, offsetof(struct mlu_fence_area, probe), value, 0);
+	mlu_ring_doorbell(ring);
+	spin_unlock_irqrestore(&ring->lock, flags);
 }
 
 static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
 {
 	struct mlu_job *job = to_mlu_job(sched_job);
-	int error = job->abort_error ?: sched_job->s_fence->finished.error;
-	struct mlu_queue *q = job->q;
+	int error = sched_job->s_fence->finished.error;
+	struct mlu_ring *ring = job->ring;
 	struct dma_fence *fence = job->hw_fence;
 	unsigned long flags;
 	bool fence_cookie;
@@ -422,32 +471,28 @@ static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
 	 * nothing in here may allocate memory or wait on other fences.
 	 */
 	fence_cookie = dma_fence_begin_signalling();
-	spin_lock_irqsave(&q->lock, flags);
+	spin_lock_irqsave(&ring->lock, flags);
 	if (!job->hw_fence_armed) {
-		job->seqno = ++q->seqno;
-		dma_fence_init(fence, &mlu_fence_ops, &q->lock, q->fence_context,
+		job->seqno = ++ring->seqno;
+		dma_fence_init(fence, &mlu_fence_ops, &ring->lock, ring->fence_context,
 			       job->seqno);
 		job->hw_fence_armed = true;
 	}
 
-	/* Re-run after a reset: it may have completed before the reset. */
-	if (test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &fence->flags))
-		goto out_unlock;
-
 	if (!error) {
-		if (drm_dev_enter(&q->mdev->drm, &idx)) {
-			mlu_job_emit(q, job);
+		if (drm_dev_enter(&ring->mdev->drm, &idx)) {
+			mlu_job_emit(ring, job);
 			drm_dev_exit(idx);
 			goto out_unlock;
 		}
 		error = -ENODEV;
 	}
-	mlu_job_account(q->mdev, job, error);
+	mlu_job_account(ring->mdev, job, error);
 	dma_fence_set_error(fence, error);
 	dma_fence_signal_locked(fence);
 
 out_unlock:
-	spin_unlock_irqrestore(&q->lock, flags);
+	spin_unlock_irqrestore(&ring->lock, flags);
 	dma_fence_end_signalling(fence_cookie);
 	return dma_fence_get(fence);
 }
@@ -462,7 +507,7 @@ static void mlu_job_account_dropped(struct mlu_job *job)
 {
 	int error = job->base.s_fence->finished.error;
 
-	mlu_job_account(job->q->mdev, job, error ?: -ECANCELED);
+	mlu_job_account(job->ring->mdev, job, error ?: -ECANCELED);
 }
 
 static void mlu_job_free(struct drm_sched_job *sched_job)
@@ -491,110 +536,104 @@ static void mlu_job_free(struct drm_sched_job *sched_job)
  * Reset the whole card.  The jobs the card was running complete with an
  * error (@bad with its own, -ETIMEDOUT, the others -EIO); the jobs behind
  * them on the rings and those still waiting in the schedulers run
- * afterwards.  @stopped is a queue whose scheduler the caller already
+ * afterwards.  @stopped is a ring whose scheduler the caller already
  * stopped, or NULL.
  */
 static void mlu_job_recover_device(struct mlu_device *mdev, struct mlu_job *bad,
-				   struct mlu_queue *stopped)
+				   struct mlu_ring *stopped)
 {
 	unsigned int i;
 	u32 reset;
 	int ret;
 
-	for (i = 0; i < mdev->num_queues; i++) {
-		struct mlu_queue *q = &mdev->queues[i];
+	for (i = 0; i < mdev->num_rings; i++) {
+		struct mlu_ring *ring = &mdev->rings[i];
 
-		if (q != stopped)
-			drm_sched_stop(&q->sched,
-				       bad && bad->q == q ? &bad->base : NULL);
-		mlu_job_retire(q);
-		mlu_job_abort_started(q, -EIO);
+		if (ring != stopped)
+			drm_sched_stop(&ring->sched,
+				       bad && bad->ring == ring ? &bad->base : NULL);
+		mlu_job_retire(ring);
+		mlu_job_abort_started(ring, -EIO);
 	}
 
-	ret = mlu_hw_reset(mdev);
-	if (ret)
-		drm_err(&mdev->drm, "reset failed, the card is unusable\n");
+	ret = mlu_card_reset(mdev);
 	mlu_health_count_reset(mdev, ret);
 	/* Recoveries are serialised on reset_wq: this is the count just made. */
 	reset = atomic_read(&mdev->reset_count);
 	trace_mlu_reset(mlu_trace_card(mdev), -1, reset);
 
-	for (i = 0; i < mdev->num_queues; i++) {
-		struct mlu_queue *q = &mdev->queues[i];
+	for (i = 0; i < mdev->num_rings; i++) {
+		struct mlu_ring *ring = &mdev->rings[i];
 
-		mlu_job_retire(q);
-		mlu_job_unqueue_inflight(q, reset);
-		/* Aborted jobs complete, the others are written to the ring again. */
-		drm_sched_resubmit_jobs(&q->sched);
-		drm_sched_start(&q->sched);
+		mlu_job_retire(ring);
+		mlu_job_replay(ring, reset, 0);
+		mlu_job_sched_resume(ring);
 	}
 }
 
 /*
- * Restart the queue of a hung job.  The queue executes in order, so the
+ * Restart the ring of a hung job.  The ring executes in order, so the
  * jobs behind the hung one never started: they run again unless they come
  * from the same submitter (the scheduler cancels those, they may depend on
- * the hung one).  Other queues are not disturbed.
+ * the hung one).  Other rings are not disturbed.
  */
-static void mlu_job_recover_queue(struct mlu_job *bad)
+static void mlu_job_recover_ring(struct mlu_job *bad)
 {
-	struct mlu_queue *q = bad->q;
-	struct mlu_device *mdev = q->mdev;
+	struct mlu_ring *ring = bad->ring;
+	struct mlu_device *mdev = ring->mdev;
 	u32 reset;
 
-	drm_sched_stop(&q->sched, &bad->base);
-	if (mlu_hw_queue_restart(q)) {
-		drm_warn(&mdev->drm, "queue %u did not stop, resetting the card\n",
-			 q->index);
-		mlu_job_recover_device(mdev, bad, q);
+	drm_sched_stop(&ring->sched, &bad->base);
+	if (mlu_ring_restart(ring)) {
+		drm_warn(&mdev->drm, "ring %u did not stop, resetting the card\n",
+			 ring->index);
+		mlu_job_recover_device(mdev, bad, ring);
 		return;
 	}
 	mlu_health_count_reset(mdev, 0);
 	reset = atomic_read(&mdev->reset_count);
-	trace_mlu_reset(mlu_trace_card(mdev), q->index, reset);
+	trace_mlu_reset(mlu_trace_card(mdev), ring->index, reset);
 
-	mlu_job_retire(q);
-	mlu_job_unqueue_inflight(q, reset);
-	drm_sched_increase_karma(&bad->base);
-	drm_sched_resubmit_jobs(&q->sched);
-	drm_sched_start(&q->sched);
+	mlu_job_retire(ring);
+	mlu_job_replay(ring, reset, bad->base.s_fence->scheduled.context);
+	mlu_job_sched_resume(ring);
 }
 
 static enum drm_gpu_sched_stat mlu_job_timedout(struct drm_sched_job *sched_job)
 {
 	struct mlu_job *job = to_mlu_job(sched_job);
-	struct mlu_queue *q = job->q;
-	struct mlu_device *mdev = q->mdev;
+	struct mlu_ring *ring = job->ring;
+	struct mlu_device *mdev = ring->mdev;
 	int idx;
 
+	/*
+	 * The scheduler took the job off its list to call us; drm_sched_stop()
+	 * puts it back, so that the scheduler frees it however it ends.
+	 */
 	if (!drm_dev_enter(&mdev->drm, &idx)) {
 		/* Unplugged: removal completes every job on the rings. */
-		dma_fence_wait(&sched_job->s_fence->finished, false);
-		mlu_job_free(sched_job);
+		drm_sched_stop(&ring->sched, sched_job);
+		mlu_job_sched_resume(ring);
 		return DRM_GPU_SCHED_STAT_ENODEV;
 	}
 
 	/* A lost or late interrupt? */
-	mlu_job_retire(q);
+	mlu_job_retire(ring);
 	if (dma_fence_is_signaled(job->hw_fence)) {
-		/*
-		 * The scheduler took the job off its list before calling us;
-		 * once its done-callback has run nobody else frees it.
-		 */
-		dma_fence_wait(&sched_job->s_fence->finished, false);
-		mlu_job_free(sched_job);
+		drm_sched_stop(&ring->sched, sched_job);
+		mlu_job_sched_resume(ring);
 		drm_dev_exit(idx);
 		return DRM_GPU_SCHED_STAT_NOMINAL;
 	}
 
 	dev_warn_ratelimited(mdev->drm.dev,
-			     "queue %u: job %llu of context %u timed out\n",
-			     q->index, job->seqno, job->ctx->id);
+			     "ring %u: job %llu of context %u timed out\n",
+			     ring->index, job->seqno, job->ctx->id);
 	job->abort_error = -ETIMEDOUT;
-	if (mlu_read(mdev, MLU_REG_STATUS) & MLU_STATUS_FATAL)
+	if (mlu_reg_read(mdev, MLU_REG_STATUS) & MLU_STATUS_FATAL)
 		mlu_job_recover_device(mdev, job, NULL);
 	else
-		mlu_job_recover_queue(job);
+		mlu_job_recover_ring(job);
 
 	drm_dev_exit(idx);
 	return DRM_GPU_SCHED_STAT_NOMINAL;
@@ -780,10 +819,10 @@ static void mlu_job_push(struct mlu_exec_queue *queue, struct mlu_job *job,
 	mutex_lock(&queue->submit_lock);
 	drm_sched_job_arm(&job->base);
 	/* Arming picked the ring (the entity may move between rings). */
-	job->q = container_of(job->base.sched, struct mlu_queue, sched);
+	job->ring = container_of(job->base.sched, struct mlu_ring, sched);
 	finished = dma_fence_get(&job->base.s_fence->finished);
-	trace_mlu_job_submit(mlu_trace_card(job->q->mdev), job->ctx->id,
-			     job->q->index, job->id, job->packet_count,
+	trace_mlu_job_submit(mlu_trace_card(job->ring->mdev), job->ctx->id,
+			     job->ring->index, job->id, job->packet_count,
 			     current->tgid);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&queue->submit_lock);
@@ -897,9 +936,9 @@ static void mlu_job_release(struct drm_device *drm, void *arg)
 	struct mlu_device *mdev = to_mlu_device(drm);
 	unsigned int i;
 
-	for (i = 0; i < mdev->num_queues; i++) {
-		if (mdev->queues[i].sched.ops)
-			drm_sched_fini(&mdev->queues[i].sched);
+	for (i = 0; i < mdev->num_rings; i++) {
+		if (mdev->rings[i].sched.ops)
+			drm_sched_fini(&mdev->rings[i].sched);
 	}
 	if (mdev->sched_wq)
 		destroy_workqueue(mdev->sched_wq);
@@ -907,8 +946,8 @@ static void mlu_job_release(struct drm_device *drm, void *arg)
 }
 
 /**
- * mlu_job_init() - create a scheduler per hardware queue
- * @mdev: device with its queues allocated
+ * mlu_job_init() - create a scheduler per hardware ring
+ * @mdev: device with its rings allocated
  *
  * The schedulers live as long as the DRM device, so that files still open
  * after the card was removed can be closed safely.
@@ -940,8 +979,8 @@ int mlu_job_init(struct mlu_device *mdev)
 	if (!mdev->sched_wq)
 		return -ENOMEM;
 
-	for (i = 0; i < mdev->num_queues; i++) {
-		struct mlu_queue *q = &mdev->queues[i];
+	for (i = 0; i < mdev->num_rings; i++) {
+		struct mlu_ring *ring = &mdev->rings[i];
 		const struct drm_sched_init_args args = {
 			.ops = &mlu_sched_ops,
 			.submit_wq = mdev->sched_wq,
@@ -949,13 +988,13 @@ int mlu_job_init(struct mlu_device *mdev)
 			.num_rqs = DRM_SCHED_PRIORITY_COUNT,
 			.credit_limit = MLU_RING_CREDITS,
 			.timeout = msecs_to_jiffies(mdev->job_timeout_ms),
-			.name = q->name,
+			.name = ring->name,
 			.dev = mdev->drm.dev,
 		};
 
-		ret = drm_sched_init(&q->sched, &args);
+		ret = drm_sched_init(&ring->sched, &args);
 		if (ret) {
-			q->sched.ops = NULL;
+			ring->sched.ops = NULL;
 			return ret;
 		}
 	}
@@ -963,21 +1002,21 @@ int mlu_job_init(struct mlu_device *mdev)
 }
 
 /**
- * mlu_job_print_inflight() - list the jobs on a queue's ring, for debugfs
- * @q: queue
+ * mlu_job_print_inflight() - list the jobs on a ring, for debugfs
+ * @ring: ring
  * @p: where to print, one line per job, oldest first
  */
-void mlu_job_print_inflight(struct mlu_queue *q, struct drm_printer *p)
+void mlu_job_print_inflight(struct mlu_ring *ring, struct drm_printer *p)
 {
 	struct mlu_job *job;
 	unsigned long flags;
 
-	spin_lock_irqsave(&q->lock, flags);
-	list_for_each_entry(job, &q->inflight, inflight)
+	spin_lock_irqsave(&ring->lock, flags);
+	list_for_each_entry(job, &ring->inflight, inflight)
 		drm_printf(p, "    job %llu seqno %llu ctx %u packets %u slot %u\n",
 			   job->id, job->seqno, job->ctx->id, job->packet_count,
 			   job->fence_slot);
-	spin_unlock_irqrestore(&q->lock, flags);
+	spin_unlock_irqrestore(&ring->lock, flags);
 }
 
 /**

@@ -19,7 +19,8 @@
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
-#include "mlu_drv.h"
+#include "mlu_device.h"
+#include "mlu_mmu.h"
 #include "mlu_trace.h"
 
 #define MLU_PT_BYTES	(MLU_PT_ENTRIES * sizeof(__le64))
@@ -114,7 +115,7 @@ static void mlu_mmu_invalidate(struct mlu_mmu_ctx *ctx)
 
 	if (!drm_dev_enter(&mdev->drm, &idx))
 		return;
-	mlu_write(mdev, MLU_REG_MMU_INVALIDATE, ctx->id);
+	mlu_reg_write(mdev, MLU_REG_MMU_INVALIDATE, ctx->id);
 	drm_dev_exit(idx);
 }
 
@@ -333,7 +334,7 @@ static void mlu_mmu_ctx_set_entry(struct mlu_mmu_ctx *ctx, bool valid)
 	dma_wmb();
 	WRITE_ONCE(mdev->ctx_table[ctx->id], cpu_to_le64(entry));
 	if (!valid)
-		mlu_write(mdev, MLU_REG_MMU_INVALIDATE, ctx->id);
+		mlu_reg_write(mdev, MLU_REG_MMU_INVALIDATE, ctx->id);
 	drm_dev_exit(idx);
 }
 
@@ -441,9 +442,9 @@ void mlu_mmu_ctx_put(struct mlu_mmu_ctx *ctx)
  */
 void mlu_mmu_hw_setup(struct mlu_device *mdev)
 {
-	mlu_write(mdev, MLU_REG_MMU_CTX_TABLE_LO, lower_32_bits(mdev->ctx_table_dma));
-	mlu_write(mdev, MLU_REG_MMU_CTX_TABLE_HI, upper_32_bits(mdev->ctx_table_dma));
-	mlu_write(mdev, MLU_REG_MMU_CTX_COUNT, MLU_MAX_CONTEXTS);
+	mlu_reg_write(mdev, MLU_REG_MMU_CTX_TABLE_LO, lower_32_bits(mdev->ctx_table_dma));
+	mlu_reg_write(mdev, MLU_REG_MMU_CTX_TABLE_HI, upper_32_bits(mdev->ctx_table_dma));
+	mlu_reg_write(mdev, MLU_REG_MMU_CTX_COUNT, MLU_MAX_CONTEXTS);
 }
 
 /**
@@ -455,7 +456,7 @@ void mlu_mmu_hw_setup(struct mlu_device *mdev)
  */
 void mlu_mmu_report_fault(struct mlu_device *mdev)
 {
-	u32 status = mlu_read(mdev, MLU_REG_MMU_FAULT_STATUS);
+	u32 status = mlu_reg_read(mdev, MLU_REG_MMU_FAULT_STATUS);
 	u64 addr;
 	u32 ctx;
 
@@ -463,19 +464,19 @@ void mlu_mmu_report_fault(struct mlu_device *mdev)
 		return;
 
 	atomic64_inc(&mdev->stats.mmu_faults);
-	ctx = mlu_read(mdev, MLU_REG_MMU_FAULT_CTX);
-	addr = mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_LO) |
-	       (u64)mlu_read(mdev, MLU_REG_MMU_FAULT_ADDR_HI) << 32;
+	ctx = mlu_reg_read(mdev, MLU_REG_MMU_FAULT_CTX);
+	addr = mlu_reg_read(mdev, MLU_REG_MMU_FAULT_ADDR_LO) |
+	       (u64)mlu_reg_read(mdev, MLU_REG_MMU_FAULT_ADDR_HI) << 32;
 	trace_mlu_mmu_fault(mlu_trace_card(mdev), ctx, addr,
 			    FIELD_GET(MLU_FAULT_REASON_MASK, status));
 	dev_warn_ratelimited(mdev->drm.dev,
-			     "MMU fault: ctx %u queue %u %s va 0x%llx reason %u%s\n",
+			     "MMU fault: ctx %u ring %u %s va 0x%llx reason %u%s\n",
 			     ctx, FIELD_GET(MLU_FAULT_QUEUE_MASK, status),
 			     status & MLU_FAULT_WRITE ? "write" : "read", addr,
 			     FIELD_GET(MLU_FAULT_REASON_MASK, status),
 			     status & MLU_FAULT_OVERFLOW ? " (more dropped)" : "");
-	mlu_write(mdev, MLU_REG_MMU_FAULT_STATUS,
-		  MLU_FAULT_VALID | MLU_FAULT_OVERFLOW);
+	mlu_reg_write(mdev, MLU_REG_MMU_FAULT_STATUS,
+		      MLU_FAULT_VALID | MLU_FAULT_OVERFLOW);
 }
 
 /**

@@ -33,8 +33,9 @@
 #include <drm/drm_print.h>
 #include <drm/mlu_accel.h>
 
-#include "mlu_drv.h"
+#include "mlu_device.h"
 #include "mlu_gem.h"
+#include "mlu_mmu.h"
 
 /* sg entries carry 32-bit lengths: split device memory blocks into these. */
 #define MLU_DEVMEM_SG_MAX	SZ_1G

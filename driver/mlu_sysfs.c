@@ -23,7 +23,8 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 
-#include "mlu_drv.h"
+#include "mlu_device.h"
+#include "mlu_sysfs.h"
 
 /* A reset this recent makes the card "degraded". */
 #define MLU_HEALTH_WINDOW	(60 * HZ)
@@ -34,9 +35,9 @@ static struct mlu_device *mlu_sysfs_mdev(struct device *dev)
 }
 
 /**
- * mlu_health_count_reset() - account a card or queue reset
+ * mlu_health_count_reset() - account a card or ring reset
  * @mdev: device
- * @error: result of a card reset (0 for queue resets)
+ * @error: result of a card reset (0 for ring resets)
  *
  * The time of the reset and whether the card came back feed the health
  * state.
@@ -63,7 +64,7 @@ static const char *const mlu_health_names[] = {
 /*
  * failed: the last card reset did not bring the card back, or the card no
  * longer answers (registers read all ones).  degraded: the card reports a
- * fatal error that recovery has not cleared yet, or a queue or card was
+ * fatal error that recovery has not cleared yet, or a ring or card was
  * reset in the last MLU_HEALTH_WINDOW.  ok otherwise.  MMU faults do not
  * count: they are a program's bad addresses, not a sick card.
  */
@@ -78,7 +79,7 @@ static enum mlu_health mlu_health(struct mlu_device *mdev)
 		return MLU_HEALTH_FAILED;
 	if (!drm_dev_enter(&mdev->drm, &idx))
 		return MLU_HEALTH_FAILED;
-	status = mlu_read(mdev, MLU_REG_STATUS);
+	status = mlu_reg_read(mdev, MLU_REG_STATUS);
 	drm_dev_exit(idx);
 	if (status == ~0u)
 		return MLU_HEALTH_FAILED;
@@ -181,7 +182,7 @@ static ssize_t utilization_show(struct device *dev,
 
 	if (!drm_dev_enter(&mdev->drm, &idx))
 		return -ENODEV;
-	load = mlu_read(mdev, MLU_REG_LOAD);
+	load = mlu_reg_read(mdev, MLU_REG_LOAD);
 	drm_dev_exit(idx);
 	load = min_t(u32, load, MLU_LOAD_FULL);
 	return sysfs_emit(buf, "%u\n",

@@ -10,9 +10,9 @@
  *
  * card is the index of the card's accel node (/dev/accel/accel<card>),
  * ctx the submitter's MMU context id (fdinfo's drm-client-id is another
- * number), queue the hardware queue, job the card-unique job id that
+ * number), ring the hardware ring, job the card-unique job id that
  * SUBMIT assigned, seqno the job's hardware fence sequence number on its
- * queue.  Device times are the card's TIMESTAMP counter in nanoseconds.
+ * ring.  Device times are the card's TIMESTAMP counter in nanoseconds.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
@@ -27,7 +27,7 @@
 
 #include <drm/drm_file.h>
 
-#include "mlu_drv.h"
+#include "mlu_device.h"
 
 #ifndef __MLU_TRACE_HELPERS__
 #define __MLU_TRACE_HELPERS__
@@ -50,52 +50,52 @@ static inline u32 mlu_trace_card(const struct mlu_device *mdev)
  */
 
 TRACE_EVENT(mlu_job_submit,
-	    TP_PROTO(u32 card, u32 ctx, u32 queue, u64 job, u32 packets,
+	    TP_PROTO(u32 card, u32 ctx, u32 ring, u64 job, u32 packets,
 		     s32 pid),
-	    TP_ARGS(card, ctx, queue, job, packets, pid),
+	    TP_ARGS(card, ctx, ring, job, packets, pid),
 	    TP_STRUCT__entry(__field(u32, card)
 			     __field(u32, ctx)
-			     __field(u32, queue)
+			     __field(u32, ring)
 			     __field(u64, job)
 			     __field(u32, packets)
 			     __field(s32, pid)),
 	    TP_fast_assign(__entry->card = card;
 			   __entry->ctx = ctx;
-			   __entry->queue = queue;
+			   __entry->ring = ring;
 			   __entry->job = job;
 			   __entry->packets = packets;
 			   __entry->pid = pid;),
-	    TP_printk("card=%u ctx=%u queue=%u job=%llu packets=%u pid=%d",
-		      __entry->card, __entry->ctx, __entry->queue, __entry->job,
+	    TP_printk("card=%u ctx=%u ring=%u job=%llu packets=%u pid=%d",
+		      __entry->card, __entry->ctx, __entry->ring, __entry->job,
 		      __entry->packets, __entry->pid)
 );
 
 TRACE_EVENT(mlu_job_start,
-	    TP_PROTO(u32 card, u32 ctx, u32 queue, u64 job, u64 seqno),
-	    TP_ARGS(card, ctx, queue, job, seqno),
+	    TP_PROTO(u32 card, u32 ctx, u32 ring, u64 job, u64 seqno),
+	    TP_ARGS(card, ctx, ring, job, seqno),
 	    TP_STRUCT__entry(__field(u32, card)
 			     __field(u32, ctx)
-			     __field(u32, queue)
+			     __field(u32, ring)
 			     __field(u64, job)
 			     __field(u64, seqno)),
 	    TP_fast_assign(__entry->card = card;
 			   __entry->ctx = ctx;
-			   __entry->queue = queue;
+			   __entry->ring = ring;
 			   __entry->job = job;
 			   __entry->seqno = seqno;),
-	    TP_printk("card=%u ctx=%u queue=%u job=%llu seqno=%llu",
-		      __entry->card, __entry->ctx, __entry->queue, __entry->job,
+	    TP_printk("card=%u ctx=%u ring=%u job=%llu seqno=%llu",
+		      __entry->card, __entry->ctx, __entry->ring, __entry->job,
 		      __entry->seqno)
 );
 
 TRACE_EVENT(mlu_job_done,
-	    TP_PROTO(u32 card, u32 ctx, u32 queue, u64 job, u64 seqno,
+	    TP_PROTO(u32 card, u32 ctx, u32 ring, u64 job, u64 seqno,
 		     s32 error, u64 dev_start_ns, u64 dev_duration_ns),
-	    TP_ARGS(card, ctx, queue, job, seqno, error, dev_start_ns,
+	    TP_ARGS(card, ctx, ring, job, seqno, error, dev_start_ns,
 		    dev_duration_ns),
 	    TP_STRUCT__entry(__field(u32, card)
 			     __field(u32, ctx)
-			     __field(u32, queue)
+			     __field(u32, ring)
 			     __field(u64, job)
 			     __field(u64, seqno)
 			     __field(s32, error)
@@ -103,14 +103,14 @@ TRACE_EVENT(mlu_job_done,
 			     __field(u64, dev_duration_ns)),
 	    TP_fast_assign(__entry->card = card;
 			   __entry->ctx = ctx;
-			   __entry->queue = queue;
+			   __entry->ring = ring;
 			   __entry->job = job;
 			   __entry->seqno = seqno;
 			   __entry->error = error;
 			   __entry->dev_start_ns = dev_start_ns;
 			   __entry->dev_duration_ns = dev_duration_ns;),
-	    TP_printk("card=%u ctx=%u queue=%u job=%llu seqno=%llu error=%d dev_start_ns=%llu dev_duration_ns=%llu",
-		      __entry->card, __entry->ctx, __entry->queue, __entry->job,
+	    TP_printk("card=%u ctx=%u ring=%u job=%llu seqno=%llu error=%d dev_start_ns=%llu dev_duration_ns=%llu",
+		      __entry->card, __entry->ctx, __entry->ring, __entry->job,
 		      __entry->seqno, __entry->error, __entry->dev_start_ns,
 		      __entry->dev_duration_ns)
 );
@@ -131,16 +131,16 @@ TRACE_EVENT(mlu_mmu_fault,
 );
 
 TRACE_EVENT(mlu_reset,
-	    TP_PROTO(u32 card, s32 queue, u32 count),
-	    TP_ARGS(card, queue, count),
+	    TP_PROTO(u32 card, s32 ring, u32 count),
+	    TP_ARGS(card, ring, count),
 	    TP_STRUCT__entry(__field(u32, card)
-			     __field(s32, queue)
+			     __field(s32, ring)
 			     __field(u32, count)),
 	    TP_fast_assign(__entry->card = card;
-			   __entry->queue = queue;
+			   __entry->ring = ring;
 			   __entry->count = count;),
-	    TP_printk("card=%u queue=%d count=%u",
-		      __entry->card, __entry->queue, __entry->count)
+	    TP_printk("card=%u ring=%d count=%u",
+		      __entry->card, __entry->ring, __entry->count)
 );
 
 DECLARE_EVENT_CLASS(mlu_bo,

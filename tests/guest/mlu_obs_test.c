@@ -459,7 +459,7 @@ TEST_F(obs, known_workload_agrees_in_sysfs_fdinfo_traces_and_mlu_smi)
 		ASSERT_GT(NJOBS, submits);
 		EXPECT_EQ(self->minor, ev_num(e, "card"));
 		EXPECT_EQ(self->info.context_id, ev_num(e, "ctx"));
-		EXPECT_EQ(WL_QUEUE, ev_num(e, "queue"));
+		EXPECT_EQ(WL_QUEUE, ev_num(e, "ring"));
 		EXPECT_EQ(submits % 3 + 1, ev_num(e, "packets"));
 		job_ids[submits++] = ev_num(e, "job");
 	}
@@ -483,7 +483,7 @@ TEST_F(obs, known_workload_agrees_in_sysfs_fdinfo_traces_and_mlu_smi)
 				state = 2;
 				starts++;
 				seqno = ev_num(e, "seqno");
-				EXPECT_EQ(WL_QUEUE, ev_num(e, "queue"));
+				EXPECT_EQ(WL_QUEUE, ev_num(e, "ring"));
 				EXPECT_EQ(self->info.context_id, ev_num(e, "ctx"));
 			} else if (!strcmp(e->name, "mlu_job_done")) {
 				EXPECT_EQ(2, state);
@@ -607,7 +607,7 @@ static int check_reset_events(struct __test_metadata *_metadata, const struct ev
 		if (strcmp(evs[i].name, "mlu_reset"))
 			continue;
 		EXPECT_EQ(card, ev_num(&evs[i], "card"));
-		EXPECT_EQ(queue, ev_num(&evs[i], "queue"));
+		EXPECT_EQ(queue, ev_num(&evs[i], "ring"));
 		EXPECT_EQ(count, ev_num(&evs[i], "count"));
 		resets++;
 	}

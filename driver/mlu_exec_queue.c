@@ -27,7 +27,9 @@
 #include <drm/gpu_scheduler.h>
 #include <drm/mlu_accel.h>
 
-#include "mlu_drv.h"
+#include "mlu_device.h"
+#include "mlu_exec_queue.h"
+#include "mlu_ring.h"
 
 /* Queues a file may have at once, and the range of their ids. */
 #define MLU_MAX_FILE_QUEUES	256
@@ -46,9 +48,9 @@ mlu_exec_queue_create(struct mlu_file *mfile, enum drm_sched_priority priority,
 	if (!queue)
 		return ERR_PTR(-ENOMEM);
 
-	for (i = 0; i < mdev->num_queues; i++) {
+	for (i = 0; i < mdev->num_rings; i++) {
 		if (ring_mask & BIT(i))
-			queue->scheds[n++] = &mdev->queues[i].sched;
+			queue->scheds[n++] = &mdev->rings[i].sched;
 	}
 	/* The entity keeps a pointer to the list: it lives in the queue. */
 	ret = drm_sched_entity_init(&queue->entity, priority, queue->scheds, n,
@@ -101,7 +103,7 @@ struct mlu_exec_queue *mlu_exec_queue_lookup(struct mlu_file *mfile, u32 queue,
 	struct mlu_exec_queue *found;
 
 	if (!by_id) {
-		if (queue >= mfile->mdev->num_queues)
+		if (queue >= mfile->mdev->num_rings)
 			return ERR_PTR(-EINVAL);
 		found = mfile->ring_queues[queue];
 		kref_get(&found->ref);
@@ -147,7 +149,7 @@ int mlu_ioctl_queue_create(struct drm_device *drm, void *data,
 	struct mlu_device *mdev = to_mlu_device(drm);
 	struct mlu_file *mfile = file->driver_priv;
 	struct drm_mlu_queue_create *args = data;
-	u32 all_rings = GENMASK(mdev->num_queues - 1, 0);
+	u32 all_rings = GENMASK(mdev->num_rings - 1, 0);
 	enum drm_sched_priority priority;
 	struct mlu_exec_queue *queue;
 	u32 id;
@@ -210,18 +212,18 @@ int mlu_ioctl_queue_destroy(struct drm_device *drm, void *data,
 }
 
 /**
- * mlu_queue_file_open() - create the implicit queues of a new file
+ * mlu_exec_queue_file_open() - create the implicit queues of a new file
  * @mfile: file
  *
  * Return: 0 or a negative errno.
  */
-int mlu_queue_file_open(struct mlu_file *mfile)
+int mlu_exec_queue_file_open(struct mlu_file *mfile)
 {
 	struct mlu_device *mdev = mfile->mdev;
 	unsigned int i;
 
 	xa_init_flags(&mfile->queues, XA_FLAGS_ALLOC1);
-	for (i = 0; i < mdev->num_queues; i++) {
+	for (i = 0; i < mdev->num_rings; i++) {
 		struct mlu_exec_queue *queue;
 
 		queue = mlu_exec_queue_create(mfile, DRM_SCHED_PRIORITY_NORMAL,
@@ -237,14 +239,14 @@ int mlu_queue_file_open(struct mlu_file *mfile)
 }
 
 /**
- * mlu_queue_file_close() - destroy every queue of a closing file
+ * mlu_exec_queue_file_close() - destroy every queue of a closing file
  * @mfile: file
  *
  * Jobs already handed to the card keep running and hold what they use;
  * jobs still waiting in the queues are flushed to the card, or completed
  * with -ESRCH when the process was killed.
  */
-void mlu_queue_file_close(struct mlu_file *mfile)
+void mlu_exec_queue_file_close(struct mlu_file *mfile)
 {
 	struct mlu_exec_queue *queue;
 	unsigned long id;
@@ -255,6 +257,6 @@ void mlu_queue_file_close(struct mlu_file *mfile)
 		mlu_exec_queue_put(queue);
 	}
 	xa_destroy(&mfile->queues);
-	for (i = 0; i < mfile->mdev->num_queues; i++)
+	for (i = 0; i < mfile->mdev->num_rings; i++)
 		mlu_exec_queue_put(mfile->ring_queues[i]);
 }

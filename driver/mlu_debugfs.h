@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * debugfs: the driver's and the card's state, fault injection and benchmarks.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#ifndef __MLU_DEBUGFS_H__
+#define __MLU_DEBUGFS_H__
+
+#include "mlu_device.h"
+
+void mlu_debugfs_init(struct mlu_device *mdev);
+void mlu_bench_debugfs_init(struct mlu_device *mdev);
+
+#endif /* __MLU_DEBUGFS_H__ */

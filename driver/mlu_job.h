@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Jobs: the submit ioctl, the rings' schedulers, completion and recovery.
+ *
+ * Copyright (c) 2026 The MLU stack authors
+ */
+#ifndef __MLU_JOB_H__
+#define __MLU_JOB_H__
+
+#include "mlu_device.h"
+
+struct drm_file;
+struct drm_mlu_context_status;
+struct drm_printer;
+struct mlu_mmu_ctx;
+struct mlu_ring;
+
+/* A job is its packets plus the kernel's FENCE; keep room for several. */
+#define MLU_MAX_JOB_PACKETS	255
+#define MLU_MAX_JOB_BOS		4096
+#define MLU_MAX_JOB_SYNCS	256
+
+int mlu_job_init(struct mlu_device *mdev);
+void mlu_job_fini(struct mlu_device *mdev);
+void mlu_job_retire(struct mlu_ring *ring);
+void mlu_job_emit_probe(struct mlu_ring *ring, u64 value);
+void mlu_job_cancel_inflight(struct mlu_device *mdev, int error);
+void mlu_job_device_error(struct mlu_device *mdev);
+int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file);
+void mlu_job_print_inflight(struct mlu_ring *ring, struct drm_printer *p);
+void mlu_job_context_status(struct mlu_device *mdev, struct mlu_mmu_ctx *ctx,
+			    struct drm_mlu_context_status *status);
+
+#endif /* __MLU_JOB_H__ */
