@@ -61,6 +61,11 @@ static inline struct mlu_bo *to_mlu_bo(struct drm_gem_object *obj)
 	return container_of(to_drm_gem_shmem_obj(obj), struct mlu_bo, base);
 }
 
+static inline struct drm_gem_object *mlu_bo_gem(struct mlu_bo *bo)
+{
+	return &bo->base.base;
+}
+
 struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
 					     size_t size);
 void mlu_gem_unmap_all(struct drm_device *drm);

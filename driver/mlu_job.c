@@ -22,14 +22,17 @@
  */
 
 #include <linux/dma-fence-chain.h>
+#include <linux/dma-resv.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
+#include <drm/drm_gem.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 #include <drm/drm_syncobj.h>
@@ -710,41 +713,176 @@ static int mlu_job_copy_packets(struct drm_device *drm, struct mlu_job *job,
 	return 0;
 }
 
-static int mlu_job_lookup_bos(struct drm_file *file, struct mlu_job *job,
-			      u64 uptr, u32 count)
+/**
+ * struct mlu_submit_bos - the BOs of a submit, for implicit sync
+ * @objs: the GEM object of each listed BO, once, for
+ *	drm_gem_lock_reservations()
+ * @written: bit i is set when the job writes @objs[i]
+ * @count: number of @objs
+ * @ticket: the acquire context while the reservations are locked
+ *
+ * The job's mappings hold the objects; these are borrowed for the submit.
+ */
+struct mlu_submit_bos {
+	struct drm_gem_object **objs;
+	unsigned long *written;
+	u32 count;
+	struct ww_acquire_ctx ticket;
+};
+
+/* One listed BO while the list is read, sorted and merged. */
+struct mlu_submit_bo_use {
+	struct drm_gem_object *obj;
+	bool write;
+};
+
+static int mlu_submit_bo_use_cmp(const void *a, const void *b)
 {
+	const struct mlu_submit_bo_use *x = a, *y = b;
+
+	return x->obj < y->obj ? -1 : x->obj > y->obj;
+}
+
+/* The user's BO list: plain handles, or with DRM_MLU_SUBMIT_BO_USAGE entries. */
+static int mlu_job_read_bo_list(const struct drm_mlu_submit *args,
+				struct drm_mlu_submit_bo *entries)
+{
+	u32 i, count = args->bo_handle_count;
 	u32 *handles;
-	int ret = 0;
-	u32 i;
+
+	if (args->flags & DRM_MLU_SUBMIT_BO_USAGE) {
+		if (copy_from_user(entries, u64_to_user_ptr(args->bo_handles),
+				   array_size(count, sizeof(*entries))))
+			return -EFAULT;
+		for (i = 0; i < count; i++) {
+			if (entries[i].flags & ~DRM_MLU_SUBMIT_BO_READ)
+				return -EINVAL;
+		}
+		return 0;
+	}
+
+	/* Unpack in place from the back: a handle is half an entry. */
+	handles = (u32 *)entries;
+	if (copy_from_user(handles, u64_to_user_ptr(args->bo_handles),
+			   array_size(count, sizeof(*handles))))
+		return -EFAULT;
+	for (i = count; i-- > 0;) {
+		u32 handle = handles[i];
+
+		entries[i].handle = handle;
+		entries[i].flags = 0;
+	}
+	return 0;
+}
+
+/*
+ * Look up the listed BOs: keep their mappings in the job, and collect each
+ * object once in @bos, written if any entry of it is written.
+ */
+static int mlu_job_lookup_bos(struct drm_file *file, struct mlu_job *job,
+			      const struct drm_mlu_submit *args,
+			      struct mlu_submit_bos *bos)
+{
+	u32 i, count = args->bo_handle_count;
+	struct drm_mlu_submit_bo *entries;
+	struct mlu_submit_bo_use *uses;
+	int ret;
 
 	if (!count)
 		return 0;
 
-	handles = kvmalloc_array(count, sizeof(*handles), GFP_KERNEL);
+	entries = kvmalloc_array(count, sizeof(*entries), GFP_KERNEL);
+	uses = kvmalloc_array(count, sizeof(*uses), GFP_KERNEL);
 	job->mappings = kvcalloc(count, sizeof(*job->mappings), GFP_KERNEL);
-	if (!handles || !job->mappings) {
+	bos->objs = kvmalloc_array(count, sizeof(*bos->objs), GFP_KERNEL);
+	bos->written = bitmap_zalloc(count, GFP_KERNEL);
+	if (!entries || !uses || !job->mappings || !bos->objs || !bos->written) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (copy_from_user(handles, u64_to_user_ptr(uptr),
-			   array_size(count, sizeof(*handles)))) {
-		ret = -EFAULT;
+	ret = mlu_job_read_bo_list(args, entries);
+	if (ret)
 		goto out;
-	}
 
 	for (i = 0; i < count; i++) {
 		struct mlu_bo_mapping *mapping;
 
-		mapping = mlu_bo_mapping_lookup(file, handles[i]);
+		mapping = mlu_bo_mapping_lookup(file, entries[i].handle);
 		if (IS_ERR(mapping)) {
 			ret = PTR_ERR(mapping);
 			goto out;
 		}
 		job->mappings[job->mapping_count++] = mapping;
+		uses[i].obj = mlu_bo_gem(mapping->bo);
+		uses[i].write = !(entries[i].flags & DRM_MLU_SUBMIT_BO_READ);
+	}
+
+	/* A BO listed twice would be locked twice. */
+	sort(uses, count, sizeof(*uses), mlu_submit_bo_use_cmp, NULL);
+	for (i = 0; i < count; i++) {
+		if (bos->count && bos->objs[bos->count - 1] == uses[i].obj) {
+			if (uses[i].write)
+				__set_bit(bos->count - 1, bos->written);
+			continue;
+		}
+		if (uses[i].write)
+			__set_bit(bos->count, bos->written);
+		bos->objs[bos->count++] = uses[i].obj;
 	}
 out:
-	kvfree(handles);
+	kvfree(uses);
+	kvfree(entries);
 	return ret;
+}
+
+static void mlu_submit_bos_free(struct mlu_submit_bos *bos)
+{
+	kvfree(bos->objs);
+	bitmap_free(bos->written);
+}
+
+/*
+ * Implicit sync, first half: lock the BOs' reservation objects, make room
+ * for the job's fence in each, and make the job wait for the fences already
+ * there (all of them for a BO it writes, the writers' for one it reads).
+ * The reservations stay locked until mlu_job_push() has added the fence.
+ */
+static int mlu_job_lock_bos(struct mlu_job *job, struct mlu_submit_bos *bos)
+{
+	u32 i;
+	int ret;
+
+	ret = drm_gem_lock_reservations(bos->objs, bos->count, &bos->ticket);
+	if (ret)
+		return ret;
+	for (i = 0; i < bos->count; i++) {
+		struct drm_gem_object *obj = bos->objs[i];
+
+		ret = dma_resv_reserve_fences(obj->resv, 1);
+		if (ret)
+			goto err_unlock;
+		ret = drm_sched_job_add_implicit_dependencies(&job->base, obj,
+							      test_bit(i, bos->written));
+		if (ret)
+			goto err_unlock;
+	}
+	return 0;
+
+err_unlock:
+	drm_gem_unlock_reservations(bos->objs, bos->count, &bos->ticket);
+	return ret;
+}
+
+/* Implicit sync, second half: the job's completion in every BO it lists. */
+static void mlu_job_fence_bos(struct mlu_submit_bos *bos,
+			      struct dma_fence *finished)
+{
+	u32 i;
+
+	for (i = 0; i < bos->count; i++)
+		dma_resv_add_fence(bos->objs[i]->resv, finished,
+				   test_bit(i, bos->written) ?
+				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
 }
 
 static int mlu_job_add_in_syncs(struct drm_file *file, struct mlu_job *job,
@@ -786,7 +924,8 @@ static int mlu_job_add_in_syncs(struct drm_file *file, struct mlu_job *job,
 
 static int mlu_submit_check_args(const struct drm_mlu_submit *args)
 {
-	if (args->flags & ~DRM_MLU_SUBMIT_QUEUE_ID || args->pad)
+	if (args->flags & ~(DRM_MLU_SUBMIT_QUEUE_ID | DRM_MLU_SUBMIT_BO_USAGE) ||
+	    args->pad)
 		return -EINVAL;
 	if (args->out_sync_point && !args->out_sync)
 		return -EINVAL;
@@ -809,9 +948,12 @@ static u32 mlu_job_credits(u32 packet_count)
 		   MLU_RING_CREDITS / ring_jobs);
 }
 
-/* Publish the job's finished fence in the out-syncobj and queue the job. */
+/*
+ * Publish the job's finished fence in its BOs' reservations (then unlocked)
+ * and in the out-syncobj, and queue the job.
+ */
 static void mlu_job_push(struct mlu_exec_queue *queue, struct mlu_job *job,
-			 struct drm_syncobj *syncobj,
+			 struct mlu_submit_bos *bos, struct drm_syncobj *syncobj,
 			 struct dma_fence_chain *chain, u64 point)
 {
 	struct dma_fence *finished;
@@ -821,11 +963,13 @@ static void mlu_job_push(struct mlu_exec_queue *queue, struct mlu_job *job,
 	/* Arming picked the ring (the entity may move between rings). */
 	job->ring = container_of(job->base.sched, struct mlu_ring, sched);
 	finished = dma_fence_get(&job->base.s_fence->finished);
+	mlu_job_fence_bos(bos, finished);
 	trace_mlu_job_submit(mlu_trace_card(job->ring->mdev), job->ctx->id,
 			     job->ring->index, job->id, job->packet_count,
 			     current->tgid);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&queue->submit_lock);
+	drm_gem_unlock_reservations(bos->objs, bos->count, &bos->ticket);
 
 	if (syncobj && chain)
 		drm_syncobj_add_point(syncobj, chain, finished, point);
@@ -840,6 +984,7 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 	struct mlu_file *mfile = file->driver_priv;
 	struct drm_mlu_submit *args = data;
 	struct dma_fence_chain *chain = NULL;
+	struct mlu_submit_bos bos = {};
 	struct drm_syncobj *syncobj = NULL;
 	struct mlu_exec_queue *queue;
 	struct mlu_job *job;
@@ -896,16 +1041,19 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 	ret = mlu_job_copy_packets(drm, job, args->packets, args->packet_count);
 	if (ret)
 		goto err_cleanup_job;
-	ret = mlu_job_lookup_bos(file, job, args->bo_handles,
-				 args->bo_handle_count);
+	ret = mlu_job_lookup_bos(file, job, args, &bos);
 	if (ret)
 		goto err_cleanup_job;
 	ret = mlu_job_add_in_syncs(file, job, args);
 	if (ret)
 		goto err_cleanup_job;
+	ret = mlu_job_lock_bos(job, &bos);
+	if (ret)
+		goto err_cleanup_job;
 
 	job->id = atomic64_inc_return(&mdev->stats.jobs_submitted);
-	mlu_job_push(queue, job, syncobj, chain, args->out_sync_point);
+	mlu_job_push(queue, job, &bos, syncobj, chain, args->out_sync_point);
+	mlu_submit_bos_free(&bos);
 	if (syncobj)
 		drm_syncobj_put(syncobj);
 	mlu_exec_queue_put(queue);
@@ -914,6 +1062,7 @@ int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file)
 err_cleanup_job:
 	/* mlu_job_free() also runs drm_sched_job_cleanup(). */
 	mlu_job_free(&job->base);
+	mlu_submit_bos_free(&bos);
 	goto err_free_chain;
 err_free_job:
 	mlu_mmu_ctx_put(job->ctx);

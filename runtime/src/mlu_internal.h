@@ -72,8 +72,10 @@ struct mlu_queue {
  */
 int mlu_wait_syncobjs(int fd, uint32_t *handles, unsigned int count, uint64_t timeout_ns);
 int mlu_fence_result(int fd, uint32_t syncobj);
+/* Most BOs of one job the runtime submits: the operands of an op. */
+#define MLU_QUEUE_MAX_BOS	4
 int mlu_queue_submit(struct mlu_queue *q, const void *packets, uint32_t packet_count,
-		     const uint32_t *bos, uint32_t bo_count);
+		     const struct drm_mlu_submit_bo *bos, uint32_t bo_count);
 /* The driver's queue priority for a runtime one; -1 if out of range. */
 int mlu_queue_priority_to_uapi(int priority);
 /* event.c: a TIMESTAMP packet storing the card's counter at va. */

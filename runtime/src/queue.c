@@ -231,12 +231,12 @@ MLU_API int mlu_queue_wait_event(struct mlu_queue *queue, struct mlu_event *even
 static int record_timestamp(struct mlu_queue *queue, struct mlu_event *event)
 {
 	struct mlu_pkt_timestamp pkt;
-	uint32_t handle = event->stamp->handle;
+	struct drm_mlu_submit_bo bo = { .handle = event->stamp->handle };
 	int ret;
 
 	ret = mlu_pack_timestamp(event->stamp->device_va, &pkt);
 	if (!ret)
-		ret = mlu_queue_submit(queue, &pkt, 1, &handle, 1);
+		ret = mlu_queue_submit(queue, &pkt, 1, &bo, 1);
 	return ret;
 }
 
@@ -274,12 +274,16 @@ MLU_API int mlu_queue_record_event(struct mlu_queue *queue, struct mlu_event *ev
 /* ---- submission -------------------------------------------------------- */
 
 int mlu_queue_submit(struct mlu_queue *q, const void *packets, uint32_t packet_count,
-		     const uint32_t *bos, uint32_t bo_count)
+		     const struct drm_mlu_submit_bo *bos, uint32_t bo_count)
 {
 	struct drm_mlu_sync in[MLU_QUEUE_MAX_WAITS] = { 0 };
+	uint32_t handles[MLU_QUEUE_MAX_BOS];
 	struct drm_mlu_submit args = { 0 };
 	unsigned int i, slot;
 	int ret;
+
+	if (bo_count > MLU_QUEUE_MAX_BOS)
+		return MLU_ERROR_INVALID_ARGUMENT;
 
 	if (q->count == q->capacity) {
 		ret = collect_oldest(q, UINT64_MAX);
@@ -303,7 +307,15 @@ int mlu_queue_submit(struct mlu_queue *q, const void *packets, uint32_t packet_c
 	} else {
 		args.queue = q->hw_queue;
 	}
-	args.bo_handles = (uintptr_t)bos;
+	if ((q->device->info.driver_version & 0xffff) >= 2) {
+		/* Inputs marked read: jobs that share them need not wait. */
+		args.flags |= DRM_MLU_SUBMIT_BO_USAGE;
+		args.bo_handles = (uintptr_t)bos;
+	} else {
+		for (i = 0; i < bo_count; i++)
+			handles[i] = bos[i].handle;
+		args.bo_handles = (uintptr_t)handles;
+	}
 	args.bo_handle_count = bo_count;
 	args.in_syncs = (uintptr_t)in;
 	args.in_sync_count = q->wait_count;
@@ -331,19 +343,26 @@ static int operand_span(const struct mlu_queue *q, const struct mlu_operand *op,
 	return MLU_SUCCESS;
 }
 
-/* Distinct GEM handles of the operands, for the submit's BO list. */
-static unsigned int operand_handles(const struct mlu_operand *ops, unsigned int n,
-				    uint32_t *handles)
+/*
+ * The submit's BO list: each operand's buffer once, read unless it is the
+ * operand @written (the result), which the job writes.
+ */
+static unsigned int operand_bos(const struct mlu_operand *ops, unsigned int n,
+				unsigned int written, struct drm_mlu_submit_bo *bos)
 {
 	unsigned int i, j, count = 0;
 
 	for (i = 0; i < n; i++) {
 		if (!ops[i].buffer)
 			continue;
-		for (j = 0; j < count && handles[j] != ops[i].buffer->handle; j++)
+		for (j = 0; j < count && bos[j].handle != ops[i].buffer->handle; j++)
 			;
-		if (j == count)
-			handles[count++] = ops[i].buffer->handle;
+		if (j == count) {
+			bos[count].handle = ops[i].buffer->handle;
+			bos[count++].flags = DRM_MLU_SUBMIT_BO_READ;
+		}
+		if (i == written)
+			bos[j].flags = 0;
 	}
 	return count;
 }
@@ -366,7 +385,7 @@ MLU_API int mlu_enqueue_matmul(struct mlu_queue *queue, const struct mlu_matmul_
 {
 	struct mlu_operand ops[MLU_MM_OPERANDS];
 	struct mlu_span spans[MLU_MM_OPERANDS];
-	uint32_t handles[MLU_MM_OPERANDS];
+	struct drm_mlu_submit_bo bos[MLU_MM_OPERANDS];
 	struct mlu_pkt_matmul pkt;
 	int ret;
 
@@ -381,14 +400,15 @@ MLU_API int mlu_enqueue_matmul(struct mlu_queue *queue, const struct mlu_matmul_
 		ret = mlu_pack_matmul(args, spans, &pkt);
 	if (ret)
 		return ret;
-	return mlu_queue_submit(queue, &pkt, 1, handles, operand_handles(ops, MLU_MM_OPERANDS, handles));
+	return mlu_queue_submit(queue, &pkt, 1, bos,
+				operand_bos(ops, MLU_MM_OPERANDS, MLU_MM_C, bos));
 }
 
 MLU_API int mlu_enqueue_conv2d(struct mlu_queue *queue, const struct mlu_conv2d_args *args)
 {
 	struct mlu_operand ops[MLU_CV_OPERANDS];
 	struct mlu_span spans[MLU_CV_OPERANDS];
-	uint32_t handles[MLU_CV_OPERANDS];
+	struct drm_mlu_submit_bo bos[MLU_CV_OPERANDS];
 	struct mlu_pkt_conv2d pkt;
 	int ret;
 
@@ -403,7 +423,8 @@ MLU_API int mlu_enqueue_conv2d(struct mlu_queue *queue, const struct mlu_conv2d_
 		ret = mlu_pack_conv2d(args, spans, &pkt);
 	if (ret)
 		return ret;
-	return mlu_queue_submit(queue, &pkt, 1, handles, operand_handles(ops, MLU_CV_OPERANDS, handles));
+	return mlu_queue_submit(queue, &pkt, 1, bos,
+				operand_bos(ops, MLU_CV_OPERANDS, MLU_CV_OUTPUT, bos));
 }
 
 /* COPY packets per job: 8 GiB; bigger copies are several jobs. */
@@ -414,8 +435,8 @@ MLU_API int mlu_enqueue_copy(struct mlu_queue *queue, struct mlu_operand dst,
 {
 	struct mlu_pkt_copy pkts[COPY_PACKETS_PER_JOB];
 	struct mlu_operand ops[2] = { dst, src };
+	struct drm_mlu_submit_bo bos[2];
 	struct mlu_span spans[2];
-	uint32_t handles[2];
 	uint64_t done;
 	int ret, count;
 
@@ -429,7 +450,7 @@ MLU_API int mlu_enqueue_copy(struct mlu_queue *queue, struct mlu_operand dst,
 					     COPY_PACKETS_PER_JOB, &done);
 		if (count < 0)
 			return count;
-		ret = mlu_queue_submit(queue, pkts, count, handles, operand_handles(ops, 2, handles));
+		ret = mlu_queue_submit(queue, pkts, count, bos, operand_bos(ops, 2, 0, bos));
 		if (ret)
 			return ret;
 		spans[0].va += done;

@@ -98,6 +98,10 @@ if step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/g
 	done <"$guest_top/build/tests/guest/tests.list"
 fi
 
+# vgem, when the kernel has it: the implicit sync tests' foreign fences.
+vgem=$(modinfo -k "$kver" -n vgem 2>/dev/null || true)
+case "$vgem" in /*) ;; *) vgem= ;; esac
+
 step initramfs "$guest_top/scripts/guest/mkinitramfs.sh" -o "$initrd" -k "$kver" \
-	${module:+-m "$module"} "${tests[@]}" "${files[@]}"
+	${vgem:+-m "$vgem"} ${module:+-m "$module"} "${tests[@]}" "${files[@]}"
 exit "$failures"

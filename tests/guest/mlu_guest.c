@@ -548,3 +548,34 @@ int mlu_recv_fd(int sock)
 	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
 	return fd;
 }
+
+long long mlu_fdinfo_bytes(int fd, const char *key, const char *region)
+{
+	char path[64], line[256], want[64];
+	long long v = -1, n;
+	char unit[16];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	snprintf(want, sizeof(want), "drm-%s-%s:", key, region);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		unit[0] = 0;
+		if (sscanf(line + strlen(want), "%lld %15s", &n, unit) < 1)
+			break;
+		v = n;
+		if (!strcmp(unit, "KiB"))
+			v = n << 10;
+		else if (!strcmp(unit, "MiB"))
+			v = n << 20;
+		else if (!strcmp(unit, "GiB"))
+			v = n << 30;
+		break;
+	}
+	fclose(f);
+	return v;
+}

@@ -72,6 +72,8 @@ int mlu_bo_info(int fd, uint32_t handle, struct drm_mlu_bo_info *info);
 void *mlu_bo_map(int fd, uint32_t handle);	/* NULL on failure */
 int mlu_bo_close(int fd, uint32_t handle);
 int mlu_submit(int fd, struct drm_mlu_submit *args);
+/* A drm-<key>-<region> figure of fd's fdinfo in bytes, or -1 if absent. */
+long long mlu_fdinfo_bytes(int fd, const char *key, const char *region);
 /* One job of packets on queue, waiting for in_sync (0: none), signalling out_sync. */
 int mlu_submit_simple(int fd, uint32_t queue, const void *packets, uint32_t count,
 		      const uint32_t *bos, uint32_t bo_count, uint32_t in_sync,

@@ -674,38 +674,6 @@ TEST(import_udmabuf)
 
 /* ---- accounting -------------------------------------------------------- */
 
-/* A drm-<key>-<region> figure of fd's fdinfo in bytes, or -1 if absent. */
-static long long fdinfo_bytes(int fd, const char *key, const char *region)
-{
-	char path[64], line[256], want[64];
-	long long v = -1, n;
-	char unit[16];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	snprintf(want, sizeof(want), "drm-%s-%s:", key, region);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, want, strlen(want)))
-			continue;
-		unit[0] = 0;
-		if (sscanf(line + strlen(want), "%lld %15s", &n, unit) < 1)
-			break;
-		v = n;
-		if (!strcmp(unit, "KiB"))
-			v = n << 10;
-		else if (!strcmp(unit, "MiB"))
-			v = n << 20;
-		else if (!strcmp(unit, "GiB"))
-			v = n << 30;
-		break;
-	}
-	fclose(f);
-	return v;
-}
-
 TEST(fdinfo_follows_bos)
 {
 	const long long host = 3 << 20, dev = 2 << 20;
@@ -716,11 +684,11 @@ TEST(fdinfo_follows_bos)
 	MLU_OPEN_CARD_OR_SKIP(fd, 0);
 	fd2 = mlu_open_card(0);
 	ASSERT_GE(fd2, 0);
-	sys0 = fdinfo_bytes(fd, "total", "system");
-	sysres0 = fdinfo_bytes(fd, "resident", "system");
-	dm0 = fdinfo_bytes(fd, "total", "devmem");
-	dmres0 = fdinfo_bytes(fd, "resident", "devmem");
-	shared0 = fdinfo_bytes(fd, "shared", "devmem");
+	sys0 = mlu_fdinfo_bytes(fd, "total", "system");
+	sysres0 = mlu_fdinfo_bytes(fd, "resident", "system");
+	dm0 = mlu_fdinfo_bytes(fd, "total", "devmem");
+	dmres0 = mlu_fdinfo_bytes(fd, "resident", "devmem");
+	shared0 = mlu_fdinfo_bytes(fd, "shared", "devmem");
 	ASSERT_EQ(0, sys0);
 	ASSERT_EQ(0, sysres0);
 	ASSERT_EQ(0, dm0);
@@ -728,35 +696,35 @@ TEST(fdinfo_follows_bos)
 	ASSERT_EQ(0, shared0);
 
 	ASSERT_EQ(0, mlu_bo_create(fd, host, 0, &h_host, NULL));
-	EXPECT_EQ(host, fdinfo_bytes(fd, "total", "system"));
+	EXPECT_EQ(host, mlu_fdinfo_bytes(fd, "total", "system"));
 	/* Mapping a host BO for the card pins its pages: resident at once. */
-	EXPECT_EQ(host, fdinfo_bytes(fd, "resident", "system"));
-	EXPECT_EQ(0, fdinfo_bytes(fd, "total", "devmem"));
+	EXPECT_EQ(host, mlu_fdinfo_bytes(fd, "resident", "system"));
+	EXPECT_EQ(0, mlu_fdinfo_bytes(fd, "total", "devmem"));
 
 	ASSERT_EQ(0, mlu_bo_create(fd, dev, DRM_MLU_BO_DEVMEM, &h_dev, NULL));
-	EXPECT_EQ(dev, fdinfo_bytes(fd, "total", "devmem"));
-	EXPECT_EQ(dev, fdinfo_bytes(fd, "resident", "devmem"));
-	EXPECT_EQ(host, fdinfo_bytes(fd, "total", "system"));
+	EXPECT_EQ(dev, mlu_fdinfo_bytes(fd, "total", "devmem"));
+	EXPECT_EQ(dev, mlu_fdinfo_bytes(fd, "resident", "devmem"));
+	EXPECT_EQ(host, mlu_fdinfo_bytes(fd, "total", "system"));
 
 	/* Shared once exported; the importer's file counts it too. */
 	ASSERT_EQ(0, drmPrimeHandleToFD(fd, h_dev, DRM_CLOEXEC | DRM_RDWR, &dmabuf));
-	EXPECT_EQ(dev, fdinfo_bytes(fd, "shared", "devmem"));
-	EXPECT_EQ(0, fdinfo_bytes(fd2, "total", "devmem"));
+	EXPECT_EQ(dev, mlu_fdinfo_bytes(fd, "shared", "devmem"));
+	EXPECT_EQ(0, mlu_fdinfo_bytes(fd2, "total", "devmem"));
 	ASSERT_EQ(0, drmPrimeFDToHandle(fd2, dmabuf, &h_imp));
-	EXPECT_EQ(dev, fdinfo_bytes(fd2, "total", "devmem"));
-	EXPECT_EQ(dev, fdinfo_bytes(fd2, "shared", "devmem"));
+	EXPECT_EQ(dev, mlu_fdinfo_bytes(fd2, "total", "devmem"));
+	EXPECT_EQ(dev, mlu_fdinfo_bytes(fd2, "shared", "devmem"));
 	close(dmabuf);
 
 	EXPECT_EQ(0, mlu_bo_close(fd, h_host));
-	EXPECT_EQ(0, fdinfo_bytes(fd, "total", "system"));
-	EXPECT_EQ(0, fdinfo_bytes(fd, "resident", "system"));
+	EXPECT_EQ(0, mlu_fdinfo_bytes(fd, "total", "system"));
+	EXPECT_EQ(0, mlu_fdinfo_bytes(fd, "resident", "system"));
 	EXPECT_EQ(0, mlu_bo_close(fd, h_dev));
-	EXPECT_EQ(0, fdinfo_bytes(fd, "total", "devmem"));
-	EXPECT_EQ(0, fdinfo_bytes(fd, "resident", "devmem"));
+	EXPECT_EQ(0, mlu_fdinfo_bytes(fd, "total", "devmem"));
+	EXPECT_EQ(0, mlu_fdinfo_bytes(fd, "resident", "devmem"));
 	/* The importer still holds the memory. */
-	EXPECT_EQ(dev, fdinfo_bytes(fd2, "total", "devmem"));
+	EXPECT_EQ(dev, mlu_fdinfo_bytes(fd2, "total", "devmem"));
 	EXPECT_EQ(0, mlu_bo_close(fd2, h_imp));
-	EXPECT_EQ(0, fdinfo_bytes(fd2, "total", "devmem"));
+	EXPECT_EQ(0, mlu_fdinfo_bytes(fd2, "total", "devmem"));
 	close(fd2);
 	close(fd);
 }

@@ -33,7 +33,7 @@ extern "C" {
 /** DRM_MLU_DRIVER_MAJOR - incompatible UAPI changes (never, so far). */
 #define DRM_MLU_DRIVER_MAJOR		1
 /** DRM_MLU_DRIVER_MINOR - bumped for every backward compatible addition. */
-#define DRM_MLU_DRIVER_MINOR		1
+#define DRM_MLU_DRIVER_MINOR		2
 
 /**
  * enum drm_mlu_ioctl_id - ioctl numbers, relative to DRM_COMMAND_BASE
@@ -366,9 +366,38 @@ struct drm_mlu_queue_destroy {
  * DRM_MLU_SUBMIT_QUEUE_ID - &drm_mlu_submit.queue is a queue id
  *
  * The job goes to a queue created with DRM_IOCTL_MLU_QUEUE_CREATE instead
- * of a hardware ring (driver minor 1).
+ * of a hardware ring (driver minor 1).  Submitting to a ring index, without
+ * this flag, is the legacy interface: it stays, but new userspace creates
+ * queues.
  */
 #define DRM_MLU_SUBMIT_QUEUE_ID		_BITUL(0)
+
+/**
+ * DRM_MLU_SUBMIT_BO_USAGE - &drm_mlu_submit.bo_handles lists usages
+ *
+ * @bo_handles points to an array of &struct drm_mlu_submit_bo, each a
+ * handle and how the job uses that BO, instead of plain __u32 handles,
+ * which the job is taken to write (driver minor 2).
+ */
+#define DRM_MLU_SUBMIT_BO_USAGE		_BITUL(1)
+
+/**
+ * DRM_MLU_SUBMIT_BO_READ - the job only reads this BO
+ *
+ * In &drm_mlu_submit_bo.flags.  The job waits for the BO's earlier writers
+ * only, and other jobs that only read it may run beside it.
+ */
+#define DRM_MLU_SUBMIT_BO_READ		_BITUL(0)
+
+/**
+ * struct drm_mlu_submit_bo - a BO of a job, with %DRM_MLU_SUBMIT_BO_USAGE
+ */
+struct drm_mlu_submit_bo {
+	/** @handle: GEM handle of the BO in the calling file. */
+	__u32 handle;
+	/** @flags: %DRM_MLU_SUBMIT_BO_READ, or zero for a BO the job writes. */
+	__u32 flags;
+};
 
 /**
  * struct drm_mlu_submit - argument of DRM_IOCTL_MLU_SUBMIT
@@ -377,7 +406,8 @@ struct drm_mlu_queue_destroy {
  * with %DRM_MLU_SUBMIT_QUEUE_ID the queue whose id is @queue.  Each
  * hardware ring of a file behaves as a queue of normal priority pinned to
  * that ring.  Jobs of one queue execute in submission order; jobs of
- * different files or queues are independent unless ordered with syncobjs.
+ * different files or queues are ordered by syncobjs and by the BOs they
+ * share.
  *
  * The job is @packet_count command packets (``struct mlu_pkt_*`` of the
  * card's hardware contract, 128 bytes each) copied from @packets at
@@ -401,15 +431,24 @@ struct drm_mlu_queue_destroy {
  * completed, even if they are closed before.  Every BO the packets address
  * must be listed; an unlisted BO closed while the job runs makes it fault.
  *
+ * Implicit sync: the job also waits for the fences already in the
+ * reservation objects of its BOs (for a BO it writes, every earlier job and
+ * dma-buf user; for a BO it only reads, the earlier writers), and adds its
+ * own completion to them, as a write or a read.  So another card importing
+ * a BO, or a CPU waiting on its dma-buf (poll(), DMA_BUF_IOCTL_EXPORT_SYNC_FILE),
+ * sees the job's result only once the job has completed.  Every listed BO is
+ * written unless %DRM_MLU_SUBMIT_BO_USAGE marks it %DRM_MLU_SUBMIT_BO_READ.
+ *
  * Errors: -EINVAL for unknown @flags, non-zero @pad, a @queue out of range, an
  * @in_sync_stride smaller than &struct drm_mlu_sync or above 4096, non-zero
- * unknown trailing bytes in an in-sync, non-zero &drm_mlu_sync.flags, a
- * forbidden opcode (FENCE, unknown), non-zero header flags or reserved field,
+ * unknown trailing bytes in an in-sync, non-zero &drm_mlu_sync.flags,
+ * unknown &drm_mlu_submit_bo.flags, a forbidden opcode (FENCE, unknown), non-zero header flags or reserved field,
  * @out_sync_point non-zero with @out_sync zero, or an in-sync that has no
  * fence (yet) at its point; -E2BIG for a count above the limits of
  * &struct drm_mlu_device_info; -ENOENT for a BO or syncobj handle or a
- * queue id that does not exist in this file; -EFAULT for an unreadable array; -ENOMEM;
- * -ENODEV after the card was removed.
+ * queue id that does not exist in this file; -EFAULT for an unreadable
+ * array; -ENOMEM; -EINTR or -ERESTARTSYS when a signal interrupted the wait
+ * for a BO's reservation lock; -ENODEV after the card was removed.
  */
 struct drm_mlu_submit {
 	/** @packets: user pointer to @packet_count 128-byte packets. */
@@ -421,11 +460,14 @@ struct drm_mlu_submit {
 	 * or a queue id with %DRM_MLU_SUBMIT_QUEUE_ID.
 	 */
 	__u32 queue;
-	/** @bo_handles: user pointer to @bo_handle_count __u32 GEM handles. */
+	/**
+	 * @bo_handles: user pointer to @bo_handle_count __u32 GEM handles, or
+	 * with %DRM_MLU_SUBMIT_BO_USAGE to as many &struct drm_mlu_submit_bo.
+	 */
 	__u64 bo_handles;
 	/** @bo_handle_count: number of BO handles. */
 	__u32 bo_handle_count;
-	/** @flags: %DRM_MLU_SUBMIT_QUEUE_ID or zero. */
+	/** @flags: %DRM_MLU_SUBMIT_QUEUE_ID, %DRM_MLU_SUBMIT_BO_USAGE. */
 	__u32 flags;
 	/** @in_syncs: user pointer to @in_sync_count &struct drm_mlu_sync. */
 	__u64 in_syncs;
