@@ -718,6 +718,8 @@ static int mlu_job_copy_packets(struct drm_device *drm, struct mlu_job *job,
  * @objs: the GEM object of each listed BO, once, for
  *	drm_gem_lock_reservations()
  * @written: bit i is set when the job writes @objs[i]
+ * @synced: bit i is set when @objs[i] takes part in implicit sync (it was
+ *	listed at least once without DRM_MLU_SUBMIT_BO_EXPLICIT)
  * @count: number of @objs
  * @ticket: the acquire context while the reservations are locked
  *
@@ -726,6 +728,7 @@ static int mlu_job_copy_packets(struct drm_device *drm, struct mlu_job *job,
 struct mlu_submit_bos {
 	struct drm_gem_object **objs;
 	unsigned long *written;
+	unsigned long *synced;
 	u32 count;
 	struct ww_acquire_ctx ticket;
 };
@@ -734,6 +737,7 @@ struct mlu_submit_bos {
 struct mlu_submit_bo_use {
 	struct drm_gem_object *obj;
 	bool write;
+	bool sync;
 };
 
 static int mlu_submit_bo_use_cmp(const void *a, const void *b)
@@ -755,7 +759,8 @@ static int mlu_job_read_bo_list(const struct drm_mlu_submit *args,
 				   array_size(count, sizeof(*entries))))
 			return -EFAULT;
 		for (i = 0; i < count; i++) {
-			if (entries[i].flags & ~DRM_MLU_SUBMIT_BO_READ)
+			if (entries[i].flags & ~(DRM_MLU_SUBMIT_BO_READ |
+						 DRM_MLU_SUBMIT_BO_EXPLICIT))
 				return -EINVAL;
 		}
 		return 0;
@@ -796,7 +801,9 @@ static int mlu_job_lookup_bos(struct drm_file *file, struct mlu_job *job,
 	job->mappings = kvcalloc(count, sizeof(*job->mappings), GFP_KERNEL);
 	bos->objs = kvmalloc_array(count, sizeof(*bos->objs), GFP_KERNEL);
 	bos->written = bitmap_zalloc(count, GFP_KERNEL);
-	if (!entries || !uses || !job->mappings || !bos->objs || !bos->written) {
+	bos->synced = bitmap_zalloc(count, GFP_KERNEL);
+	if (!entries || !uses || !job->mappings || !bos->objs || !bos->written ||
+	    !bos->synced) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -815,19 +822,18 @@ static int mlu_job_lookup_bos(struct drm_file *file, struct mlu_job *job,
 		job->mappings[job->mapping_count++] = mapping;
 		uses[i].obj = mlu_bo_gem(mapping->bo);
 		uses[i].write = !(entries[i].flags & DRM_MLU_SUBMIT_BO_READ);
+		uses[i].sync = !(entries[i].flags & DRM_MLU_SUBMIT_BO_EXPLICIT);
 	}
 
 	/* A BO listed twice would be locked twice. */
 	sort(uses, count, sizeof(*uses), mlu_submit_bo_use_cmp, NULL);
 	for (i = 0; i < count; i++) {
-		if (bos->count && bos->objs[bos->count - 1] == uses[i].obj) {
-			if (uses[i].write)
-				__set_bit(bos->count - 1, bos->written);
-			continue;
-		}
+		if (!bos->count || bos->objs[bos->count - 1] != uses[i].obj)
+			bos->objs[bos->count++] = uses[i].obj;
 		if (uses[i].write)
-			__set_bit(bos->count, bos->written);
-		bos->objs[bos->count++] = uses[i].obj;
+			__set_bit(bos->count - 1, bos->written);
+		if (uses[i].sync)
+			__set_bit(bos->count - 1, bos->synced);
 	}
 out:
 	kvfree(uses);
@@ -839,6 +845,7 @@ static void mlu_submit_bos_free(struct mlu_submit_bos *bos)
 {
 	kvfree(bos->objs);
 	bitmap_free(bos->written);
+	bitmap_free(bos->synced);
 }
 
 /*
@@ -861,6 +868,8 @@ static int mlu_job_lock_bos(struct mlu_job *job, struct mlu_submit_bos *bos)
 		ret = dma_resv_reserve_fences(obj->resv, 1);
 		if (ret)
 			goto err_unlock;
+		if (!test_bit(i, bos->synced))
+			continue;
 		ret = drm_sched_job_add_implicit_dependencies(&job->base, obj,
 							      test_bit(i, bos->written));
 		if (ret)
@@ -873,6 +882,14 @@ err_unlock:
 	return ret;
 }
 
+static enum dma_resv_usage mlu_submit_bo_usage(struct mlu_submit_bos *bos, u32 i)
+{
+	if (!test_bit(i, bos->synced))
+		return DMA_RESV_USAGE_BOOKKEEP;
+	return test_bit(i, bos->written) ? DMA_RESV_USAGE_WRITE :
+					   DMA_RESV_USAGE_READ;
+}
+
 /* Implicit sync, second half: the job's completion in every BO it lists. */
 static void mlu_job_fence_bos(struct mlu_submit_bos *bos,
 			      struct dma_fence *finished)
@@ -881,8 +898,7 @@ static void mlu_job_fence_bos(struct mlu_submit_bos *bos,
 
 	for (i = 0; i < bos->count; i++)
 		dma_resv_add_fence(bos->objs[i]->resv, finished,
-				   test_bit(i, bos->written) ?
-				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+				   mlu_submit_bo_usage(bos, i));
 }
 
 static int mlu_job_add_in_syncs(struct drm_file *file, struct mlu_job *job,

@@ -617,12 +617,22 @@ TEST(queues_spread_over_rings)
 		out[i] = mlu_syncobj_create(c.fd);
 	}
 	for (i = 0; i < nq; i++) {
-		uint32_t bos[2] = { b[i].bo.handle, ts.handle };
+		/* Every job writes its own slots of ts: no implicit sync on it. */
+		struct drm_mlu_submit_bo bos[2] = {
+			{ .handle = b[i].bo.handle },
+			{ .handle = ts.handle, .flags = DRM_MLU_SUBMIT_BO_EXPLICIT },
+		};
+		struct drm_mlu_submit s = {
+			.packets = (uintptr_t)pkts, .packet_count = 10,
+			.queue = id[i], .flags = DRM_MLU_SUBMIT_QUEUE_ID | DRM_MLU_SUBMIT_BO_USAGE,
+			.bo_handles = (uintptr_t)bos, .bo_handle_count = 2,
+			.out_sync = out[i],
+		};
 
 		ts_pkt((void *)&pkts[0], ts.va + 16 * i);
 		memcpy(&pkts[1], b[i].pkts, 8 * sizeof(pkts[0]));
 		ts_pkt((void *)&pkts[9], ts.va + 16 * i + 8);
-		ASSERT_EQ(0, submit_q(c.fd, id[i], pkts, 10, bos, 2, NULL, 0, out[i], 0));
+		ASSERT_EQ(0, mlu_submit(c.fd, &s));
 	}
 	for (i = 0; i < nq; i++) {
 		ASSERT_EQ(0, mlu_syncobj_wait(c.fd, out[i], WAIT_NS));

@@ -97,20 +97,27 @@ static int card_import(int fd, int dmabuf, uint32_t *handle, uint64_t *va)
 	return 0;
 }
 
-/* A job of one COPY (or none when @size is 0) with these BO uses. */
-static int submit_copy(int fd, uint64_t dst, uint64_t src, uint64_t size,
-		       const struct drm_mlu_submit_bo *bos, uint32_t bo_count,
-		       uint32_t out_sync)
+/* A job on @ring of one COPY (or none when @size is 0) with these BO uses. */
+static int submit_copy_on(int fd, uint32_t ring, uint64_t dst, uint64_t src, uint64_t size,
+			  const struct drm_mlu_submit_bo *bos, uint32_t bo_count,
+			  uint32_t out_sync)
 {
 	struct mlu_pkt_copy copy;
 	struct drm_mlu_submit s = {
-		.packets = (uintptr_t)&copy, .packet_count = size ? 1 : 0,
+		.packets = (uintptr_t)&copy, .packet_count = size ? 1 : 0, .queue = ring,
 		.bo_handles = (uintptr_t)bos, .bo_handle_count = bo_count,
 		.flags = DRM_MLU_SUBMIT_BO_USAGE, .out_sync = out_sync,
 	};
 
 	mlu_pkt_copy_init(&copy, dst, src, size);
 	return mlu_submit(fd, &s);
+}
+
+static int submit_copy(int fd, uint64_t dst, uint64_t src, uint64_t size,
+		       const struct drm_mlu_submit_bo *bos, uint32_t bo_count,
+		       uint32_t out_sync)
+{
+	return submit_copy_on(fd, 0, dst, src, size, bos, bo_count, out_sync);
 }
 
 static void fill_pattern(void *p, size_t size, uint32_t seed)
@@ -297,13 +304,18 @@ TEST_F(gate, other_card_waits_for_card_write)
 
 /*
  * Readers of a BO do not wait for one another; a writer waits for the
- * readers before it.  Packet-less jobs: they only wait.
+ * readers before it.  Packet-less jobs, which only wait; the blocked reader
+ * on ring 0, the others on ring 1, so that only the BO orders them.
  */
 TEST_F(gate, readers_share_a_bo_writers_wait)
 {
 	uint32_t shared, blocked_reader, reader, writer;
+	struct drm_mlu_device_info info;
 	uint64_t shared_va;
 
+	ASSERT_EQ(0, mlu_query_info(self->fd, &info));
+	if (info.num_queues < 2)
+		SKIP(return, "one ring only");
 	ASSERT_NE(NULL, card_bo_create(self->fd, 4096, &shared, &shared_va));
 	blocked_reader = mlu_syncobj_create(self->fd);
 	reader = mlu_syncobj_create(self->fd);
@@ -318,9 +330,9 @@ TEST_F(gate, readers_share_a_bo_writers_wait)
 		};
 		struct drm_mlu_submit_bo write = { .handle = shared };
 
-		ASSERT_EQ(0, submit_copy(self->fd, 0, 0, 0, gated, 2, blocked_reader));
-		ASSERT_EQ(0, submit_copy(self->fd, 0, 0, 0, &read, 1, reader));
-		ASSERT_EQ(0, submit_copy(self->fd, 0, 0, 0, &write, 1, writer));
+		ASSERT_EQ(0, submit_copy_on(self->fd, 0, 0, 0, 0, gated, 2, blocked_reader));
+		ASSERT_EQ(0, submit_copy_on(self->fd, 1, 0, 0, 0, &read, 1, reader));
+		ASSERT_EQ(0, submit_copy_on(self->fd, 1, 0, 0, 0, &write, 1, writer));
 	}
 	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, reader, WAIT_NS));
 	EXPECT_EQ(-ETIME, mlu_syncobj_wait(self->fd, writer, CLOSED_NS));
@@ -329,6 +341,19 @@ TEST_F(gate, readers_share_a_bo_writers_wait)
 	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, writer, WAIT_NS));
 	EXPECT_EQ(1, mlu_fence_status(self->fd, blocked_reader));
 	EXPECT_EQ(1, mlu_fence_status(self->fd, writer));
+}
+
+/* A BO listed as explicit takes no part: its fences do not hold the job. */
+TEST_F(gate, explicit_bo_is_not_waited_for)
+{
+	struct drm_mlu_submit_bo bo = {
+		.handle = self->bo, .flags = DRM_MLU_SUBMIT_BO_EXPLICIT,
+	};
+	uint32_t out = mlu_syncobj_create(self->fd);
+
+	ASSERT_EQ(0, submit_copy(self->fd, 0, 0, 0, &bo, 1, out));
+	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, out, WAIT_NS));
+	EXPECT_EQ(1, mlu_fence_status(self->fd, out));
 }
 
 /* fdinfo's drm-active-<region> counts the BOs of jobs not yet completed. */
@@ -367,7 +392,7 @@ TEST(bo_usage_list_is_checked)
 	ASSERT_EQ(0, mlu_bo_create(fd, 4096, 0, &bo, &va));
 	out = mlu_syncobj_create(fd);
 	{
-		struct drm_mlu_submit_bo bad = { .handle = bo, .flags = 1u << 1 };
+		struct drm_mlu_submit_bo bad = { .handle = bo, .flags = 1u << 2 };
 		struct drm_mlu_submit_bo twice[] = {
 			{ .handle = bo, .flags = DRM_MLU_SUBMIT_BO_READ },
 			{ .handle = bo },

@@ -360,7 +360,8 @@ TEST_F(submit, bad_fields)
 
 	/* Bit 0 is DRM_MLU_SUBMIT_QUEUE_ID (minor 1): queue 0 is no queue id. */
 	EXPECT_SUBMIT_ERRNO(ENOENT, flags, DRM_MLU_SUBMIT_QUEUE_ID);
-	EXPECT_SUBMIT_ERRNO(EINVAL, flags, 2);
+	/* Bit 1 is DRM_MLU_SUBMIT_BO_USAGE (minor 2), bit 2 the first unknown. */
+	EXPECT_SUBMIT_ERRNO(EINVAL, flags, 4);
 	EXPECT_SUBMIT_ERRNO(EINVAL, flags, 1u << 31);
 	EXPECT_SUBMIT_ERRNO(EINVAL, pad, 1);
 	EXPECT_SUBMIT_ERRNO(EINVAL, queue, self->info.num_queues);

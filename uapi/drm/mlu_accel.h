@@ -390,12 +390,26 @@ struct drm_mlu_queue_destroy {
 #define DRM_MLU_SUBMIT_BO_READ		_BITUL(0)
 
 /**
+ * DRM_MLU_SUBMIT_BO_EXPLICIT - userspace orders the job's use of this BO
+ *
+ * In &drm_mlu_submit_bo.flags.  The BO takes no part in implicit sync: the
+ * job does not wait for its fences, and adds its own for bookkeeping only
+ * (DMA_RESV_USAGE_BOOKKEEP), which no implicit waiter waits for.  For BOs
+ * that jobs of several queues use at once, e.g. disjoint parts of one BO,
+ * ordered by syncobjs if at all.
+ */
+#define DRM_MLU_SUBMIT_BO_EXPLICIT	_BITUL(1)
+
+/**
  * struct drm_mlu_submit_bo - a BO of a job, with %DRM_MLU_SUBMIT_BO_USAGE
  */
 struct drm_mlu_submit_bo {
 	/** @handle: GEM handle of the BO in the calling file. */
 	__u32 handle;
-	/** @flags: %DRM_MLU_SUBMIT_BO_READ, or zero for a BO the job writes. */
+	/**
+	 * @flags: %DRM_MLU_SUBMIT_BO_READ, %DRM_MLU_SUBMIT_BO_EXPLICIT, or
+	 * zero for a BO the job writes.
+	 */
 	__u32 flags;
 };
 
@@ -437,7 +451,8 @@ struct drm_mlu_submit_bo {
  * own completion to them, as a write or a read.  So another card importing
  * a BO, or a CPU waiting on its dma-buf (poll(), DMA_BUF_IOCTL_EXPORT_SYNC_FILE),
  * sees the job's result only once the job has completed.  Every listed BO is
- * written unless %DRM_MLU_SUBMIT_BO_USAGE marks it %DRM_MLU_SUBMIT_BO_READ.
+ * written unless %DRM_MLU_SUBMIT_BO_USAGE marks it %DRM_MLU_SUBMIT_BO_READ,
+ * or %DRM_MLU_SUBMIT_BO_EXPLICIT to leave it out of implicit sync.
  *
  * Errors: -EINVAL for unknown @flags, non-zero @pad, a @queue out of range, an
  * @in_sync_stride smaller than &struct drm_mlu_sync or above 4096, non-zero
