@@ -381,6 +381,7 @@ struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
 	struct mlu_import_bo *ibo;
 	struct drm_gem_object *obj;
 	struct sg_table *sgt;
+	size_t size;
 	int ret;
 
 	if (mlu_dmabuf_is_mlu(dma_buf)) {
@@ -392,6 +393,8 @@ struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
 	}
 	if (dma_buf->size > MLU_USER_VA_END - MLU_USER_VA_START - MLU_PAGE_SIZE)
 		return ERR_PTR(-E2BIG);
+	/* GEM objects are whole pages (and the card maps whole pages). */
+	size = PAGE_ALIGN(dma_buf->size);
 
 	ibo = kzalloc(sizeof(*ibo), GFP_KERNEL);
 	if (!ibo)
@@ -412,7 +415,7 @@ struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
 	}
 
 	obj = &ibo->base;
-	drm_gem_private_object_init(drm, obj, dma_buf->size);
+	drm_gem_private_object_init(drm, obj, size);
 	obj->funcs = &mlu_import_funcs;
 	obj->import_attach = attach;
 	obj->resv = dma_buf->resv;
