@@ -15,7 +15,6 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
-#include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_ioctl.h>
 #include <drm/drm_print.h>
 #include <drm/mlu_accel.h>
@@ -233,7 +232,6 @@ static const struct drm_driver mlu_drm_driver = {
 	.postclose = mlu_postclose,
 	.gem_create_object = mlu_gem_create_object,
 	.gem_prime_import = mlu_gem_prime_import,
-	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
 	.show_fdinfo = mlu_show_fdinfo,
 	.ioctls = mlu_ioctls,
 	.num_ioctls = ARRAY_SIZE(mlu_ioctls),

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Buffer objects: shmem-backed GEM objects, mapped into the device address
- * space of every file that holds a handle to them.
+ * Buffer objects, mapped into the device address space of every file that
+ * holds a handle to them.  Three kinds share &struct mlu_bo: host memory
+ * (shmem GEM objects), device memory (plain GEM objects over BAR2 blocks)
+ * and imported dma-bufs (mlu_prime.c).  One mapping core serves them all.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
 
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/err.h>
 #include <linux/gpu_buddy.h>
 #include <linux/io.h>
-#include <linux/dma-mapping.h>
-#include <linux/dma-resv.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -30,18 +33,87 @@
 
 #define MLU_BO_FLAGS	(DRM_MLU_BO_DEVMEM | DRM_MLU_BO_DEVICE_READ_ONLY)
 
-static struct mlu_bo_mapping *mlu_bo_find_mapping(struct mlu_bo *bo,
-						  struct mlu_mmu_ctx *ctx)
+/* ---- What every kind shares ---- */
+
+/**
+ * mlu_bo_init() - initialise the common part of a BO
+ * @bo: common part, zeroed
+ * @obj: the GEM object of the same BO, initialised
+ * @kind: the structure @bo and @obj are part of
+ */
+void mlu_bo_init(struct mlu_bo *bo, struct drm_gem_object *obj,
+		 enum mlu_bo_kind kind)
 {
-	struct mlu_bo_mapping *mapping;
+	bo->obj = obj;
+	bo->kind = kind;
+	mutex_init(&bo->mappings_lock);
+	INIT_LIST_HEAD(&bo->mappings);
+	INIT_LIST_HEAD(&bo->dev_link);
+}
 
-	lockdep_assert_held(&bo->mappings_lock);
+/**
+ * mlu_bo_fini() - undo mlu_bo_init() when the BO is freed
+ * @bo: common part of a BO no context maps any more
+ */
+void mlu_bo_fini(struct mlu_bo *bo)
+{
+	mlu_bo_untrack_dma(bo);
+	drm_WARN_ON(bo->obj->dev, !list_empty(&bo->mappings));
+	mutex_destroy(&bo->mappings_lock);
+}
 
-	list_for_each_entry(mapping, &bo->mappings, link) {
-		if (mapping->ctx == ctx)
-			return mapping;
-	}
-	return NULL;
+/**
+ * mlu_bo_track_dma() - list a BO whose memory is DMA-mapped for the card
+ * @bo: a host memory BO, from its first mapping on, or an import
+ *
+ * Removal gives up the mappings of every listed BO, mlu_gem_dma_unmap_all().
+ */
+void mlu_bo_track_dma(struct mlu_bo *bo)
+{
+	struct mlu_device *mdev = to_mlu_device(bo->obj->dev);
+
+	mutex_lock(&mdev->bo_list_lock);
+	if (list_empty(&bo->dev_link))
+		list_add_tail(&bo->dev_link, &mdev->bo_list);
+	mutex_unlock(&mdev->bo_list_lock);
+}
+
+/**
+ * mlu_bo_untrack_dma() - take a BO off the device's list of DMA-mapped BOs
+ * @bo: BO being freed
+ */
+void mlu_bo_untrack_dma(struct mlu_bo *bo)
+{
+	struct mlu_device *mdev = to_mlu_device(bo->obj->dev);
+
+	mutex_lock(&mdev->bo_list_lock);
+	list_del_init(&bo->dev_link);
+	mutex_unlock(&mdev->bo_list_lock);
+}
+
+/**
+ * mlu_gem_status_resident() - &drm_gem_object_funcs.status of BOs whose
+ *	memory is there from creation on (device memory, imports)
+ * @obj: BO
+ *
+ * Return: DRM_GEM_OBJECT_RESIDENT.
+ */
+enum drm_gem_object_status mlu_gem_status_resident(struct drm_gem_object *obj)
+{
+	return DRM_GEM_OBJECT_RESIDENT;
+}
+
+/* ---- Host memory BOs: shmem, through the shmem helpers' API ---- */
+
+static inline struct mlu_shmem_bo *to_mlu_shmem_bo(struct mlu_bo *bo)
+{
+	return container_of(bo, struct mlu_shmem_bo, bo);
+}
+
+static inline struct mlu_shmem_bo *obj_to_mlu_shmem_bo(struct drm_gem_object *obj)
+{
+	return container_of(to_drm_gem_shmem_obj(obj), struct mlu_shmem_bo,
+			    base);
 }
 
 /*
@@ -54,189 +126,89 @@ static int mlu_shmem_errno(int err)
 	return err == -ENOSPC ? -ENOMEM : err;
 }
 
-/**
- * mlu_bo_track_dma() - list a BO whose memory is DMA-mapped for the card
- * @bo: a host memory BO, from its first mapping on, or an import
- *
- * Removal gives up the mappings of every listed BO, mlu_gem_dma_unmap_all().
+/*
+ * Pin the pages and DMA-map them for the card, once: the first mapping
+ * into a context does it, later ones reuse the table.  The table is the
+ * driver's own (not the shmem helpers' cached one), so that removal can
+ * give up the DMA mapping while the BO lives on.
  */
-void mlu_bo_track_dma(struct mlu_bo *bo)
+static struct sg_table *mlu_shmem_bo_dma_map(struct mlu_shmem_bo *sbo)
 {
-	struct mlu_device *mdev = to_mlu_device(bo->base.base.dev);
-
-	mutex_lock(&mdev->bo_list_lock);
-	if (list_empty(&bo->dev_link))
-		list_add_tail(&bo->dev_link, &mdev->bo_list);
-	mutex_unlock(&mdev->bo_list_lock);
-}
-
-static void mlu_bo_untrack_dma(struct mlu_bo *bo)
-{
-	struct mlu_device *mdev = to_mlu_device(bo->base.base.dev);
-
-	mutex_lock(&mdev->bo_list_lock);
-	list_del_init(&bo->dev_link);
-	mutex_unlock(&mdev->bo_list_lock);
-}
-
-static struct mlu_bo_mapping *mlu_bo_mapping_create(struct mlu_bo *bo,
-						    struct mlu_mmu_ctx *ctx)
-{
-	bool writable = !(bo->flags & DRM_MLU_BO_DEVICE_READ_ONLY);
-	struct drm_gem_object *obj = &bo->base.base;
-	struct mlu_bo_mapping *mapping;
+	struct drm_gem_object *obj = &sbo->base.base;
 	struct sg_table *sgt;
 	int ret;
 
-	mapping = kzalloc(sizeof(*mapping), GFP_KERNEL);
-	if (!mapping)
-		return ERR_PTR(-ENOMEM);
-
-	if (bo->flags & DRM_MLU_BO_DEVMEM) {
-		ret = mlu_mmu_map_devmem(ctx, &mapping->node,
-					 &to_mlu_device(obj->dev)->devmem_mm,
-					 &bo->blocks, obj->size, writable);
-	} else {
-		sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
-		ret = mlu_shmem_errno(PTR_ERR_OR_ZERO(sgt));
-		if (!ret) {
-			mlu_bo_track_dma(bo);
-			ret = mlu_mmu_map_sgt(ctx, &mapping->node, sgt,
-					      obj->size, writable);
+	dma_resv_lock(obj->resv, NULL);
+	if (sbo->sgt) {
+		sgt = sbo->sgt;
+		goto out_unlock;
+	}
+	if (!sbo->pinned) {
+		ret = drm_gem_shmem_pin_locked(&sbo->base);
+		if (ret) {
+			sgt = ERR_PTR(mlu_shmem_errno(ret));
+			goto out_unlock;
 		}
+		sbo->pinned = true;
 	}
-	if (ret)
-		goto err_free;
-
-	kref_init(&mapping->ref);
-	drm_gem_object_get(obj);
-	mapping->bo = bo;
-	mlu_mmu_ctx_get(ctx);
-	mapping->ctx = ctx;
-	return mapping;
-
-err_free:
-	kfree(mapping);
-	return ERR_PTR(ret);
-}
-
-/* Called by kref_put_mutex() with mappings_lock held; drops it. */
-static void mlu_bo_mapping_release(struct kref *ref)
-{
-	struct mlu_bo_mapping *mapping =
-		container_of(ref, struct mlu_bo_mapping, ref);
-	struct mlu_bo *bo = mapping->bo;
-
-	list_del(&mapping->link);
-	mutex_unlock(&bo->mappings_lock);
-
-	mlu_mmu_unmap(mapping->ctx, &mapping->node);
-	mlu_mmu_ctx_put(mapping->ctx);
-	drm_gem_object_put(&bo->base.base);
-	kfree(mapping);
-}
-
-/**
- * mlu_bo_mapping_put() - drop a reference to a mapping
- * @mapping: mapping
- *
- * The last reference unmaps the BO from the context (the device stops
- * seeing its pages) and drops the BO and context references.
- */
-void mlu_bo_mapping_put(struct mlu_bo_mapping *mapping)
-{
-	kref_put_mutex(&mapping->ref, mlu_bo_mapping_release,
-		       &mapping->bo->mappings_lock);
-}
-
-/* GEM handle created in @file: map the BO into the file's context. */
-static int mlu_gem_open(struct drm_gem_object *obj, struct drm_file *file)
-{
-	struct mlu_file *mfile = file->driver_priv;
-	struct mlu_bo *bo = to_mlu_bo(obj);
-	struct mlu_bo_mapping *mapping;
-	int ret = 0;
-	int idx;
-
-	/* No DMA mapping may appear after mlu_gem_dma_unmap_all(). */
-	if (!drm_dev_enter(obj->dev, &idx))
-		return -ENODEV;
-
-	mutex_lock(&bo->mappings_lock);
-	mapping = mlu_bo_find_mapping(bo, mfile->ctx);
-	if (mapping) {
-		/* A second handle of the same file shares the mapping. */
-		kref_get(&mapping->ref);
+	/* A failure leaves the pages pinned until the BO is freed. */
+	sgt = drm_gem_shmem_get_sg_table(&sbo->base);
+	if (IS_ERR(sgt))
+		goto out_unlock;
+	ret = dma_map_sgtable(obj->dev->dev, sgt, DMA_BIDIRECTIONAL, 0);
+	if (ret) {
+		sg_free_table(sgt);
+		kfree(sgt);
+		sgt = ERR_PTR(ret);
 		goto out_unlock;
 	}
-	mapping = mlu_bo_mapping_create(bo, mfile->ctx);
-	if (IS_ERR(mapping)) {
-		ret = PTR_ERR(mapping);
-		goto out_unlock;
-	}
-	list_add_tail(&mapping->link, &bo->mappings);
+	sbo->sgt = sgt;
 out_unlock:
-	mutex_unlock(&bo->mappings_lock);
-	drm_dev_exit(idx);
-	return ret;
+	dma_resv_unlock(obj->resv);
+	return sgt;
 }
 
-static void mlu_gem_close(struct drm_gem_object *obj, struct drm_file *file)
+/* Give up the DMA mapping; the pages stay pinned until the BO is freed. */
+static void mlu_shmem_bo_dma_unmap(struct mlu_shmem_bo *sbo)
 {
-	struct mlu_file *mfile = file->driver_priv;
-	struct mlu_bo *bo = to_mlu_bo(obj);
-	struct mlu_bo_mapping *mapping;
+	struct drm_gem_object *obj = &sbo->base.base;
 
-	mutex_lock(&bo->mappings_lock);
-	mapping = mlu_bo_find_mapping(bo, mfile->ctx);
-	mutex_unlock(&bo->mappings_lock);
-	/*
-	 * Only the handle's own reference is dropped here.  The mapping can
-	 * be missing when another thread closed a handle whose open() had
-	 * not run yet: userspace can cause that, so no WARN.
-	 */
-	if (mapping)
-		mlu_bo_mapping_put(mapping);
-	else
-		drm_dbg(obj->dev, "closing a handle without a mapping\n");
+	dma_resv_lock(obj->resv, NULL);
+	if (sbo->sgt) {
+		dma_unmap_sgtable(obj->dev->dev, sbo->sgt, DMA_BIDIRECTIONAL, 0);
+		sg_free_table(sbo->sgt);
+		kfree(sbo->sgt);
+		sbo->sgt = NULL;
+	}
+	dma_resv_unlock(obj->resv);
 }
 
-static void mlu_gem_free(struct drm_gem_object *obj)
+static void mlu_shmem_bo_free(struct drm_gem_object *obj)
 {
-	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct mlu_shmem_bo *sbo = obj_to_mlu_shmem_bo(obj);
 
 	trace_mlu_bo_free(mlu_trace_card(to_mlu_device(obj->dev)), obj->size,
 			  MLU_TRACE_BO_HOST, current->tgid);
-	mlu_bo_untrack_dma(bo);
-	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
-	mutex_destroy(&bo->mappings_lock);
-	if (drm_gem_is_imported(obj))
-		mlu_gem_prime_release(bo);
-	drm_gem_shmem_free(&bo->base);
+	mlu_bo_fini(&sbo->bo);
+	mlu_shmem_bo_dma_unmap(sbo);
+	if (sbo->pinned)
+		drm_gem_shmem_unpin(&sbo->base);
+	drm_gem_shmem_free(&sbo->base);
 }
 
-/* Pages of host memory BOs come on first use; imports arrive pinned. */
-static enum drm_gem_object_status mlu_gem_status(struct drm_gem_object *obj)
+/* Pages come with the first mapping, which every handle has. */
+static enum drm_gem_object_status mlu_shmem_bo_status(struct drm_gem_object *obj)
 {
-	struct drm_gem_shmem_object *shmem = to_drm_gem_shmem_obj(obj);
-
-	if (drm_gem_is_imported(obj) || READ_ONCE(shmem->pages))
-		return DRM_GEM_OBJECT_RESIDENT;
-	return 0;
+	return READ_ONCE(obj_to_mlu_shmem_bo(obj)->pinned) ?
+	       DRM_GEM_OBJECT_RESIDENT : 0;
 }
 
-static size_t mlu_gem_rss(struct drm_gem_object *obj)
-{
-	return mlu_gem_status(obj) & DRM_GEM_OBJECT_RESIDENT ? obj->size : 0;
-}
-
-static const struct drm_gem_object_funcs mlu_gem_funcs = {
-	.free = mlu_gem_free,
+static const struct drm_gem_object_funcs mlu_shmem_funcs = {
+	.free = mlu_shmem_bo_free,
 	.open = mlu_gem_open,
 	.close = mlu_gem_close,
 	.export = mlu_gem_prime_export,
-	.status = mlu_gem_status,
-	.rss = mlu_gem_rss,
+	.status = mlu_shmem_bo_status,
 	.print_info = drm_gem_shmem_object_print_info,
 	.pin = drm_gem_shmem_object_pin,
 	.unpin = drm_gem_shmem_object_unpin,
@@ -247,25 +219,72 @@ static const struct drm_gem_object_funcs mlu_gem_funcs = {
 	.vm_ops = &drm_gem_shmem_vm_ops,
 };
 
-static void mlu_devmem_free(struct drm_gem_object *obj)
+/**
+ * mlu_gem_create_object() - &drm_driver.gem_create_object hook
+ * @drm: device
+ * @size: object size
+ *
+ * drm_gem_shmem_create() allocates host memory BOs through this.
+ *
+ * Return: the GEM object of a new &struct mlu_shmem_bo, or an ERR_PTR.
+ */
+struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
+					     size_t size)
+{
+	struct mlu_shmem_bo *sbo;
+
+	sbo = kzalloc(sizeof(*sbo), GFP_KERNEL);
+	if (!sbo)
+		return ERR_PTR(-ENOMEM);
+
+	sbo->base.map_wc = false;
+	sbo->base.base.funcs = &mlu_shmem_funcs;
+	mlu_bo_init(&sbo->bo, &sbo->base.base, MLU_BO_HOST);
+	trace_mlu_bo_create(mlu_trace_card(to_mlu_device(drm)), size,
+			    MLU_TRACE_BO_HOST, current->tgid);
+	return &sbo->base.base;
+}
+
+/* Refuse sizes the machine could never back, before pinning any page. */
+static bool mlu_bo_size_plausible(u64 size)
+{
+	return size >> PAGE_SHIFT <= totalram_pages();
+}
+
+/* Create a host memory BO. */
+static struct drm_gem_object *mlu_shmem_bo_create(struct drm_device *drm,
+						  u64 size)
+{
+	struct drm_gem_shmem_object *shmem;
+
+	if (!mlu_bo_size_plausible(size))
+		return ERR_PTR(-ENOMEM);
+	shmem = drm_gem_shmem_create(drm, size);
+	if (IS_ERR(shmem))
+		return ERR_PTR(mlu_shmem_errno(PTR_ERR(shmem)));
+	return &shmem->base;
+}
+
+/* ---- Device memory BOs: the card's BAR2, from the buddy allocator ---- */
+
+static inline struct mlu_devmem_bo *obj_to_mlu_devmem_bo(struct drm_gem_object *obj)
+{
+	return container_of(obj, struct mlu_devmem_bo, base);
+}
+
+static void mlu_devmem_bo_free(struct drm_gem_object *obj)
 {
 	struct mlu_device *mdev = to_mlu_device(obj->dev);
-	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct mlu_devmem_bo *dbo = obj_to_mlu_devmem_bo(obj);
 
 	trace_mlu_bo_free(mlu_trace_card(mdev), obj->size, MLU_TRACE_BO_DEVMEM,
 			  current->tgid);
-	drm_WARN_ON(obj->dev, !list_empty(&bo->mappings));
+	mlu_bo_fini(&dbo->bo);
 	mutex_lock(&mdev->devmem_lock);
-	gpu_buddy_free_list(&mdev->devmem_mm, &bo->blocks, 0);
+	gpu_buddy_free_list(&mdev->devmem_mm, &dbo->blocks, 0);
 	mutex_unlock(&mdev->devmem_lock);
 	drm_gem_object_release(obj);
-	mutex_destroy(&bo->mappings_lock);
-	kfree(bo);
-}
-
-static enum drm_gem_object_status mlu_devmem_status(struct drm_gem_object *obj)
-{
-	return DRM_GEM_OBJECT_RESIDENT;
+	kfree(dbo);
 }
 
 /*
@@ -273,13 +292,13 @@ static enum drm_gem_object_status mlu_devmem_status(struct drm_gem_object *obj)
  * A dma-buf mmap may start at an offset into the BO: vm_pgoff is the GEM
  * fake offset plus that.
  */
-static int mlu_devmem_mmap(struct drm_gem_object *obj,
-			   struct vm_area_struct *vma)
+static int mlu_devmem_bo_mmap(struct drm_gem_object *obj,
+			      struct vm_area_struct *vma)
 {
 	struct mlu_device *mdev = to_mlu_device(obj->dev);
 	u64 skip = (u64)(vma->vm_pgoff - drm_vma_node_start(&obj->vma_node))
 		   << PAGE_SHIFT;
-	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct mlu_devmem_bo *dbo = obj_to_mlu_devmem_bo(obj);
 	struct gpu_buddy_block *block;
 	unsigned long addr = vma->vm_start;
 	int ret = 0;
@@ -290,7 +309,7 @@ static int mlu_devmem_mmap(struct drm_gem_object *obj,
 
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
-	list_for_each_entry(block, &bo->blocks, link) {
+	list_for_each_entry(block, &dbo->blocks, link) {
 		u64 size = gpu_buddy_block_size(&mdev->devmem_mm, block);
 		u64 phys = mdev->devmem_bus + gpu_buddy_block_offset(block);
 		u64 len;
@@ -313,44 +332,60 @@ static int mlu_devmem_mmap(struct drm_gem_object *obj,
 	return ret;
 }
 
+static void mlu_devmem_bo_print_info(struct drm_printer *p, unsigned int indent,
+				     const struct drm_gem_object *obj)
+{
+	const struct mlu_devmem_bo *dbo =
+		container_of_const(obj, struct mlu_devmem_bo, base);
+	const struct gpu_buddy_block *block;
+	unsigned int count = 0;
+	u64 offset = 0;
+
+	list_for_each_entry(block, &dbo->blocks, link) {
+		if (!count++)
+			offset = gpu_buddy_block_offset(block);
+	}
+	drm_printf_indent(p, indent, "devmem_blocks=%u\n", count);
+	drm_printf_indent(p, indent, "devmem_offset=0x%llx\n", offset);
+}
+
 static const struct vm_operations_struct mlu_devmem_vm_ops = {
 	.open = drm_gem_vm_open,
 	.close = drm_gem_vm_close,
 };
 
 static const struct drm_gem_object_funcs mlu_devmem_funcs = {
-	.free = mlu_devmem_free,
+	.free = mlu_devmem_bo_free,
 	.open = mlu_gem_open,
 	.close = mlu_gem_close,
 	.export = mlu_gem_prime_export,
-	.status = mlu_devmem_status,
-	.mmap = mlu_devmem_mmap,
+	.print_info = mlu_devmem_bo_print_info,
+	.status = mlu_gem_status_resident,
+	.mmap = mlu_devmem_bo_mmap,
 	.vm_ops = &mlu_devmem_vm_ops,
 };
 
 /* Allocate and clear device memory for a DRM_MLU_BO_DEVMEM BO. */
-static struct drm_gem_object *mlu_devmem_create(struct mlu_device *mdev,
-						u64 size)
+static struct drm_gem_object *mlu_devmem_bo_create(struct mlu_device *mdev,
+						   u64 size)
 {
 	struct gpu_buddy_block *block;
-	struct mlu_bo *bo;
+	struct mlu_devmem_bo *dbo;
 	int ret, idx;
 
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
-	if (!bo)
+	dbo = kzalloc(sizeof(*dbo), GFP_KERNEL);
+	if (!dbo)
 		return ERR_PTR(-ENOMEM);
-	mutex_init(&bo->mappings_lock);
-	INIT_LIST_HEAD(&bo->mappings);
-	INIT_LIST_HEAD(&bo->blocks);
-	INIT_LIST_HEAD(&bo->dev_link);
-	drm_gem_private_object_init(&mdev->drm, &bo->base.base, size);
-	bo->base.base.funcs = &mlu_devmem_funcs;
+	INIT_LIST_HEAD(&dbo->blocks);
+	drm_gem_private_object_init(&mdev->drm, &dbo->base, size);
+	dbo->base.funcs = &mlu_devmem_funcs;
+	mlu_bo_init(&dbo->bo, &dbo->base, MLU_BO_DEVMEM);
 	trace_mlu_bo_create(mlu_trace_card(mdev), size, MLU_TRACE_BO_DEVMEM,
 			    current->tgid);
 
 	mutex_lock(&mdev->devmem_lock);
 	ret = gpu_buddy_alloc_blocks(&mdev->devmem_mm, 0, mdev->devmem_mm.size,
-				     size, PAGE_SIZE, &bo->blocks, 0);
+				     size, PAGE_SIZE, &dbo->blocks, 0);
 	mutex_unlock(&mdev->devmem_lock);
 	if (ret) {
 		/* The buddy allocator says -ENOSPC when it is full. */
@@ -363,101 +398,199 @@ static struct drm_gem_object *mlu_devmem_create(struct mlu_device *mdev,
 		ret = -ENODEV;
 		goto err_put;
 	}
-	list_for_each_entry(block, &bo->blocks, link)
+	list_for_each_entry(block, &dbo->blocks, link)
 		memset_io(mdev->devmem + gpu_buddy_block_offset(block), 0,
 			  gpu_buddy_block_size(&mdev->devmem_mm, block));
 	drm_dev_exit(idx);
-	return &bo->base.base;
+	return &dbo->base;
 
 err_put:
-	drm_gem_object_put(&bo->base.base);
+	drm_gem_object_put(&dbo->base);
 	return ERR_PTR(ret);
 }
 
 /**
- * mlu_gem_unmap_all() - revoke every CPU mapping of the device's BOs
- * @drm: device being removed
+ * to_mlu_bo() - the common part of a BO
+ * @obj: a GEM object of the device: every one is of one of the three kinds
  *
- * Device memory mappings point into BAR2, which the driver gives up;
- * later accesses get SIGBUS.  Host memory mappings simply fault back in.
+ * Return: the &struct mlu_bo of @obj.
  */
-void mlu_gem_unmap_all(struct drm_device *drm)
+struct mlu_bo *to_mlu_bo(struct drm_gem_object *obj)
 {
-	unmap_mapping_range(drm->anon_inode->i_mapping, 0, 0, 1);
+	if (obj->funcs == &mlu_shmem_funcs)
+		return &obj_to_mlu_shmem_bo(obj)->bo;
+	if (obj->funcs == &mlu_devmem_funcs)
+		return &obj_to_mlu_devmem_bo(obj)->bo;
+	return &container_of(obj, struct mlu_import_bo, base)->bo;
 }
 
-/**
- * mlu_gem_dma_unmap_all() - give up the DMA mappings of every BO's memory
- * @mdev: device being removed, quiesced: the card does no more DMA
- *
- * The DMA-API ties the mappings to the device, which the driver lets go of
- * while files may still hold the BOs.  The pages themselves stay with the
- * BO until it is freed, which then finds no mapping left to undo.  Imports
- * are unmapped and unpinned through their attachment (which the exporter
- * made for this device) and stay attached until freed.
- */
-void mlu_gem_dma_unmap_all(struct mlu_device *mdev)
-{
-	struct drm_gem_shmem_object *shmem;
-	struct mlu_bo *bo;
+/* ---- The mapping core: any kind of BO into a context ---- */
 
-	mutex_lock(&mdev->bo_list_lock);
-	list_for_each_entry(bo, &mdev->bo_list, dev_link) {
-		shmem = &bo->base;
-		if (drm_gem_is_imported(&shmem->base)) {
-			mlu_gem_prime_release(bo);
-			continue;
-		}
-		dma_resv_lock(shmem->base.resv, NULL);
-		if (shmem->sgt) {
-			dma_unmap_sgtable(mdev->drm.dev, shmem->sgt,
-					  DMA_BIDIRECTIONAL, 0);
-			sg_free_table(shmem->sgt);
-			kfree(shmem->sgt);
-			shmem->sgt = NULL;
-		}
-		dma_resv_unlock(shmem->base.resv);
+static struct mlu_bo_mapping *mlu_bo_find_mapping(struct mlu_bo *bo,
+						  struct mlu_mmu_ctx *ctx)
+{
+	struct mlu_bo_mapping *mapping;
+
+	lockdep_assert_held(&bo->mappings_lock);
+
+	list_for_each_entry(mapping, &bo->mappings, link) {
+		if (mapping->ctx == ctx)
+			return mapping;
 	}
-	mutex_unlock(&mdev->bo_list_lock);
+	return NULL;
+}
+
+/*
+ * Map @bo at a new range of @ctx: device memory by its blocks, everything
+ * else by the sg table of its DMA addresses for the card.
+ */
+static int mlu_bo_mmu_map(struct mlu_bo *bo, struct mlu_mmu_ctx *ctx,
+			  struct drm_mm_node *node)
+{
+	bool writable = !(bo->flags & DRM_MLU_BO_DEVICE_READ_ONLY);
+	struct mlu_device *mdev = to_mlu_device(bo->obj->dev);
+	u64 size = bo->obj->size;
+	struct sg_table *sgt;
+
+	switch (bo->kind) {
+	case MLU_BO_DEVMEM:
+		return mlu_mmu_map_devmem(ctx, node, &mdev->devmem_mm,
+					  &to_mlu_devmem_bo(bo)->blocks, size,
+					  writable);
+	case MLU_BO_HOST:
+		sgt = mlu_shmem_bo_dma_map(to_mlu_shmem_bo(bo));
+		if (IS_ERR(sgt))
+			return PTR_ERR(sgt);
+		mlu_bo_track_dma(bo);
+		break;
+	case MLU_BO_IMPORT:
+		/* Given back only at removal, after which nothing maps. */
+		sgt = to_mlu_import_bo(bo)->sgt;
+		if (!sgt)
+			return -ENODEV;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return mlu_mmu_map_sgt(ctx, node, sgt, size, writable);
+}
+
+static struct mlu_bo_mapping *mlu_bo_mapping_create(struct mlu_bo *bo,
+						    struct mlu_mmu_ctx *ctx)
+{
+	struct mlu_bo_mapping *mapping;
+	int ret;
+
+	mapping = kzalloc(sizeof(*mapping), GFP_KERNEL);
+	if (!mapping)
+		return ERR_PTR(-ENOMEM);
+
+	ret = mlu_bo_mmu_map(bo, ctx, &mapping->node);
+	if (ret) {
+		kfree(mapping);
+		return ERR_PTR(ret);
+	}
+
+	kref_init(&mapping->ref);
+	drm_gem_object_get(bo->obj);
+	mapping->bo = bo;
+	mlu_mmu_ctx_get(ctx);
+	mapping->ctx = ctx;
+	return mapping;
+}
+
+/* Called by kref_put_mutex() with mappings_lock held; drops it. */
+static void mlu_bo_mapping_release(struct kref *ref)
+{
+	struct mlu_bo_mapping *mapping =
+		container_of(ref, struct mlu_bo_mapping, ref);
+	struct mlu_bo *bo = mapping->bo;
+
+	list_del(&mapping->link);
+	mutex_unlock(&bo->mappings_lock);
+
+	mlu_mmu_unmap(mapping->ctx, &mapping->node);
+	mlu_mmu_ctx_put(mapping->ctx);
+	drm_gem_object_put(bo->obj);
+	kfree(mapping);
 }
 
 /**
- * mlu_gem_init() - set up the device's BO tracking
- * @mdev: device
+ * mlu_bo_mapping_put() - drop a reference to a mapping
+ * @mapping: mapping
+ *
+ * The last reference unmaps the BO from the context (the device stops
+ * seeing its pages) and drops the BO and context references.
+ */
+void mlu_bo_mapping_put(struct mlu_bo_mapping *mapping)
+{
+	kref_put_mutex(&mapping->ref, mlu_bo_mapping_release,
+		       &mapping->bo->mappings_lock);
+}
+
+/**
+ * mlu_gem_open() - &drm_gem_object_funcs.open of every kind of BO
+ * @obj: BO
+ * @file: file in which a handle to @obj was created
+ *
+ * Maps the BO into the file's context; a second handle of the same file
+ * shares the mapping.
  *
  * Return: 0 or a negative errno.
  */
-int mlu_gem_init(struct mlu_device *mdev)
+int mlu_gem_open(struct drm_gem_object *obj, struct drm_file *file)
 {
-	INIT_LIST_HEAD(&mdev->bo_list);
-	return drmm_mutex_init(&mdev->drm, &mdev->bo_list_lock);
+	struct mlu_file *mfile = file->driver_priv;
+	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct mlu_bo_mapping *mapping;
+	int ret = 0;
+	int idx;
+
+	/* No DMA mapping may appear after mlu_gem_dma_unmap_all(). */
+	if (!drm_dev_enter(obj->dev, &idx))
+		return -ENODEV;
+
+	mutex_lock(&bo->mappings_lock);
+	mapping = mlu_bo_find_mapping(bo, mfile->ctx);
+	if (mapping) {
+		kref_get(&mapping->ref);
+		goto out_unlock;
+	}
+	mapping = mlu_bo_mapping_create(bo, mfile->ctx);
+	if (IS_ERR(mapping)) {
+		ret = PTR_ERR(mapping);
+		goto out_unlock;
+	}
+	list_add_tail(&mapping->link, &bo->mappings);
+out_unlock:
+	mutex_unlock(&bo->mappings_lock);
+	drm_dev_exit(idx);
+	return ret;
 }
 
 /**
- * mlu_gem_create_object() - &drm_driver.gem_create_object hook
- * @drm: device
- * @size: object size
- *
- * Return: the embedded GEM object of a new &struct mlu_bo, or an ERR_PTR.
+ * mlu_gem_close() - &drm_gem_object_funcs.close of every kind of BO
+ * @obj: BO
+ * @file: file in which a handle to @obj was closed
  */
-struct drm_gem_object *mlu_gem_create_object(struct drm_device *drm,
-					     size_t size)
+void mlu_gem_close(struct drm_gem_object *obj, struct drm_file *file)
 {
-	struct mlu_bo *bo;
+	struct mlu_file *mfile = file->driver_priv;
+	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct mlu_bo_mapping *mapping;
 
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
-	if (!bo)
-		return ERR_PTR(-ENOMEM);
-
-	mutex_init(&bo->mappings_lock);
-	INIT_LIST_HEAD(&bo->mappings);
-	INIT_LIST_HEAD(&bo->blocks);
-	INIT_LIST_HEAD(&bo->dev_link);
-	bo->base.map_wc = false;
-	bo->base.base.funcs = &mlu_gem_funcs;
-	trace_mlu_bo_create(mlu_trace_card(to_mlu_device(drm)), size,
-			    MLU_TRACE_BO_HOST, current->tgid);
-	return &bo->base.base;
+	mutex_lock(&bo->mappings_lock);
+	mapping = mlu_bo_find_mapping(bo, mfile->ctx);
+	mutex_unlock(&bo->mappings_lock);
+	/*
+	 * Only the handle's own reference is dropped here.  The mapping can
+	 * be missing when another thread closed a handle whose open() had
+	 * not run yet: userspace can cause that, so no WARN.
+	 */
+	if (mapping)
+		mlu_bo_mapping_put(mapping);
+	else
+		drm_dbg(obj->dev, "closing a handle without a mapping\n");
 }
 
 /**
@@ -490,25 +623,64 @@ struct mlu_bo_mapping *mlu_bo_mapping_lookup(struct drm_file *file,
 	return mapping ?: ERR_PTR(-ENOENT);
 }
 
-/* Refuse sizes the machine could never back, before pinning any page. */
-static bool mlu_bo_size_plausible(u64 size)
+/* ---- Device removal ---- */
+
+/**
+ * mlu_gem_unmap_all() - revoke every CPU mapping of the device's BOs
+ * @drm: device being removed
+ *
+ * Device memory mappings point into BAR2, which the driver gives up;
+ * later accesses get SIGBUS.  Host memory mappings simply fault back in.
+ */
+void mlu_gem_unmap_all(struct drm_device *drm)
 {
-	return size >> PAGE_SHIFT <= totalram_pages();
+	unmap_mapping_range(drm->anon_inode->i_mapping, 0, 0, 1);
 }
 
-/* Create a host memory BO. */
-static struct drm_gem_object *mlu_shmem_create(struct drm_device *drm,
-					       u64 size)
+/**
+ * mlu_gem_dma_unmap_all() - give up the DMA mappings of every BO's memory
+ * @mdev: device being removed, quiesced: the card does no more DMA
+ *
+ * The DMA-API ties the mappings to the device, which the driver lets go of
+ * while files may still hold the BOs.  The pages themselves stay with the
+ * BO until it is freed, which then finds no mapping left to undo.  Imports
+ * are unmapped and unpinned through their attachment (which the exporter
+ * made for this device) and stay attached until freed.
+ */
+void mlu_gem_dma_unmap_all(struct mlu_device *mdev)
 {
-	struct drm_gem_shmem_object *shmem;
+	struct mlu_bo *bo;
 
-	if (!mlu_bo_size_plausible(size))
-		return ERR_PTR(-ENOMEM);
-	shmem = drm_gem_shmem_create(drm, size);
-	if (IS_ERR(shmem))
-		return ERR_PTR(mlu_shmem_errno(PTR_ERR(shmem)));
-	return &shmem->base;
+	mutex_lock(&mdev->bo_list_lock);
+	list_for_each_entry(bo, &mdev->bo_list, dev_link) {
+		switch (bo->kind) {
+		case MLU_BO_HOST:
+			mlu_shmem_bo_dma_unmap(to_mlu_shmem_bo(bo));
+			break;
+		case MLU_BO_IMPORT:
+			mlu_gem_prime_release(to_mlu_import_bo(bo));
+			break;
+		case MLU_BO_DEVMEM:
+			/* BAR2 is the card's own: nothing is DMA-mapped. */
+			break;
+		}
+	}
+	mutex_unlock(&mdev->bo_list_lock);
 }
+
+/**
+ * mlu_gem_init() - set up the device's BO tracking
+ * @mdev: device
+ *
+ * Return: 0 or a negative errno.
+ */
+int mlu_gem_init(struct mlu_device *mdev)
+{
+	INIT_LIST_HEAD(&mdev->bo_list);
+	return drmm_mutex_init(&mdev->drm, &mdev->bo_list_lock);
+}
+
+/* ---- Ioctls and fdinfo ---- */
 
 int mlu_ioctl_bo_create(struct drm_device *drm, void *data,
 			struct drm_file *file)
@@ -534,9 +706,9 @@ int mlu_ioctl_bo_create(struct drm_device *drm, void *data,
 	size = PAGE_ALIGN(args->size);
 
 	if (args->flags & DRM_MLU_BO_DEVMEM)
-		obj = mlu_devmem_create(mdev, size);
+		obj = mlu_devmem_bo_create(mdev, size);
 	else
-		obj = mlu_shmem_create(drm, size);
+		obj = mlu_shmem_bo_create(drm, size);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	to_mlu_bo(obj)->flags = args->flags;
@@ -574,7 +746,7 @@ int mlu_ioctl_bo_info(struct drm_device *drm, void *data,
 	mapping = mlu_bo_mapping_lookup(file, args->handle);
 	if (IS_ERR(mapping))
 		return PTR_ERR(mapping);
-	obj = &mapping->bo->base.base;
+	obj = mapping->bo->obj;
 
 	ret = drm_gem_create_mmap_offset(obj);
 	if (!ret) {
@@ -623,7 +795,7 @@ static const char *const mlu_mem_region_names[MLU_MEM_REGIONS] = {
  */
 static enum mlu_mem_region mlu_bo_region(struct drm_gem_object *obj)
 {
-	if (obj->funcs == &mlu_devmem_funcs)
+	if (to_mlu_bo(obj)->kind == MLU_BO_DEVMEM)
 		return MLU_MEM_DEVMEM;
 	return MLU_MEM_SYSTEM;
 }

@@ -820,7 +820,7 @@ static int mlu_job_lookup_bos(struct drm_file *file, struct mlu_job *job,
 			goto out;
 		}
 		job->mappings[job->mapping_count++] = mapping;
-		uses[i].obj = mlu_bo_gem(mapping->bo);
+		uses[i].obj = mapping->bo->obj;
 		uses[i].write = !(entries[i].flags & DRM_MLU_SUBMIT_BO_READ);
 		uses[i].sync = !(entries[i].flags & DRM_MLU_SUBMIT_BO_EXPLICIT);
 	}

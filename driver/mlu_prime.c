@@ -12,7 +12,10 @@
  *
  * Imports attach dynamically (peer-to-peer allowed) and pin the buffer for
  * the BO's lifetime: the card's page tables hold its bus addresses, and the
- * driver has no way to stop the card to remap them.
+ * driver has no way to stop the card to remap them.  An import is a BO kind
+ * of its own (&struct mlu_import_bo, a plain GEM object over the
+ * attachment's sg table), mapped into contexts by the same core as the
+ * card's own BOs.
  *
  * Copyright (c) 2026 The MLU stack authors
  */
@@ -23,6 +26,7 @@
 #include <linux/gpu_buddy.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
+#include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -36,6 +40,7 @@
 #include "mlu_device.h"
 #include "mlu_gem.h"
 #include "mlu_mmu.h"
+#include "mlu_trace.h"
 
 /* sg entries carry 32-bit lengths: split device memory blocks into these. */
 #define MLU_DEVMEM_SG_MAX	SZ_1G
@@ -110,13 +115,13 @@ static int mlu_devmem_dmabuf_attach(struct dma_buf *dma_buf,
 	return 0;
 }
 
-static unsigned int mlu_devmem_sg_count(struct mlu_bo *bo,
+static unsigned int mlu_devmem_sg_count(struct mlu_devmem_bo *dbo,
 					struct gpu_buddy *mm)
 {
 	struct gpu_buddy_block *block;
 	unsigned int count = 0;
 
-	list_for_each_entry(block, &bo->blocks, link)
+	list_for_each_entry(block, &dbo->blocks, link)
 		count += DIV_ROUND_UP_ULL(gpu_buddy_block_size(mm, block),
 					  MLU_DEVMEM_SG_MAX);
 	return count;
@@ -140,7 +145,7 @@ static struct sg_table *mlu_devmem_map_dma_buf(struct dma_buf_attachment *attach
 {
 	struct drm_gem_object *obj = attach->dmabuf->priv;
 	struct mlu_device *mdev = to_mlu_device(obj->dev);
-	struct mlu_bo *bo = to_mlu_bo(obj);
+	struct mlu_devmem_bo *dbo = to_mlu_devmem_bo(to_mlu_bo(obj));
 	struct gpu_buddy_block *block;
 	unsigned int mapped = 0;
 	struct scatterlist *sg;
@@ -150,13 +155,13 @@ static struct sg_table *mlu_devmem_map_dma_buf(struct dma_buf_attachment *attach
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
-	ret = sg_alloc_table(sgt, mlu_devmem_sg_count(bo, &mdev->devmem_mm),
+	ret = sg_alloc_table(sgt, mlu_devmem_sg_count(dbo, &mdev->devmem_mm),
 			     GFP_KERNEL);
 	if (ret)
 		goto err_free;
 
 	sg = sgt->sgl;
-	list_for_each_entry(block, &bo->blocks, link) {
+	list_for_each_entry(block, &dbo->blocks, link) {
 		u64 size = gpu_buddy_block_size(&mdev->devmem_mm, block);
 		u64 offset = gpu_buddy_block_offset(block);
 		u64 done, len;
@@ -232,7 +237,6 @@ static const struct dma_buf_ops mlu_devmem_dmabuf_ops = {
  */
 struct dma_buf *mlu_gem_prime_export(struct drm_gem_object *obj, int flags)
 {
-	struct mlu_bo *bo = to_mlu_bo(obj);
 	struct dma_buf_export_info exp_info = {
 		.exp_name = KBUILD_MODNAME,
 		.owner = THIS_MODULE,
@@ -243,7 +247,7 @@ struct dma_buf *mlu_gem_prime_export(struct drm_gem_object *obj, int flags)
 	};
 
 	/* Imports never get here: PRIME hands out their original dma-buf. */
-	if (bo->flags & DRM_MLU_BO_DEVMEM)
+	if (to_mlu_bo(obj)->kind == MLU_BO_DEVMEM)
 		exp_info.ops = &mlu_devmem_dmabuf_ops;
 	else
 		exp_info.ops = &mlu_shmem_dmabuf_ops;
@@ -288,14 +292,82 @@ out_unlock:
 	return sgt;
 }
 
+/* ---- Imports ---- */
+
+static inline struct mlu_import_bo *obj_to_mlu_import_bo(struct drm_gem_object *obj)
+{
+	return container_of(obj, struct mlu_import_bo, base);
+}
+
+/**
+ * mlu_gem_prime_release() - undo mlu_gem_prime_import()'s mapping and pin
+ * @ibo: imported BO being freed, or whose card is being removed
+ *
+ * Only the first call does anything.  The BO stays attached until freed.
+ */
+void mlu_gem_prime_release(struct mlu_import_bo *ibo)
+{
+	struct dma_buf_attachment *attach = ibo->base.import_attach;
+	struct dma_buf *dma_buf = attach->dmabuf;
+
+	dma_resv_lock(dma_buf->resv, NULL);
+	if (ibo->sgt) {
+		dma_buf_unmap_attachment(attach, ibo->sgt, DMA_BIDIRECTIONAL);
+		ibo->sgt = NULL;
+		dma_buf_unpin(attach);
+	}
+	dma_resv_unlock(dma_buf->resv);
+}
+
+static void mlu_import_bo_free(struct drm_gem_object *obj)
+{
+	struct mlu_import_bo *ibo = obj_to_mlu_import_bo(obj);
+
+	trace_mlu_bo_free(mlu_trace_card(to_mlu_device(obj->dev)), obj->size,
+			  MLU_TRACE_BO_HOST, current->tgid);
+	mlu_bo_fini(&ibo->bo);
+	mlu_gem_prime_release(ibo);
+	/* Detaches and drops the dma-buf reference taken at import. */
+	drm_prime_gem_destroy(obj, NULL);
+	drm_gem_object_release(obj);
+	kfree(ibo);
+}
+
+/*
+ * CPU mappings of an import are the exporter's: hand the VMA over to the
+ * dma-buf, with neither the GEM VMA operations nor the GEM reference that
+ * drm_gem_mmap_obj() set up (as drm_gem_shmem_mmap() does for imports).
+ */
+static int mlu_import_bo_mmap(struct drm_gem_object *obj,
+			      struct vm_area_struct *vma)
+{
+	int ret;
+
+	vma->vm_private_data = NULL;
+	vma->vm_ops = NULL;
+	ret = dma_buf_mmap(obj->dma_buf, vma, 0);
+	if (!ret)
+		drm_gem_object_put(obj);
+	return ret;
+}
+
+/* No export: PRIME hands out the imported dma-buf itself. */
+static const struct drm_gem_object_funcs mlu_import_funcs = {
+	.free = mlu_import_bo_free,
+	.open = mlu_gem_open,
+	.close = mlu_gem_close,
+	.status = mlu_gem_status_resident,
+	.mmap = mlu_import_bo_mmap,
+};
+
 /**
  * mlu_gem_prime_import() - &drm_driver.gem_prime_import
  * @drm: importing device
  * @dma_buf: buffer to import
  *
  * A BO of the same card comes back as itself.  Anything else (another
- * card's BO, a udmabuf, ...) becomes a BO whose pages or bus addresses
- * are those the exporter mapped for this card.
+ * card's BO, a udmabuf, ...) becomes a &struct mlu_import_bo over the
+ * pages or bus addresses the exporter mapped for this card.
  *
  * Return: the GEM object, or an ERR_PTR: -E2BIG when the buffer cannot fit
  * the device address space, -EOPNOTSUPP when the exporter refuses this
@@ -306,8 +378,10 @@ struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
 					    struct dma_buf *dma_buf)
 {
 	struct dma_buf_attachment *attach;
+	struct mlu_import_bo *ibo;
 	struct drm_gem_object *obj;
 	struct sg_table *sgt;
+	size_t size;
 	int ret;
 
 	if (mlu_dmabuf_is_mlu(dma_buf)) {
@@ -319,11 +393,19 @@ struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
 	}
 	if (dma_buf->size > MLU_USER_VA_END - MLU_USER_VA_START - MLU_PAGE_SIZE)
 		return ERR_PTR(-E2BIG);
+	/* GEM objects are whole pages (and the card maps whole pages). */
+	size = PAGE_ALIGN(dma_buf->size);
+
+	ibo = kzalloc(sizeof(*ibo), GFP_KERNEL);
+	if (!ibo)
+		return ERR_PTR(-ENOMEM);
 
 	attach = dma_buf_dynamic_attach(dma_buf, drm->dev,
 					&mlu_prime_importer_ops, NULL);
-	if (IS_ERR(attach))
-		return ERR_CAST(attach);
+	if (IS_ERR(attach)) {
+		ret = PTR_ERR(attach);
+		goto err_free;
+	}
 	get_dma_buf(dma_buf);
 
 	sgt = mlu_prime_attach_pinned(attach);
@@ -332,45 +414,22 @@ struct drm_gem_object *mlu_gem_prime_import(struct drm_device *drm,
 		goto err_detach;
 	}
 
-	obj = drm_gem_shmem_prime_import_sg_table(drm, attach, sgt);
-	if (IS_ERR(obj)) {
-		ret = PTR_ERR(obj);
-		goto err_unmap;
-	}
+	obj = &ibo->base;
+	drm_gem_private_object_init(drm, obj, size);
+	obj->funcs = &mlu_import_funcs;
 	obj->import_attach = attach;
 	obj->resv = dma_buf->resv;
-	mlu_bo_track_dma(to_mlu_bo(obj));
+	ibo->sgt = sgt;
+	mlu_bo_init(&ibo->bo, obj, MLU_BO_IMPORT);
+	trace_mlu_bo_create(mlu_trace_card(to_mlu_device(drm)), obj->size,
+			    MLU_TRACE_BO_HOST, current->tgid);
+	mlu_bo_track_dma(&ibo->bo);
 	return obj;
 
-err_unmap:
-	dma_resv_lock(dma_buf->resv, NULL);
-	dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
-	dma_buf_unpin(attach);
-	dma_resv_unlock(dma_buf->resv);
 err_detach:
 	dma_buf_detach(dma_buf, attach);
 	dma_buf_put(dma_buf);
+err_free:
+	kfree(ibo);
 	return ERR_PTR(ret);
-}
-
-/**
- * mlu_gem_prime_release() - undo mlu_gem_prime_import()'s mapping and pin
- * @bo: imported BO being freed, or whose card is being removed
- *
- * Only the first call does anything.  drm_gem_shmem_free() then detaches
- * and drops the dma-buf.
- */
-void mlu_gem_prime_release(struct mlu_bo *bo)
-{
-	struct dma_buf_attachment *attach = bo->base.base.import_attach;
-	struct dma_buf *dma_buf = attach->dmabuf;
-
-	dma_resv_lock(dma_buf->resv, NULL);
-	if (bo->base.sgt) {
-		dma_buf_unmap_attachment(attach, bo->base.sgt,
-					 DMA_BIDIRECTIONAL);
-		bo->base.sgt = NULL;
-		dma_buf_unpin(attach);
-	}
-	dma_resv_unlock(dma_buf->resv);
 }
