@@ -1,26 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * debugfs benchmarks of the interrupt path, the floor of a job's round trip.
- * Each reports how long one register write took to wake the reader through
- * ring 0's interrupt, over many rounds:
+ * debugfs benchmarks of the completion path, the floor of a job's round
+ * trip; built only with CONFIG_DRM_ACCEL_MLU_BENCH.  Each reports, over many
+ * rounds, how long one register write took to wake the reader through
+ * ring 0's interrupt and the hardware fence of a kernel job without
+ * packets (mlu_job_kernel_rtt()):
  *
- * doorbell_rtt: the write is ring 0's doorbell, for a ring holding one
- *	kernel FENCE and nothing else, so the card's ring engine fetches and
- *	runs it as it would a job's last packet.  No job, no scheduler.
- * irq_rtt: the write is IRQ_RAISE, which the card answers without its
- *	ring engine.  Not a path jobs take; shows what the engine adds.
+ * doorbell_rtt: the write is ring 0's doorbell for the job, which the
+ *	card runs and retires like any job: the path of every job minus the
+ *	scheduler.
+ * irq_rtt: the job's FENCE raises no interrupt; once the card wrote it,
+ *	the write is IRQ_RAISE, answered without the card's ring engine.
+ *	Shows what the engine adds.
  *
- * Meant for an idle card: a job completing on ring 0 meanwhile ends a
- * round early.
+ * A read waits until the jobs on ring 0 retired and holds back those
+ * submitted meanwhile, and every ring's recovery, until it is done.  The
+ * kernel jobs are counted as context 0's (jobs_submitted, jobs_completed,
+ * tracepoints).
  *
  * Copyright (c) 2026 The MLU stack authors
  */
 
-#include <linux/completion.h>
 #include <linux/debugfs.h>
-#include <linux/interrupt.h>
-#include <linux/ktime.h>
-#include <linux/mutex.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -34,9 +35,6 @@
 
 #define MLU_BENCH_IRQ_ROUNDS	1000
 
-/* One benchmark at a time per module: they share ring 0's probe. */
-static DEFINE_MUTEX(mlu_bench_lock);
-
 static int mlu_bench_cmp_u64(const void *a, const void *b)
 {
 	u64 x = *(const u64 *)a, y = *(const u64 *)b;
@@ -44,44 +42,7 @@ static int mlu_bench_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-enum mlu_bench_kick {
-	MLU_BENCH_DOORBELL,
-	MLU_BENCH_IRQ_RAISE,
-};
-
-/* Interrupt round trips of ring 0 into @rtt_ns; 0 or a negative errno. */
-static int mlu_bench_irq_rounds(struct mlu_device *mdev,
-				enum mlu_bench_kick kick, u64 *rtt_ns,
-				unsigned int rounds)
-{
-	struct mlu_ring *ring = &mdev->rings[0];
-	DECLARE_COMPLETION_ONSTACK(done);
-	unsigned int i;
-	int ret = 0;
-
-	WRITE_ONCE(ring->irq_probe, &done);
-	for (i = 0; i < rounds; i++) {
-		u64 start;
-
-		reinit_completion(&done);
-		start = ktime_get_ns();
-		if (kick == MLU_BENCH_DOORBELL)
-			mlu_job_emit_probe(ring, i);
-		else
-			mlu_reg_write(mdev, MLU_REG_IRQ_RAISE, MLU_IRQ_QUEUE(0));
-		if (!wait_for_completion_timeout(&done, HZ)) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		rtt_ns[i] = ktime_get_ns() - start;
-	}
-	WRITE_ONCE(ring->irq_probe, NULL);
-	/* Queue 0 uses vector 0 with MSI-X and with a shared vector. */
-	synchronize_irq(pci_irq_vector(mdev->pdev, 0));
-	return ret;
-}
-
-static int mlu_bench_rtt_show(struct seq_file *m, enum mlu_bench_kick kick)
+static int mlu_bench_rtt_show(struct seq_file *m, bool raise)
 {
 	struct mlu_device *mdev = m->private;
 	unsigned int n = MLU_BENCH_IRQ_ROUNDS;
@@ -95,9 +56,7 @@ static int mlu_bench_rtt_show(struct seq_file *m, enum mlu_bench_kick kick)
 		kfree(rtt_ns);
 		return -ENODEV;
 	}
-	mutex_lock(&mlu_bench_lock);
-	ret = mlu_bench_irq_rounds(mdev, kick, rtt_ns, n);
-	mutex_unlock(&mlu_bench_lock);
+	ret = mlu_job_kernel_rtt(&mdev->rings[0], raise, rtt_ns, n);
 	drm_dev_exit(idx);
 
 	if (!ret) {
@@ -111,13 +70,13 @@ static int mlu_bench_rtt_show(struct seq_file *m, enum mlu_bench_kick kick)
 
 static int mlu_bench_doorbell_rtt_show(struct seq_file *m, void *unused)
 {
-	return mlu_bench_rtt_show(m, MLU_BENCH_DOORBELL);
+	return mlu_bench_rtt_show(m, false);
 }
 DEFINE_SHOW_ATTRIBUTE(mlu_bench_doorbell_rtt);
 
 static int mlu_bench_irq_rtt_show(struct seq_file *m, void *unused)
 {
-	return mlu_bench_rtt_show(m, MLU_BENCH_IRQ_RAISE);
+	return mlu_bench_rtt_show(m, true);
 }
 DEFINE_SHOW_ATTRIBUTE(mlu_bench_irq_rtt);
 

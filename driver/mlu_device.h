@@ -32,8 +32,8 @@ struct mlu_ring;
 
 /**
  * struct mlu_stats - card-wide counters since probe
- * @jobs_submitted: jobs accepted by SUBMIT; the last value is the newest
- *	job's id
+ * @jobs_submitted: jobs accepted by SUBMIT, and the kernel jobs of the
+ *	debugfs benchmarks; the last value is the newest job's id
  * @jobs_completed: jobs that completed without error
  * @jobs_failed: jobs that completed with an error (fault, timeout, abort)
  * @busy_ns: device time of the retired jobs, from their timestamps

@@ -21,14 +21,18 @@
  * Copyright (c) 2026 The MLU stack authors
  */
 
+#include <linux/completion.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-resv.h>
+#include <linux/iopoll.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -61,11 +65,12 @@ MODULE_PARM_DESC(ring_jobs,
 
 /*
  * Scheduler credits of a ring: its slots, less one that stays free (HEAD ==
- * TAIL is empty), one for mlu_job_emit_probe(), and one for the FENCE of a
- * retired job: the card writes the seqno before it steps HEAD past the
- * FENCE, so a job's credits can return while its last slot is still in use.
+ * TAIL is empty) and one for the FENCE of a retired job: the card writes
+ * the seqno before it steps HEAD past the FENCE, so a job's credits can
+ * return while its last slot is still in use.  The debugfs benchmarks'
+ * kernel jobs need none: they run on an idle ring, their scheduler stopped.
  */
-#define MLU_RING_CREDITS		(MLU_RING_ENTRIES - 3)
+#define MLU_RING_CREDITS		(MLU_RING_ENTRIES - 2)
 
 /* Room for future fields of struct drm_mlu_sync, bounded. */
 #define MLU_MAX_SYNC_STRIDE		4096
@@ -212,14 +217,10 @@ static void mlu_job_complete_locked(struct mlu_ring *ring, struct mlu_job *job,
  */
 void mlu_job_retire(struct mlu_ring *ring)
 {
-	struct completion *probe = READ_ONCE(ring->irq_probe);
 	struct mlu_job *job, *next;
 	unsigned long flags;
 	bool fence_cookie;
 	u64 done;
-
-	if (unlikely(probe))
-		complete(probe);
 
 	/* Lockdep checks recovery's calls; in the interrupt it is a no-op. */
 	fence_cookie = dma_fence_begin_signalling();
@@ -323,9 +324,8 @@ static void mlu_job_write_timestamp(struct mlu_ring *ring, size_t offset)
 }
 
 /*
- * A kernel FENCE raising the ring interrupt: it writes @value to @offset
- * of the fence area and, unless @status_offset is 0 (the seqno's, never a
- * status slot), the job status to @status_offset.
+ * A kernel FENCE raising the ring interrupt: it writes the job status to
+ * @status_offset of the fence area, then @value to @offset.
  */
 static void mlu_job_write_fence(struct mlu_ring *ring, size_t offset, u64 value,
 				size_t status_offset)
@@ -337,13 +337,14 @@ static void mlu_job_write_fence(struct mlu_ring *ring, size_t offset, u64 value,
 		.hdr.ctx = cpu_to_le16(MLU_KERNEL_CTX_ID),
 		.addr = cpu_to_le64(area + offset),
 		.value = cpu_to_le64(value),
-		.status_addr = cpu_to_le64(status_offset ? area + status_offset : 0),
+		.status_addr = cpu_to_le64(area + status_offset),
 	};
 
 	mlu_job_write_packet(ring, &fence);
 }
 
-static void mlu_job_emit(struct mlu_ring *ring, struct mlu_job *job)
+/* Write @job to its ring, behind the jobs already there, for the card. */
+static void mlu_job_write(struct mlu_ring *ring, struct mlu_job *job)
 {
 	u32 i;
 
@@ -370,9 +371,20 @@ static void mlu_job_emit(struct mlu_ring *ring, struct mlu_job *job)
 				     status[job->fence_slot]));
 
 	list_add_tail(&job->inflight, &ring->inflight);
+}
+
+/* Tell the card about @job, the last written to its ring. */
+static void mlu_job_doorbell(struct mlu_ring *ring, struct mlu_job *job)
+{
 	mlu_ring_doorbell(ring);
 	trace_mlu_job_start(mlu_trace_card(ring->mdev), job->ctx->id, ring->index,
 			    job->id, job->seqno);
+}
+
+static void mlu_job_emit(struct mlu_ring *ring, struct mlu_job *job)
+{
+	mlu_job_write(ring, job);
+	mlu_job_doorbell(ring, job);
 }
 
 /*
@@ -439,24 +451,15 @@ static void mlu_job_sched_resume(struct mlu_ring *ring)
 	drm_sched_start(&ring->sched);
 }
 
-/**
- * mlu_job_emit_probe() - write a ring's doorbell for a kernel FENCE alone
- * @ring: ring
- * @value: written to &mlu_fence_area.probe
- *
- * The FENCE raises the ring interrupt, so the caller can time a doorbell
- * answered by an interrupt without a job (mlu_bench_debugfs.c).  It takes
- * the ring slot the scheduler leaves spare: one probe at a time, and only
- * after the previous one was answered.
- */
-void mlu_job_emit_probe(struct mlu_ring *ring, u64 value)
+/* Give @job the ring's next seqno and initialise its hardware fence. */
+static void mlu_job_arm(struct mlu_ring *ring, struct mlu_job *job)
 {
-	unsigned long flags;
+	lockdep_assert_held(&ring->lock);
 
-	spin_lock_irqsave(&ring->lock, flags);
-	mlu_job_write_fence(ring, offsetof(struct mlu_fence_area, probe), value, 0);
-	mlu_ring_doorbell(ring);
-	spin_unlock_irqrestore(&ring->lock, flags);
+	job->seqno = ++ring->seqno;
+	dma_fence_init(job->hw_fence, &mlu_fence_ops, &ring->lock,
+		       ring->fence_context, job->seqno);
+	job->hw_fence_armed = true;
 }
 
 static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
@@ -475,12 +478,8 @@ static struct dma_fence *mlu_job_run(struct drm_sched_job *sched_job)
 	 */
 	fence_cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&ring->lock, flags);
-	if (!job->hw_fence_armed) {
-		job->seqno = ++ring->seqno;
-		dma_fence_init(fence, &mlu_fence_ops, &ring->lock, ring->fence_context,
-			       job->seqno);
-		job->hw_fence_armed = true;
-	}
+	if (!job->hw_fence_armed)
+		mlu_job_arm(ring, job);
 
 	if (!error) {
 		if (drm_dev_enter(&ring->mdev->drm, &idx)) {
@@ -1198,3 +1197,233 @@ void mlu_job_context_status(struct mlu_device *mdev, struct mlu_mmu_ctx *ctx,
 	status->innocent_resets = atomic_read(&ctx->innocent_resets);
 	status->faults = atomic_read(&ctx->faults);
 }
+
+#if IS_ENABLED(CONFIG_DRM_ACCEL_MLU_BENCH)
+/*
+ * Kernel jobs, for the round-trip benchmarks of mlu_bench_debugfs.c: jobs
+ * of context 0 without packets, which take the path of every job minus the
+ * scheduler.  mlu_job_arm() gives one the ring's next seqno, mlu_job_emit()
+ * writes its TIMESTAMP, TIMESTAMP and FENCE and rings the doorbell, the
+ * ring interrupt's mlu_job_retire() signals its hardware fence.  Like every
+ * job they are counted (jobs_submitted, jobs_completed, the busy time of
+ * context 0, which no file reports) and traced, as context 0's.
+ *
+ * They run on an idle ring: its scheduler stopped, nothing in flight, so
+ * they need no scheduler credits; and with the recovery workqueue held
+ * (struct mlu_job_hold), so that no recovery restarts the scheduler or
+ * finds a kernel job on a ring meanwhile.
+ */
+
+/* Time the card has to answer a kernel job, and the ring to go idle. */
+#define MLU_KERNEL_JOB_TIMEOUT		HZ
+
+/* A work item that keeps the ordered reset_wq busy, so no recovery runs. */
+struct mlu_job_hold {
+	struct work_struct work;
+	struct completion held;
+	struct completion release;
+};
+
+static void mlu_job_hold_work(struct work_struct *work)
+{
+	struct mlu_job_hold *hold = container_of(work, struct mlu_job_hold, work);
+
+	complete(&hold->held);
+	wait_for_completion(&hold->release);
+}
+
+static void mlu_job_ring_release(struct mlu_ring *ring,
+				 struct mlu_job_hold *hold)
+{
+	drm_sched_wqueue_start(&ring->sched);
+	complete(&hold->release);
+	flush_work(&hold->work);
+	destroy_work_on_stack(&hold->work);
+}
+
+/*
+ * Hold the recovery workqueue, stop @ring's scheduler and wait until the
+ * jobs on the ring retired.  Return: 0, or -EBUSY when they did not in
+ * time (the ring runs again then).
+ */
+static int mlu_job_ring_claim(struct mlu_ring *ring, struct mlu_job_hold *hold)
+{
+	struct dma_fence *last = NULL;
+	unsigned long flags;
+	long ret;
+
+	INIT_WORK_ONSTACK(&hold->work, mlu_job_hold_work);
+	init_completion(&hold->held);
+	init_completion(&hold->release);
+	queue_work(ring->mdev->reset_wq, &hold->work);
+	wait_for_completion(&hold->held);
+
+	/* Once it returns, run_job no longer runs: nothing else is written. */
+	drm_sched_wqueue_stop(&ring->sched);
+	spin_lock_irqsave(&ring->lock, flags);
+	if (!list_empty(&ring->inflight))
+		last = dma_fence_get(list_last_entry(&ring->inflight,
+						     struct mlu_job,
+						     inflight)->hw_fence);
+	spin_unlock_irqrestore(&ring->lock, flags);
+	if (!last)
+		return 0;
+
+	/* Jobs retire in ring order: the last one signals last. */
+	ret = dma_fence_wait_timeout(last, false, MLU_KERNEL_JOB_TIMEOUT);
+	dma_fence_put(last);
+	if (ret > 0)
+		return 0;
+	mlu_job_ring_release(ring, hold);
+	return -EBUSY;
+}
+
+static struct mlu_job *mlu_job_kernel_create(struct mlu_ring *ring)
+{
+	struct mlu_device *mdev = ring->mdev;
+	struct mlu_job *job;
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job)
+		return NULL;
+	job->hw_fence = kzalloc(sizeof(*job->hw_fence), GFP_KERNEL);
+	if (!job->hw_fence) {
+		kfree(job);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&job->inflight);
+	job->ring = ring;
+	mlu_mmu_ctx_get(mdev->kernel_ctx);
+	job->ctx = mdev->kernel_ctx;
+	job->id = atomic64_inc_return(&mdev->stats.jobs_submitted);
+	trace_mlu_job_submit(mlu_trace_card(mdev), job->ctx->id, ring->index,
+			     job->id, 0, current->tgid);
+	return job;
+}
+
+/* Free a kernel job that is no longer on its ring. */
+static void mlu_job_kernel_free(struct mlu_job *job)
+{
+	mlu_mmu_ctx_put(job->ctx);
+	if (job->hw_fence_armed)
+		dma_fence_put(job->hw_fence);
+	else
+		kfree(job->hw_fence);
+	kfree(job);
+}
+
+/*
+ * Write a kernel job to its idle ring.  Unless @irq, its FENCE raises no
+ * interrupt: the card completes it silently.
+ */
+static void mlu_job_kernel_emit(struct mlu_job *job, bool irq)
+{
+	struct mlu_ring *ring = job->ring;
+	struct mlu_pkt_header *hdr;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	mlu_job_arm(ring, job);
+	mlu_job_write(ring, job);
+	if (!irq) {
+		hdr = (struct mlu_pkt_header *)ring->slots[job->fence_slot];
+		hdr->flags &= ~MLU_FENCE_IRQ;
+	}
+	mlu_job_doorbell(ring, job);
+	spin_unlock_irqrestore(&ring->lock, flags);
+}
+
+/*
+ * Wait for a kernel job.  When the card does not answer, recover it as a
+ * hung job's timeout would (we hold the recovery workqueue) and, should
+ * even that not retire the job, take it off the ring.
+ */
+static int mlu_job_kernel_wait(struct mlu_job *job)
+{
+	struct mlu_ring *ring = job->ring;
+	struct mlu_device *mdev = ring->mdev;
+	unsigned long flags;
+
+	if (dma_fence_wait_timeout(job->hw_fence, false,
+				   MLU_KERNEL_JOB_TIMEOUT) > 0)
+		return min(dma_fence_get_status(job->hw_fence), 0);
+
+	dev_warn(mdev->drm.dev, "ring %u: kernel job %llu timed out\n",
+		 ring->index, job->seqno);
+	job->abort_error = -ETIMEDOUT;
+	mlu_job_recover_device(mdev, NULL, NULL);
+	if (dma_fence_wait_timeout(job->hw_fence, false,
+				   MLU_KERNEL_JOB_TIMEOUT) <= 0) {
+		spin_lock_irqsave(&ring->lock, flags);
+		if (!list_empty(&job->inflight))
+			mlu_job_complete_locked(ring, job, -ETIMEDOUT);
+		spin_unlock_irqrestore(&ring->lock, flags);
+	}
+	return -ETIMEDOUT;
+}
+
+static u64 mlu_job_ring_fenced(struct mlu_ring *ring)
+{
+	return le64_to_cpu(READ_ONCE(ring->fences->seqno));
+}
+
+/**
+ * mlu_job_kernel_rtt() - round trips of kernel jobs on an idle ring
+ * @ring: ring, of a device the caller holds with drm_dev_enter()
+ * @raise: time an IRQ_RAISE write instead of the doorbell: the job's
+ *	FENCE raises no interrupt, and once the card wrote it, the write
+ *	does; the interrupt retires the job as its own would have
+ * @rtt_ns: filled with one round trip per round: from the doorbell (or
+ *	IRQ_RAISE) write until the job's hardware fence woke the caller
+ * @rounds: number of rounds, one kernel job each
+ *
+ * Jobs submitted meanwhile wait in the scheduler until the rounds are
+ * over; recoveries of every ring wait too.
+ *
+ * Return: 0, -EBUSY when the jobs on the ring did not retire within a
+ * second, -ETIMEDOUT when the card did not answer a kernel job (the card
+ * was reset), -ENOMEM, or the error the job completed with.
+ */
+int mlu_job_kernel_rtt(struct mlu_ring *ring, bool raise, u64 *rtt_ns,
+		       unsigned int rounds)
+{
+	struct mlu_job_hold hold;
+	unsigned int i;
+	int ret;
+
+	ret = mlu_job_ring_claim(ring, &hold);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < rounds && !ret; i++) {
+		struct mlu_job *job = mlu_job_kernel_create(ring);
+		u64 start, fenced;
+		int wait;
+
+		if (!job) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (raise) {
+			mlu_job_kernel_emit(job, false);
+			ret = read_poll_timeout(mlu_job_ring_fenced, fenced,
+						fenced >= job->seqno, 10,
+						USEC_PER_SEC, false, ring);
+			start = ktime_get_ns();
+			if (!ret)
+				mlu_reg_write(ring->mdev, MLU_REG_IRQ_RAISE,
+					      MLU_IRQ_QUEUE(ring->index));
+		} else {
+			start = ktime_get_ns();
+			mlu_job_kernel_emit(job, true);
+		}
+		wait = mlu_job_kernel_wait(job);
+		rtt_ns[i] = ktime_get_ns() - start;
+		ret = ret ?: wait;
+		mlu_job_kernel_free(job);
+	}
+
+	mlu_job_ring_release(ring, &hold);
+	return ret;
+}
+#endif /* CONFIG_DRM_ACCEL_MLU_BENCH */

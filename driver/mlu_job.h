@@ -23,7 +23,8 @@ struct mlu_ring;
 int mlu_job_init(struct mlu_device *mdev);
 void mlu_job_fini(struct mlu_device *mdev);
 void mlu_job_retire(struct mlu_ring *ring);
-void mlu_job_emit_probe(struct mlu_ring *ring, u64 value);
+int mlu_job_kernel_rtt(struct mlu_ring *ring, bool raise, u64 *rtt_ns,
+		       unsigned int rounds);
 void mlu_job_cancel_inflight(struct mlu_device *mdev, int error);
 void mlu_job_device_error(struct mlu_device *mdev);
 int mlu_ioctl_submit(struct drm_device *drm, void *data, struct drm_file *file);

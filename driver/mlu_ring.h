@@ -8,7 +8,6 @@
 #ifndef __MLU_RING_H__
 #define __MLU_RING_H__
 
-#include <linux/completion.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -23,7 +22,6 @@
 /**
  * struct mlu_fence_area - per-queue memory the card writes completions to
  * @seqno: value of the last kernel FENCE that retired on the queue
- * @probe: value of the last interrupt probe FENCE (mlu_job_emit_probe())
  * @status: job status (enum mlu_cmd_status), indexed by the ring slot of
  *	the job's FENCE packet
  * @start_ns: the card's timestamp counter before the job's first packet,
@@ -32,7 +30,6 @@
  */
 struct mlu_fence_area {
 	__le64 seqno;
-	__le64 probe;
 	__le32 status[MLU_RING_ENTRIES];
 	__le64 start_ns[MLU_RING_ENTRIES];
 	__le64 end_ns[MLU_RING_ENTRIES];
@@ -54,8 +51,6 @@ struct mlu_fence_area {
  *	hardware fences (it is their dma_fence lock); taken from the IRQ
  * @inflight: jobs written to the ring and not yet retired, oldest first
  * @name: scheduler name
- * @irq_probe: completed by the queue's next interrupt while set; used by
- *	the interrupt round-trip benchmark (mlu_bench_debugfs.c)
  */
 struct mlu_ring {
 	struct mlu_device *mdev;
@@ -71,7 +66,6 @@ struct mlu_ring {
 	spinlock_t lock;		/* ring, seqno, inflight, fences */
 	struct list_head inflight;
 	char name[24];
-	struct completion *irq_probe;
 };
 
 /* The register block (MLU_RING_REG()) of one ring. */

@@ -59,7 +59,8 @@ if step linux-uapi "$guest_top/scripts/linux-uapi.sh"; then
 fi
 
 # mlu.ko, built from a copy of the sources so that this build never races a
-# developer's own build of the same tree.
+# developer's own build of the same tree; with the debugfs benchmarks
+# (CONFIG_DRM_ACCEL_MLU_BENCH), which the guest tests and benchmarks read.
 module=
 kmod=$guest_build/kmod
 headers=/lib/modules/$kver/build
@@ -72,7 +73,7 @@ elif step mlu.ko sh -c "mkdir -p '$kmod' &&
 		--exclude '.*.cmd' --exclude Module.symvers --exclude modules.order \
 		--exclude '*.a' '$guest_top/Kbuild' \
 		\$(cd '$guest_top' && ls -d driver include uapi 2>/dev/null | sed 's|^|$guest_top/|') '$kmod/' &&
-	make -C '$headers' M='$kmod' modules"; then
+	make -C '$headers' M='$kmod' CONFIG_DRM_ACCEL_MLU_BENCH=y modules"; then
 	module=$(find "$kmod" -name mlu.ko | head -n 1)
 fi
 

@@ -3,13 +3,18 @@
  * Execution path benchmark, run in the guest by tests/bench/35-guest-exec.sh.
  * Prints:
  *   bench: doorbell_irq_rtt_us <v> us   median of one doorbell write, for a
- *                                        ring holding only a kernel FENCE,
- *                                        until the queue interrupt wakes the
+ *                                        kernel job without packets on idle
+ *                                        ring 0, until the ring interrupt
+ *                                        retired it and its fence woke the
  *                                        waiting kernel thread (debugfs
- *                                        doorbell_rtt: the floor)
+ *                                        doorbell_rtt: the floor, the job
+ *                                        path minus the scheduler)
  *   bench: irq_raise_rtt_us <v> us      the same with IRQ_RAISE instead of
- *                                        the doorbell: the card's queue engine
- *                                        left out (debugfs irq_rtt)
+ *                                        the doorbell, after the card wrote
+ *                                        the job's fence: the card's ring
+ *                                        engine left out (debugfs irq_rtt)
+ * The debugfs files exist when mlu.ko was built with
+ * CONFIG_DRM_ACCEL_MLU_BENCH=y, as scripts/guest/build.sh builds it.
  *   bench: empty_job_rtt_p50_us <v> us  submit of a job without packets on a
  *   bench: empty_job_rtt_p99_us <v> us  queue until its syncobj wait returns
  *   bench: empty_jobs_per_s_q1 <v> jobs/s  one queue, 32 jobs in flight
@@ -306,7 +311,8 @@ int main(int argc, char **argv)
 	doorbell = debugfs_rtt_p50_ns(fd, "doorbell_rtt");
 	irq = debugfs_rtt_p50_ns(fd, "irq_rtt");
 	if (doorbell < 0 || irq < 0) {
-		fprintf(stderr, "mlu_exec_bench: debugfs doorbell_rtt or irq_rtt unreadable\n");
+		fprintf(stderr, "mlu_exec_bench: debugfs doorbell_rtt or irq_rtt unreadable "
+			"(mlu.ko built without CONFIG_DRM_ACCEL_MLU_BENCH=y?)\n");
 		return 1;
 	}
 	printf("bench: doorbell_irq_rtt_us %.1f us\n", doorbell / 1e3);

@@ -548,9 +548,9 @@ static void *rtt_thread_run(void *arg)
 }
 
 /*
- * The interrupt round-trip benchmarks report sane figures, and the doorbell
- * one, whose FENCE takes ring 0's spare slot, can run while jobs fill that
- * ring: they all still complete, in order, with the right results.
+ * The interrupt round-trip benchmarks report sane figures, and both, whose
+ * kernel jobs need ring 0 idle, can run while jobs fill that ring: they all
+ * still complete, in order, with the right results.
  */
 TEST(doorbell_probe_runs_beside_jobs_on_its_ring)
 {
@@ -558,6 +558,7 @@ TEST(doorbell_probe_runs_beside_jobs_on_its_ring)
 		{ .name = "doorbell_rtt" }, { .name = "irq_rtt" },
 	};
 	struct copy_job jobs[32];
+	char path[320];
 	struct card c;
 	pthread_t thread;
 	uint32_t id, tl;
@@ -566,6 +567,9 @@ TEST(doorbell_probe_runs_beside_jobs_on_its_ring)
 	OPEN_CARD_OR_SKIP(&c);
 	if (debugfs_read(&c, "reset_count") < 0)
 		SKIP(return, "no debugfs");
+	if (mlu_card_debugfs_path(c.minor, "doorbell_rtt", path, sizeof(path)) ||
+	    access(path, F_OK))
+		SKIP(return, "mlu.ko built without CONFIG_DRM_ACCEL_MLU_BENCH=y");
 	ASSERT_EQ(0, queue_create(c.fd, DRM_MLU_QUEUE_PRIORITY_NORMAL, 1, &id));
 	tl = mlu_syncobj_create(c.fd);
 	ASSERT_NE(0, tl);

@@ -3,7 +3,9 @@
 #
 # The mlu driver and its UAPI header, checked on the host (TAP):
 # - mlu.ko builds with W=1 against the guest kernel's headers (the newest
-#   installed 6.12 Debian headers) without a single compiler warning;
+#   installed 6.12 Debian headers) without a single compiler warning, with
+#   the debug-only code (CONFIG_DRM_ACCEL_MLU_BENCH=y) so that it is checked
+#   too, and without it, when none of it is in the module;
 # - sparse finds nothing (endianness of the card's in-memory structures);
 # - checkpatch --strict is clean on every driver and UAPI file;
 # - kernel-doc finds no problem in the UAPI header;
@@ -51,8 +53,10 @@ else
 	# Only sources: a developer's in-tree objects must not leak in.
 	find "$out/src" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o \
 		-name '.*.cmd' -o -name modules.order \) -delete
+	# The debug-only code is built and checked with the rest.
+	bench=CONFIG_DRM_ACCEL_MLU_BENCH=y
 	check "driver: mlu.ko builds with W=1 against $(basename "$headers")" \
-		"$build_log" nice make -C "$headers" M="$out/src" W=1 modules
+		"$build_log" nice make -C "$headers" M="$out/src" W=1 "$bench" modules
 	warnings=$(grep -cE 'warning:|error:' "$build_log")
 	if [ -f "$out/src/driver/mlu.ko" ] && [ "$warnings" = 0 ]; then
 		ok "driver: no compiler warnings"
@@ -64,7 +68,7 @@ else
 	if command -v sparse >/dev/null; then
 		sparse_log=$logs/driver-sparse.log
 		touch "$out"/src/driver/*.c
-		nice make -C "$headers" M="$out/src" C=1 W=1 modules >"$sparse_log" 2>&1
+		nice make -C "$headers" M="$out/src" C=1 W=1 "$bench" modules >"$sparse_log" 2>&1
 		if grep -qE 'warning:|error:' "$sparse_log"; then
 			not_ok "driver: sparse (C=1) clean"
 			grep -E 'warning:|error:' "$sparse_log" | head -n 20 | sed 's/^/#   /'
@@ -83,6 +87,17 @@ else
 		ok "driver: module metadata (name, license, PCI alias, DMA_BUF namespace)"
 	else
 		not_ok "driver: module metadata (name, license, PCI alias, DMA_BUF namespace)"
+	fi
+	# Without the option (Kbuild rebuilds what its flags change): no
+	# warning either, and no debug-only code in the module.
+	plain_log=$logs/driver-build-plain.log
+	if nice make -C "$headers" M="$out/src" W=1 modules >"$plain_log" 2>&1 &&
+	   ! grep -qE 'warning:|error:' "$plain_log" && [ -f "$ko" ] &&
+	   ! nm "$ko" | grep -qE 'mlu_bench_|mlu_job_kernel_'; then
+		ok "driver: builds with W=1 without CONFIG_DRM_ACCEL_MLU_BENCH, no debug-only code"
+	else
+		not_ok "driver: builds with W=1 without CONFIG_DRM_ACCEL_MLU_BENCH, no debug-only code"
+		grep -E 'warning:|error:' "$plain_log" | head -n 20 | sed 's/^/#   /'
 	fi
 fi
 

@@ -56,14 +56,15 @@ fi
 release=$(cat "$kdir/release")
 echo "# debug kernel $release ready in $(($(date +%s) - start)) s: $kdir"
 
-# mlu.ko from a copy of the sources, as scripts/guest/build.sh does.
+# mlu.ko from a copy of the sources, as scripts/guest/build.sh does (with
+# the debugfs benchmarks, which mlu_exec_test reads).
 module=
 kmod=$out/kmod
 if step mlu.ko sh -c "mkdir -p '$kmod' &&
 	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.mod*' \
 		--exclude '.*.cmd' --exclude Module.symvers --exclude modules.order \
 		--exclude '*.a' '$top/Kbuild' '$top/driver' '$top/include' '$top/uapi' '$kmod/' &&
-	make -C '$kdir/linux' M='$kmod' modules"; then
+	make -C '$kdir/linux' M='$kmod' CONFIG_DRM_ACCEL_MLU_BENCH=y modules"; then
 	module=$kmod/driver/mlu.ko
 	[ -f "$module" ] || module=$(find "$kmod" -name mlu.ko | head -n 1)
 fi
