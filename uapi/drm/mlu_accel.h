@@ -457,7 +457,8 @@ struct drm_mlu_submit_bo {
  * Errors: -EINVAL for unknown @flags, non-zero @pad, a @queue out of range, an
  * @in_sync_stride smaller than &struct drm_mlu_sync or above 4096, non-zero
  * unknown trailing bytes in an in-sync, non-zero &drm_mlu_sync.flags,
- * unknown &drm_mlu_submit_bo.flags, a forbidden opcode (FENCE, unknown), non-zero header flags or reserved field,
+ * unknown &drm_mlu_submit_bo.flags, a forbidden opcode (FENCE, unknown),
+ * non-zero header flags or reserved field,
  * @out_sync_point non-zero with @out_sync zero, or an in-sync that has no
  * fence (yet) at its point; -E2BIG for a count above the limits of
  * &struct drm_mlu_device_info; -ENOENT for a BO or syncobj handle or a
