@@ -820,6 +820,22 @@ TEST_F(conv2d, grouped_few_channels)
     }
 }
 
+/*
+ * A depthwise filter, strided and dilated, that oneDNN's avx2_vnni int8
+ * kernel got wrong (first seen with MLU_CORE_TEST_SEED=49426698).
+ */
+TEST_F(conv2d, depthwise_strided_dilated)
+{
+    struct mlu_conv2d_desc d = {
+        .dtype = variant->dtype, .layout = variant->layout,
+        .n = 1, .c = 16, .h = 8, .w = 12, .k = 16, .r = 2, .s = 4,
+        .stride_h = 2, .stride_w = 1, .pad_h = 0, .pad_w = 2,
+        .dilation_h = 2, .dilation_w = 1, .groups = 16, .relu = true,
+    };
+
+    run_conv_case(_metadata, &self->rng, &d);
+}
+
 /* One bigger layer, in the shape of the ResNet bench but smaller. */
 TEST_F(conv2d, resnet_like)
 {
