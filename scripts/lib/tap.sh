@@ -73,7 +73,9 @@ tap_check() {
 }
 
 tap_step() {
-	_tap_logged 1 "${tap_step_logs}${1//[^a-zA-Z0-9.]/_}.log" "build: $1" "$@"
+	local name=$1
+	shift
+	_tap_logged 1 "${tap_step_logs}${name//[^a-zA-Z0-9.]/_}.log" "build: $name" "$@"
 }
 
 # tap_run PREFIX COMMAND...: COMMAND's own plan and "TAP version" line are

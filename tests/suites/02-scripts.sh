@@ -55,6 +55,15 @@ want='ok 1 first|# note|ok 2 x:a|not ok 3 x:b|ok 4 x:c # SKIP why|ok 5 y|1..5|'
 r=$?
 [ "$r" = 0 ] || echo "# got: $got"
 tap_result $r "tap_run: a program's results renumbered into one stream, one plan"
+# shellcheck disable=SC2016
+got=$(bash -c '. "$1"; tap_step_logs=$2/step-; tap_step pass echo hidden
+	tap_step "fail 1" sh -c "echo shown; exit 1"; tap_end' - "$top/scripts/lib/tap.sh" "$tmp" |
+	tr '\n' '|')
+want="not ok 1 build: fail 1 (log: $tmp/step-fail_1.log)|#   shown|1..1|"
+[ "$got" = "$want" ] && [ "$(cat "$tmp/step-pass.log")" = hidden ]
+r=$?
+[ "$r" = 0 ] || echo "# got: $got"
+tap_result $r "tap_step: silent when the step passes, a failure with its log when it fails"
 # suite BODY: a suite script; prints run-suite.pl's counts "P F S".
 suite() {
 	printf '#!/bin/sh\n%s\n' "$1" >"$tmp/suite.sh"
