@@ -36,7 +36,10 @@ mkdir -p "$logs" "$guest_build"
 # tap_step NAME COMMAND...: COMMAND's output in build/logs/guest-build-NAME.log.
 tap_step_logs=$logs/guest-build-
 
-kver=$(guest_kver) || exit 1
+if ! kver=$(guest_kver); then
+	tap_not_ok "build: no guest kernel (run scripts/setup-host.sh)"
+	exit "$tap_failures"
+fi
 tap_step qemu "$guest_top/scripts/build-qemu.sh"
 # Every program built below for the guest compiles against the guest
 # kernel's UAPI headers (scripts/lib/linux-uapi.mk): install them once here

@@ -12,6 +12,8 @@
 #                                   "not ok N DESCRIPTION"; returns STATUS != 0
 #   tap_ok DESCRIPTION, tap_not_ok DESCRIPTION
 #   tap_skip DESCRIPTION REASON     "ok N DESCRIPTION # SKIP REASON"
+#   tap_fail_log DESCRIPTION LOG    "not ok N DESCRIPTION (log: LOG)" and the
+#                                   end of LOG as comments
 #   tap_check LOG DESCRIPTION COMMAND...
 #                                   run COMMAND (niced) with its output in LOG:
 #                                   one result, the end of LOG when it failed
@@ -55,6 +57,15 @@ tap_result() {
 	return 1
 }
 
+_tap_log_tail() {
+	tail -n 40 "$1" | sed 's/^/#   /'
+}
+
+tap_fail_log() {
+	tap_not_ok "$1 (log: $2)"
+	_tap_log_tail "$2"
+}
+
 # _tap_logged QUIET LOG DESCRIPTION COMMAND...
 _tap_logged() {
 	local quiet=$1 log=$2 what=$3
@@ -63,8 +74,12 @@ _tap_logged() {
 		[ "$quiet" = 1 ] || tap_ok "$what"
 		return 0
 	fi
-	tap_not_ok "$what${quiet:+ (log: $log)}"
-	tail -n 40 "$log" | sed 's/^/#   /'
+	if [ "$quiet" = 1 ]; then
+		tap_fail_log "$what" "$log"
+	else
+		tap_not_ok "$what"
+		_tap_log_tail "$log"
+	fi
 	return 1
 }
 

@@ -14,8 +14,7 @@ mkdir -p "$top/build/logs"
 if ! nice make -C "$top/runtime" O="$out" all >"$log" 2>&1 ||
    ! nice make -C "$top/runtime" O="$out" host-tests >"$log.tests" 2>&1; then
 	cat "$log.tests" >>"$log" 2>/dev/null
-	tap_not_ok "build: libmlu and its host tests (log: $log)"
-	tail -n 30 "$log" | sed 's/^/#   /'
+	tap_fail_log "build: libmlu and its host tests" "$log"
 	tap_end
 	exit 1
 fi

@@ -19,8 +19,7 @@ mkdir -p "$logs"
 . "$top/scripts/lib/tap.sh"
 
 fail_setup() {
-	tap_not_ok "build: $1 (log: $2)"
-	tail -n 30 "$2" | sed 's/^/#   /'
+	tap_fail_log "build: $1" "$2"
 	tap_end
 	exit 1
 }
