@@ -4,10 +4,14 @@
 # Run every test suite and print one summary line "N passed, M failed".
 #
 # A suite is an executable tests/suites/NN-name.sh that builds what it needs
-# and prints TAP (the kselftest harness format) on stdout.  Its "ok" and
-# "not ok" lines are counted ("# SKIP" lines count as skipped); a suite that
-# exits non-zero without reporting any failure counts as one failure, so a
-# crash can never look like a pass.  Logs go to build/logs/<suite>.log.
+# and prints one TAP stream on stdout (scripts/lib/tap.sh).  Each suite runs
+# under TAP::Parser, the parser of prove (scripts/lib/run-suite.pl): "ok"
+# results count as passed ("# SKIP" ones as skipped), "not ok" results as
+# failed, and so does every error in the stream itself (a missing or wrong
+# plan, numbers out of sequence); a suite that exits non-zero without
+# reporting any failure counts as one failure, so a crash can never look
+# like a pass.  Logs go to build/logs/<suite>.log.  One suite alone runs as
+# well under prove itself: prove -v tests/suites/10-core.sh.
 # Long first-run steps (package installs, QEMU and kernel builds) print a
 # progress line on this script's stderr before and after they run.
 #
@@ -27,6 +31,8 @@ passed=0
 failed=0
 skipped=0
 failed_names=()
+counts=$(mktemp)
+trap 'rm -f "$counts"' EXIT
 
 for suite in "$top"/tests/suites/*.sh; do
 	name=$(basename "$suite" .sh)
@@ -40,18 +46,12 @@ for suite in "$top"/tests/suites/*.sh; do
 	log=$logs/$name.log
 	echo "=== $name"
 	start=$(date +%s)
-	"$suite" 2>&1 | tee "$log" | grep -aE '^(not )?ok |^# (SKIP|FAIL)|^Bail out!|^fuzz: |^isa: ' || true
-	rc=${PIPESTATUS[0]}
-	# Count top-level and nested TAP results alike: the harness indents
-	# nothing, our runners prefix nothing.
-	p=$(grep -acE '^ok [0-9]+ ' "$log" | tr -d ' ')
-	s=$(grep -acE '^ok [0-9]+ .*# SKIP' "$log" | tr -d ' ')
-	f=$(grep -acE '^not ok [0-9]+ ' "$log" | tr -d ' ')
-	p=$((p - s))
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-		echo "not ok - $name: suite exited with status $rc without a TAP failure (see $log)"
-		f=1
-	fi
+	: >"$counts"
+	"$top/scripts/lib/run-suite.pl" "$suite" "$log" "$counts"
+	read -r p f s <"$counts" 2>/dev/null || {
+		echo "not ok - $name: the TAP harness did not run (see $log)"
+		p=0 f=1 s=0
+	}
 	if [ "$f" != 0 ]; then
 		failed_names+=("$name")
 	fi

@@ -21,6 +21,8 @@ PACKAGES_BOOKWORM=(
 	libopenblas-dev libdnnl-dev
 	busybox-static libdrm-dev linux-source-6.12 sparse python3-docutils kmod
 	gcc-multilib libjson-c-dev
+	# scripts/check.sh: TAP::Parser and prove (perl-modules-*, a dependency)
+	perl
 	# building the debug guest kernel
 	bc bison flex libelf-dev libssl-dev dwarves rsync gawk
 	# tools/mlu-trace (BPF programs, skeleton, libbpf) and its guest test

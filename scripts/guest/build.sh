@@ -15,16 +15,17 @@ set -uo pipefail
 
 # shellcheck source=scripts/guest/common.sh
 . "$(dirname "$0")/common.sh"
-# step() keeps each part's stderr in a log: progress lines skip it.
+# shellcheck source=scripts/lib/tap.sh
+. "$guest_top/scripts/lib/tap.sh"
+# tap_step keeps each part's stderr in a log: progress lines skip it.
 # shellcheck source=scripts/lib/progress.sh
 . "$guest_top/scripts/lib/progress.sh"
 progress_share
 
-tap=1
 initrd=$guest_build/initramfs.cpio.gz
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--tap-start) tap=$2; shift 2 ;;
+	--tap-start) tap_count=$(($2 - 1)); shift 2 ;;
 	--initrd) initrd=$2; shift 2 ;;
 	*) echo "build.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -32,28 +33,18 @@ done
 
 logs=$guest_top/build/logs
 mkdir -p "$logs" "$guest_build"
-failures=0
+# tap_step NAME COMMAND...: COMMAND's output in build/logs/guest-build-NAME.log.
+tap_step_logs=$logs/guest-build-
 
-# step NAME COMMAND...: run COMMAND with its output in build/logs.
-step() {
-	local what=$1 log=$logs/guest-build-${1//[^a-zA-Z0-9.]/_}.log
-	shift
-	if nice "$@" >"$log" 2>&1; then
-		return 0
-	fi
-	echo "not ok $tap build: $what (log: $log)"
-	tail -n 40 "$log" | sed 's/^/#   /'
-	tap=$((tap + 1))
-	failures=$((failures + 1))
-	return 1
-}
-
-kver=$(guest_kver) || exit 1
-step qemu "$guest_top/scripts/build-qemu.sh"
+if ! kver=$(guest_kver); then
+	tap_not_ok "build: no guest kernel (run scripts/setup-host.sh)"
+	exit "$tap_failures"
+fi
+tap_step qemu "$guest_top/scripts/build-qemu.sh"
 # Every program built below for the guest compiles against the guest
 # kernel's UAPI headers (scripts/lib/linux-uapi.mk): install them once here
 # and hand the directory to the makes, which then skip the script.
-if step linux-uapi "$guest_top/scripts/linux-uapi.sh"; then
+if tap_step linux-uapi "$guest_top/scripts/linux-uapi.sh"; then
 	MLU_UAPI_INCLUDE=$("$guest_top/scripts/linux-uapi.sh")
 	export MLU_UAPI_INCLUDE
 fi
@@ -65,10 +56,8 @@ module=
 kmod=$guest_build/kmod
 headers=/lib/modules/$kver/build
 if [ ! -f "$guest_top/Kbuild" ]; then
-	echo "not ok $tap build: mlu.ko (no top-level Kbuild: driver not present)"
-	tap=$((tap + 1))
-	failures=$((failures + 1))
-elif step mlu.ko sh -c "mkdir -p '$kmod' &&
+	tap_not_ok "build: mlu.ko (no top-level Kbuild: driver not present)"
+elif tap_step mlu.ko sh -c "mkdir -p '$kmod' &&
 	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.mod*' \
 		--exclude '.*.cmd' --exclude Module.symvers --exclude modules.order \
 		--exclude '*.a' '$guest_top/Kbuild' \
@@ -79,21 +68,21 @@ fi
 
 tests=()
 if [ -f "$guest_top/runtime/Makefile" ] &&
-   step libmlu make -C "$guest_top/runtime" O="$guest_top/build/runtime" all examples; then
+   tap_step libmlu make -C "$guest_top/runtime" O="$guest_top/build/runtime" all examples; then
 	tests+=(-t "$guest_top/build/runtime/examples/mlu_demo")
 fi
 
 # Tools the guest tests run, in the guest's /bin.
 files=()
-if step mlu-smi make -C "$guest_top/tools/mlu-smi" O="$guest_top/build/tools"; then
+if tap_step mlu-smi make -C "$guest_top/tools/mlu-smi" O="$guest_top/build/tools"; then
 	files+=(-f "$guest_top/build/tools/mlu-smi:/bin/mlu-smi")
 fi
-if step mlu-trace make -C "$guest_top/tools/mlu-trace" O="$guest_top/build/tools/mlu-trace" \
+if tap_step mlu-trace make -C "$guest_top/tools/mlu-trace" O="$guest_top/build/tools/mlu-trace" \
 	KVER="$kver"; then
 	files+=(-f "$guest_top/build/tools/mlu-trace/mlu-trace:/bin/mlu-trace")
 fi
 
-if step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/guest"; then
+if tap_step guest-tests make -C "$guest_top/tests/guest" O="$guest_top/build/tests/guest"; then
 	while read -r t; do
 		tests+=(-t "$guest_top/build/tests/guest/$t")
 	done <"$guest_top/build/tests/guest/tests.list"
@@ -103,6 +92,6 @@ fi
 vgem=$(modinfo -k "$kver" -n vgem 2>/dev/null || true)
 case "$vgem" in /*) ;; *) vgem= ;; esac
 
-step initramfs "$guest_top/scripts/guest/mkinitramfs.sh" -o "$initrd" -k "$kver" \
+tap_step initramfs "$guest_top/scripts/guest/mkinitramfs.sh" -o "$initrd" -k "$kver" \
 	${vgem:+-m "$vgem"} ${module:+-m "$module"} "${tests[@]}" "${files[@]}"
-exit "$failures"
+exit "$tap_failures"

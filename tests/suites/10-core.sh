@@ -6,17 +6,21 @@
 # also runs the paths an AVX2-only or SSE4.1-only host takes.  Each level
 # caps oneDNN and the core's own kernels (ONEDNN_MAX_CPU_ISA) and picks
 # OpenBLAS's kernel family for it (OPENBLAS_CORETYPE).  Test names carry
-# the level: "ok 12 avx2:global.matmul_int8_extremes_exact".  The last
-# line, "isa: ...", says which levels ran and which this CPU cannot.
+# the level: "ok 12 avx2:global.matmul_int8_extremes_exact", numbered on
+# through the levels in one TAP stream (scripts/lib/tap.sh, tap_run).  The
+# line "isa: ..." says which levels ran and which this CPU cannot.
 #
 # MLU_CORE_TEST_SEED=<n> replays a randomised run; MLU_CORE_ISA_LEVELS
 # ("SSE41 AVX2", say) runs only those levels.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/lib/tap.sh
+. "$top/scripts/lib/tap.sh"
 bin=$top/build/tests/core
 if ! make -s -C "$top/tests/core" "$bin/test_core" "$bin/core_isa" >&2; then
-	echo "not ok 1 core: build of test_core failed"
+	tap_not_ok "core: build of test_core failed"
+	tap_end
 	exit 1
 fi
 
@@ -38,7 +42,6 @@ export MLU_CORE_TEST_SEED=${MLU_CORE_TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom |
 
 covered=()
 missing=()
-rc=0
 for entry in "${levels[@]}"; do
 	level=${entry%%:*}
 	coretype=${entry#*:}
@@ -54,12 +57,11 @@ for entry in "${levels[@]}"; do
 	fi
 	covered+=("$name($backend)")
 	echo "# core: ISA level $name, int8 backend $backend, OpenBLAS $coretype"
-	ONEDNN_MAX_CPU_ISA=$level OPENBLAS_CORETYPE=$coretype "$bin/test_core" |
-		sed -E "s/^((not )?ok [0-9]+ )/\\1$name:/" || rc=1
+	tap_run "$name:" env ONEDNN_MAX_CPU_ISA="$level" OPENBLAS_CORETYPE="$coretype" \
+		"$bin/test_core" || true
 done
 if [ ${#covered[@]} = 0 ]; then
-	echo "not ok 1 core: no ISA level ran (host: $("$bin/core_isa"))"
-	exit 1
+	tap_not_ok "core: no ISA level ran (host: $("$bin/core_isa"))"
 fi
 echo "isa: compute core tested at ${covered[*]}${missing:+; this CPU lacks ${missing[*]}}"
-exit $rc
+tap_end

@@ -34,7 +34,10 @@ test_binary mlu_device_test "$top"/tests/device/mlu_device_test.c
 test_binary mlu_sensor_test "$top"/tests/device/mlu_sensor_test.c
 
 # QEMU's guest-error log goes to the suite log, not to the TAP stream.
-rc=0
-MLU_QEMU=$qemu "$out/mlu_device_test" || rc=1
-MLU_QEMU=$qemu "$out/mlu_sensor_test" || rc=1
-exit $rc
+# Both programs' results in one TAP stream, numbered on.
+# shellcheck source=scripts/lib/tap.sh
+. "$top/scripts/lib/tap.sh"
+export MLU_QEMU=$qemu
+tap_run "" "$out/mlu_device_test" || true
+tap_run "" "$out/mlu_sensor_test" || true
+tap_end

@@ -15,11 +15,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 logs=$top/build/logs
 initrd=$guest_build/runner-test.cpio.gz
 mkdir -p "$logs"
+# shellcheck source=scripts/lib/tap.sh
+. "$top/scripts/lib/tap.sh"
 
 fail_setup() {
-	echo "not ok 1 build: $1 (log: $2)"
-	tail -n 30 "$2" | sed 's/^/#   /'
-	echo "1..1"
+	tap_fail_log "build: $1" "$2"
+	tap_end
 	exit 1
 }
 "$top/scripts/build-qemu.sh" >/dev/null 2>"$logs/31-guest-runner-qemu.log" ||
@@ -27,8 +28,6 @@ fail_setup() {
 "$top/scripts/guest/mkinitramfs.sh" -o "$initrd" 2>"$logs/31-guest-runner-initramfs.log" ||
 	fail_setup "initramfs" "$logs/31-guest-runner-initramfs.log"
 
-# shellcheck source=scripts/lib/tap.sh
-. "$top/scripts/lib/tap.sh"
 # boot NAME RUN.SH-OPTIONS...: sets $out (run.sh's TAP), $rc and $secs.
 # The outer timeout only matters when the watchdog is broken: without it a
 # stuck guest would hang this suite for good.

@@ -15,23 +15,24 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/guest/common.sh"
+# shellcheck source=scripts/lib/tap.sh
+. "$top/scripts/lib/tap.sh"
 name=35-guest-reliability
 logs=$top/build/logs
 out=$top/build/tests/guest
 initrd=$guest_build/reliability.cpio.gz
-build_tap=$(mktemp)
 conf=$(mktemp)
-trap 'rm -f "$build_tap" "$conf"' EXIT
+trap 'rm -f "$conf"' EXIT
 
-# QEMU, mlu.ko, libmlu and the functional tests' helpers.
-"$top/scripts/guest/build.sh" | tee "$build_tap"
-built=${PIPESTATUS[0]}
-n=$(($(grep -c '^not ok ' "$build_tap") + 1))
+# QEMU, mlu.ko, libmlu and the functional tests' helpers.  Its exit
+# status is the number of its failing results, numbered from 1.
+"$top/scripts/guest/build.sh"
+built=$?
+tap_count=$built
 
 fail_build() {
-	echo "not ok $n build: $1 (log: $2)"
-	tail -n 30 "$2" | sed 's/^/#   /'
-	echo "1..$n"
+	tap_fail_log "build: $1" "$2"
+	tap_end
 	echo "fuzz: ioctl 0 calls, 0 kernel reports"
 	exit 1
 }
@@ -52,7 +53,7 @@ done <"$out/reliability.list"
 	fail_build "initramfs" "$logs/$name-initramfs.log"
 
 "$top/scripts/guest/run.sh" --cards 2 --hotplug --initrd "$initrd" --name "$name" \
-	--tap-start "$n" --timeout "${MLU_RELIABILITY_TIMEOUT:-900}" \
+	--tap-start $((tap_count + 1)) --timeout "${MLU_RELIABILITY_TIMEOUT:-900}" \
 	--test-timeout "${MLU_RELIABILITY_TEST_TIMEOUT:-600}"
 ran=$?
 

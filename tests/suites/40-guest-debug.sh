@@ -28,29 +28,18 @@ progress_share
 out=$top/build/guest-debug
 logs=$top/build/logs
 mkdir -p "$out" "$logs"
-tap=1
-failures=0
-
-# step NAME COMMAND...: a "not ok" line with the end of the log on failure.
-step() {
-	local what=$1 log=$logs/40-guest-debug-${1//[^a-zA-Z0-9.]/_}.log
-	shift
-	if nice "$@" >"$log" 2>&1; then
-		return 0
-	fi
-	echo "not ok $tap build: $what (log: $log)"
-	tail -n 40 "$log" | sed 's/^/#   /'
-	tap=$((tap + 1))
-	failures=$((failures + 1))
-	return 1
-}
+# shellcheck source=scripts/lib/tap.sh
+. "$top/scripts/lib/tap.sh"
+# tap_step NAME COMMAND...: a "not ok" line with the end of
+# build/logs/40-guest-debug-NAME.log on failure, nothing on success.
+tap_step_logs=$logs/40-guest-debug-
 
 start=$(date +%s)
 kdir=$("$top/scripts/build-debug-kernel.sh" 2>"$logs/40-guest-debug-kernel.log")
 if [ -z "$kdir" ] || [ ! -f "$kdir/bzImage" ]; then
-	echo "not ok 1 build: debug kernel (log: $logs/40-guest-debug-kernel.log)"
+	tap_not_ok "build: debug kernel (log: $logs/40-guest-debug-kernel.log)"
 	tail -n 40 "$logs/40-guest-debug-kernel.log" | sed 's/^/#   /'
-	echo "1..1"
+	tap_end
 	exit 1
 fi
 release=$(cat "$kdir/release")
@@ -60,7 +49,7 @@ echo "# debug kernel $release ready in $(($(date +%s) - start)) s: $kdir"
 # the debugfs benchmarks, which mlu_exec_test reads).
 module=
 kmod=$out/kmod
-if step mlu.ko sh -c "mkdir -p '$kmod' &&
+if tap_step mlu.ko sh -c "mkdir -p '$kmod' &&
 	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.mod*' \
 		--exclude '.*.cmd' --exclude Module.symvers --exclude modules.order \
 		--exclude '*.a' '$top/Kbuild' '$top/driver' '$top/include' '$top/uapi' '$kmod/' &&
@@ -70,7 +59,7 @@ if step mlu.ko sh -c "mkdir -p '$kmod' &&
 fi
 
 tests=()
-if step guest-tests make -C "$top/tests/guest" O="$out/tests" RUNTIME_O="$top/build/runtime"; then
+if tap_step guest-tests make -C "$top/tests/guest" O="$out/tests" RUNTIME_O="$top/build/runtime"; then
 	while read -r t; do
 		tests+=(-t "$out/tests/$t")
 	done <"$out/tests/tests.list"
@@ -81,16 +70,16 @@ fi
 # no CO-RE relocation and the same binary runs on this kernel, which has
 # BPF on tracepoints but no BTF.
 tools=()
-if step mlu-smi make -C "$top/tools/mlu-smi" O="$top/build/tools"; then
+if tap_step mlu-smi make -C "$top/tools/mlu-smi" O="$top/build/tools"; then
 	tools+=(-f "$top/build/tools/mlu-smi:/bin/mlu-smi")
 fi
-if step mlu-trace make -C "$top/tools/mlu-trace" O="$top/build/tools/mlu-trace"; then
+if tap_step mlu-trace make -C "$top/tools/mlu-trace" O="$top/build/tools/mlu-trace"; then
 	tools+=(-f "$top/build/tools/mlu-trace/mlu-trace:/bin/mlu-trace")
 fi
 # Reliability tests that need this kernel: fault injection exists only
 # here, and only here are the fuzzer's huge syncobj counts a fair test.
 hotplug=()
-if step reliability-tests make -C "$top/tests/guest" -f reliability.mk O="$out/tests" \
+if tap_step reliability-tests make -C "$top/tests/guest" -f reliability.mk O="$out/tests" \
 	RUNTIME_O="$top/build/runtime" "$out/tests/mlu_failslab_test" \
 	"$out/tests/mlu_fuzz_ioctl" "$out/tests/mlu_hotplug_test"; then
 	printf 'calls %s\nseed %s\nhuge_counts 1\n' "${MLU_DEBUG_FUZZ_CALLS:-100000}" \
@@ -101,24 +90,25 @@ if step reliability-tests make -C "$top/tests/guest" -f reliability.mk O="$out/t
 fi
 check=(-t "$top/scripts/debug-kernel/debug_kernel_check.sh")
 
-step initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" \
+tap_step initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" \
 	-k "$release" ${module:+-m "$module"} "${tests[@]}" "${tools[@]}" "${check[@]}"
-step hotplug-initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/hotplug.cpio.gz" \
+tap_step hotplug-initramfs "$top/scripts/guest/mkinitramfs.sh" -o "$out/hotplug.cpio.gz" \
 	-k "$release" ${module:+-m "$module"} "${hotplug[@]}" "${check[@]}"
 
 # guest NAME RUN.SH-OPTIONS...: one boot of the debug kernel with 2 cards,
-# its TAP numbered on from $tap, which is then set to the next number.
+# its TAP numbered on from tap_count, which is then set to its last number
+# (run.sh's own plan line is left out: tap_end prints the suite's).
 # TCG runs the debug kernel several times slower than Debian's.
 ran=0
 guest() {
 	local name=$1 plan
 	shift
 	"$top/scripts/guest/run.sh" --kernel "$kdir/bzImage" --cards 2 --name "$name" \
-		--tap-start "$tap" --timeout 2400 --test-timeout 1200 "$@" |
+		--tap-start $((tap_count + 1)) --timeout 2400 --test-timeout 1200 "$@" |
 		tee "$logs/$name.run.log" | grep -v '^1\.\.[0-9]*$'
 	[ "${PIPESTATUS[0]}" = 0 ] || ran=1
 	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$logs/$name.run.log")
-	tap=$((${plan:-$tap} + 1))
+	tap_count=${plan:-$tap_count}
 }
 
 guest 40-guest-debug --initrd "$out/initramfs.cpio.gz"
@@ -134,6 +124,5 @@ echo "fuzz: ioctl ${calls:-0} calls, ${reports:-0} kernel reports" \
 	"(debug kernel, syncobj counts up to 2^32-1)"
 
 guest 40-guest-debug-hotplug --initrd "$out/hotplug.cpio.gz" --hotplug
-echo "1..$((tap - 1))"
 echo "# 40-guest-debug: $(($(date +%s) - start)) s in all"
-[ "$failures" = 0 ] && [ "$ran" = 0 ]
+tap_end && [ "$ran" = 0 ]
