@@ -6,8 +6,11 @@
  *
  * Copyright (c) 2026 The MLU stack authors
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <xf86drm.h>
 
 #include "kselftest_harness.h"
 #include "mlu/mlu.h"
@@ -440,6 +443,69 @@ TEST_F(runtime, argument_errors)
 	EXPECT_EQ(MLU_SUCCESS, mlu_queue_synchronize(self->queue, WAIT_NS));
 	EXPECT_STREQ("invalid argument", mlu_strerror(MLU_ERROR_INVALID_ARGUMENT));
 	mlu_buffer_free(a);
+}
+
+/*
+ * A submit the driver refuses is an error of the call that made it, with
+ * the driver's errno mapped to a status, and enqueues nothing.  Here the
+ * kernel queue under a libmlu queue is destroyed through the device's fd
+ * (as another thread of the process could), so every SUBMIT on it fails
+ * with -ENOENT: MLU_ERROR_INVALID_ARGUMENT.
+ */
+TEST_F(runtime, refused_submit_is_reported)
+{
+	struct mlu_matmul_args mm = { .dtype = MLU_TYPE_F32, .m = 8, .n = 8, .k = 8,
+				      .alpha = 1.0f };
+	struct drm_mlu_queue_destroy destroy = { 0 };
+	const int fd = mlu_device_fd(self->dev);
+	struct mlu_buffer *src, *dst;
+	unsigned char pattern[4096], *d;
+	struct mlu_event *stamp;
+	struct mlu_queue *q;
+	uint32_t id;
+	size_t i;
+
+	memset(pattern, 0x3c, sizeof(pattern));
+	src = upload(self->dev, pattern, sizeof(pattern));
+	dst = upload(self->dev, NULL, sizeof(pattern));
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst);
+	d = mapped(dst);
+	ASSERT_EQ(MLU_SUCCESS, mlu_event_create_with_flags(self->dev, MLU_EVENT_TIMING, &stamp));
+	ASSERT_EQ(MLU_SUCCESS, mlu_queue_create_with_priority(self->dev, MLU_QUEUE_PRIORITY_NORMAL,
+							      &q));
+	/* The queue works. */
+	ASSERT_EQ(MLU_SUCCESS, mlu_enqueue_copy(q, (struct mlu_operand){ dst },
+						(struct mlu_operand){ src }, sizeof(pattern)));
+	ASSERT_EQ(MLU_SUCCESS, mlu_queue_synchronize(q, WAIT_NS));
+	ASSERT_EQ(0, memcmp(pattern, d, sizeof(pattern)));
+	memset(d, 0, sizeof(pattern));
+
+	/* q's is the file's only kernel queue (self->queue is a ring's). */
+	for (id = 1; id <= 0xffff; id++) {
+		destroy.queue_id = id;
+		if (!drmIoctl(fd, DRM_IOCTL_MLU_QUEUE_DESTROY, &destroy))
+			break;
+		ASSERT_EQ(ENOENT, errno) TH_LOG("destroying queue id %u", id);
+	}
+	ASSERT_LE(id, 0xffff) TH_LOG("no kernel queue in the file");
+
+	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT,
+		  mlu_enqueue_copy(q, (struct mlu_operand){ dst },
+				   (struct mlu_operand){ src }, sizeof(pattern)));
+	mm.a.buffer = mm.b.buffer = src;
+	mm.c.buffer = dst;
+	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT, mlu_enqueue_matmul(q, &mm));
+	EXPECT_EQ(MLU_ERROR_INVALID_ARGUMENT, mlu_queue_record_event(q, stamp));
+	/* Nothing was enqueued: nothing to wait for, nothing failed, nothing written. */
+	EXPECT_EQ(MLU_SUCCESS, mlu_queue_synchronize(q, WAIT_NS));
+	for (i = 0; i < sizeof(pattern); i++)
+		ASSERT_EQ(0, d[i]) TH_LOG("byte %zu written by a refused job", i);
+
+	mlu_queue_destroy(q);
+	mlu_event_destroy(stamp);
+	mlu_buffer_free(src);
+	mlu_buffer_free(dst);
 }
 
 TEST_HARNESS_MAIN

@@ -7,11 +7,16 @@
  * Copyright (c) 2026 The MLU stack authors
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <xf86drm.h>
 
@@ -128,6 +133,48 @@ TEST(each_open_gets_its_own_context)
 	EXPECT_EQ(a.serial, b.serial);
 	close(fd1);
 	close(fd2);
+}
+
+/*
+ * Each open file takes one of the card's MLU_MAX_CONTEXTS - 1 user context
+ * ids (0 is the kernel's) and gives it back on close.  More files than
+ * there are ids are opened and closed one after the other, each using its
+ * context (a BO mapped in it, every 256th also a job): all of them work.
+ * A context kept after close makes an open fail (-EBUSY) once the ids run
+ * out, which only kmemleak would notice otherwise.
+ */
+TEST_F_TIMEOUT(card, closed_files_give_their_contexts_back, 300)
+{
+	const int rounds = MLU_MAX_CONTEXTS + 512;
+	struct drm_mlu_device_info info;
+	struct mlu_pkt_copy pkt;
+	uint32_t bo, done;
+	char node[64];
+	struct stat st;
+	uint64_t va;
+	int i, fd;
+
+	/* This card's node, opened directly: no other open in the loop. */
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	snprintf(node, sizeof(node), "/dev/accel/accel%u", minor(st.st_rdev));
+	for (i = 0; i < rounds; i++) {
+		fd = open(node, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(fd, 0) TH_LOG("open %d of %d: %s (a context id leaked?)",
+					i + 1, rounds, strerror(errno));
+		ASSERT_EQ(0, mlu_query_info(fd, &info));
+		ASSERT_GT(info.context_id, 0);
+		ASSERT_LT(info.context_id, MLU_MAX_CONTEXTS);
+		ASSERT_EQ(0, mlu_bo_create(fd, 8192, 0, &bo, &va)) TH_LOG("file %d", i + 1);
+		if (i % 256 == 0) {
+			done = mlu_syncobj_create(fd);
+			ASSERT_NE(0, done);
+			mlu_pkt_copy_init(&pkt, va + 4096, va, 4096);
+			ASSERT_EQ(0, mlu_submit_simple(fd, 0, &pkt, 1, &bo, 1, 0, done));
+			ASSERT_EQ(0, mlu_syncobj_wait(fd, done, 10000 * MS));
+			ASSERT_EQ(1, mlu_fence_status(fd, done)) TH_LOG("file %d", i + 1);
+		}
+		ASSERT_EQ(0, close(fd));
+	}
 }
 
 /* ---- BO_CREATE, BO_INFO, mmap, GEM_CLOSE ------------------------------ */
@@ -429,6 +476,275 @@ TEST_F(submit, bad_packets)
 	fence.addr = self->va;
 	s.packets = (uintptr_t)&fence;
 	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	s.packets = (uintptr_t)&self->pkt;
+	/* A COPY takes no header flags (MLU_FENCE_IRQ is the FENCE's). */
+	self->pkt.hdr.flags = MLU_FENCE_IRQ;
+	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	self->pkt.hdr.flags = 0x80;
+	EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s));
+	self->pkt.hdr.flags = 0;
+}
+
+/* Index of the first of @n bytes at @p that is not @value, or -1. */
+static long first_byte_not(const unsigned char *p, size_t n, unsigned char value)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != value)
+			return i;
+	return -1;
+}
+
+/*
+ * The limits of struct drm_mlu_device_info are inclusive: a job of exactly
+ * max_packets_per_submit packets, max_bos_per_submit BOs or
+ * max_syncs_per_submit in-syncs is accepted and runs; one more is -E2BIG
+ * (the arrays then hold max + 1 valid elements).
+ */
+TEST_F(submit, exactly_max_packets_runs)
+{
+	const uint32_t max = self->info.max_packets_per_submit;
+	const uint64_t chunk = 16;
+	struct mlu_pkt_copy *pkts;
+	struct drm_mlu_submit s = self->args;
+	unsigned char *p;
+	uint64_t size, va, i;
+	uint32_t bo;
+
+	/* Packet i copies bytes [16 i, 16 i + 16) of the first half to the second. */
+	size = 2 * (uint64_t)(max + 1) * chunk;
+	ASSERT_EQ(0, mlu_bo_create(self->fd, size, 0, &bo, &va));
+	p = mlu_bo_map(self->fd, bo);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < size / 2; i++)
+		p[i] = i * 7 + 1;
+	pkts = calloc(max + 1, sizeof(*pkts));
+	ASSERT_NE(NULL, pkts);
+	for (i = 0; i <= max; i++)
+		mlu_pkt_copy_init(&pkts[i], va + size / 2 + i * chunk, va + i * chunk, chunk);
+
+	s.packets = (uintptr_t)pkts;
+	s.bo_handles = (uintptr_t)&bo;
+	s.packet_count = max + 1;
+	EXPECT_EQ(-E2BIG, mlu_submit(self->fd, &s));
+	s.packet_count = max;
+	ASSERT_EQ(0, mlu_submit(self->fd, &s)) TH_LOG("a job of exactly %u packets", max);
+	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, self->out, 30000 * MS));
+	EXPECT_EQ(1, mlu_fence_status(self->fd, self->out));
+	/* Every packet ran, and the one past the limit was never submitted. */
+	EXPECT_EQ(0, memcmp(p, p + size / 2, max * chunk));
+	EXPECT_EQ(-1, first_byte_not(p + size / 2 + max * chunk, size / 2 - max * chunk, 0));
+	free(pkts);
+}
+
+TEST_F_TIMEOUT(submit, exactly_max_bos_runs, 120)
+{
+	const uint32_t max = self->info.max_bos_per_submit;
+	struct drm_mlu_submit s = self->args;
+	unsigned char *src, *dst;
+	uint64_t last_va = 0;
+	uint32_t *bos;
+	uint32_t i;
+
+	ASSERT_GE(max, 2);
+	/* The fixture's BO, then max new ones; the job copies into the max-th. */
+	bos = calloc(max + 1, sizeof(*bos));
+	ASSERT_NE(NULL, bos);
+	bos[0] = self->bo;
+	for (i = 1; i <= max; i++) {
+		uint64_t va;
+
+		ASSERT_EQ(0, mlu_bo_create(self->fd, 4096, 0, &bos[i], &va))
+			TH_LOG("BO %u of %u", i, max);
+		if (i == max - 1)
+			last_va = va;
+	}
+	src = mlu_bo_map(self->fd, self->bo);
+	dst = mlu_bo_map(self->fd, bos[max - 1]);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst);
+	memset(src, 0xb0, 4096);
+	mlu_pkt_copy_init(&self->pkt, last_va, self->va, 4096);
+
+	s.bo_handles = (uintptr_t)bos;
+	s.bo_handle_count = max + 1;
+	EXPECT_EQ(-E2BIG, mlu_submit(self->fd, &s));
+	s.bo_handle_count = max;
+	ASSERT_EQ(0, mlu_submit(self->fd, &s)) TH_LOG("a job listing exactly %u BOs", max);
+	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, self->out, 30000 * MS));
+	EXPECT_EQ(1, mlu_fence_status(self->fd, self->out));
+	EXPECT_EQ(-1, first_byte_not(dst, 4096, 0xb0));
+	free(bos);
+}
+
+TEST_F(submit, exactly_max_syncs_runs)
+{
+	const uint32_t max = self->info.max_syncs_per_submit;
+	struct drm_mlu_submit s = self->args;
+	struct drm_mlu_sync *in;
+	unsigned char *p;
+	uint32_t i;
+
+	/*
+	 * The last in-sync is the fixture's, an earlier job's fence; the
+	 * others are distinct syncobjs, each with a signalled fence.
+	 */
+	in = calloc(max + 1, sizeof(*in));
+	ASSERT_NE(NULL, in);
+	for (i = 0; i <= max; i++) {
+		if (i == max - 1) {
+			in[i].handle = self->sync;
+			continue;
+		}
+		ASSERT_EQ(0, drmSyncobjCreate(self->fd, DRM_SYNCOBJ_CREATE_SIGNALED,
+					      &in[i].handle));
+	}
+	p = mlu_bo_map(self->fd, self->bo);
+	ASSERT_NE(NULL, p);
+	memset(p, 0xc3, 4096);
+
+	s.in_syncs = (uintptr_t)in;
+	s.in_sync_count = max + 1;
+	EXPECT_EQ(-E2BIG, mlu_submit(self->fd, &s));
+	s.in_sync_count = max;
+	ASSERT_EQ(0, mlu_submit(self->fd, &s)) TH_LOG("a job waiting for exactly %u syncs", max);
+	ASSERT_EQ(0, mlu_syncobj_wait(self->fd, self->out, 30000 * MS));
+	EXPECT_EQ(1, mlu_fence_status(self->fd, self->out));
+	EXPECT_EQ(-1, first_byte_not(p + 4096, 4096, 0xc3));
+	free(in);
+}
+
+/* Any packet a job may hold, as the submit copies it: 128 bytes. */
+union any_packet {
+	struct mlu_pkt_header hdr;
+	struct mlu_pkt_matmul matmul;
+	struct mlu_pkt_conv2d conv2d;
+	struct mlu_pkt_copy copy;
+	struct mlu_pkt_timestamp timestamp;
+	unsigned char bytes[MLU_PKT_SIZE];
+};
+
+/*
+ * Submit @args with @count @packets instead of its own and wait for the
+ * job: 0 once it completed without error, else the submit's -errno (or
+ * the wait's, or the job's fence error).
+ */
+static int submit_and_wait(int fd, const struct drm_mlu_submit *args,
+			   const void *packets, uint32_t count)
+{
+	struct drm_mlu_submit s = *args;
+	int ret;
+
+	s.packets = (uintptr_t)packets;
+	s.packet_count = count;
+	ret = mlu_submit(fd, &s);
+	if (ret)
+		return ret;
+	ret = mlu_syncobj_wait(fd, s.out_sync, 10000 * MS);
+	if (ret)
+		return ret;
+	ret = mlu_fence_status(fd, s.out_sync);
+	return ret == 1 ? 0 : ret < 0 ? ret : -EINPROGRESS;
+}
+
+/*
+ * No packet a job may hold takes header flags (only the kernel's FENCE has
+ * one): each kind, valid and accepted with flags 0, is refused with -EINVAL
+ * for any flag, alone or after a valid packet of the same job.
+ */
+TEST_F(submit, header_flags_refused_on_every_packet_kind)
+{
+	const struct mlu_matmul_desc matmul = {
+		.dtype = MLU_DTYPE_F32, .m = 2, .n = 2, .k = 2,
+		.lda = 2, .ldb = 2, .ldc = 2, .alpha = 1.0f,
+	};
+	const struct mlu_conv2d_desc conv2d = {
+		.dtype = MLU_DTYPE_F32, .layout = MLU_LAYOUT_NCHW,
+		.n = 1, .c = 1, .h = 2, .w = 2, .k = 1, .r = 1, .s = 1,
+		.stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+		.groups = 1,
+	};
+	static const char *const names[] = { "NOP", "MATMUL", "CONV2D", "COPY", "TIMESTAMP" };
+	static const __u8 bad_flags[] = { MLU_FENCE_IRQ, 0x02, 0x80, 0xff };
+	const uint64_t in = self->va, out = self->va + 4096;
+	struct drm_mlu_submit s = self->args;
+	union any_packet pkts[5], job[2];
+	size_t i, j;
+
+	memset(pkts, 0, sizeof(pkts));
+	pkts[0].hdr.opcode = MLU_OP_NOP;
+	mlu_pkt_matmul_init(&pkts[1].matmul, &matmul, in, in + 64, out, 0);
+	mlu_pkt_conv2d_init(&pkts[2].conv2d, &conv2d, in, in + 64, out, 0);
+	mlu_pkt_copy_init(&pkts[3].copy, out, in, 4096);
+	pkts[4].timestamp.hdr.opcode = MLU_OP_TIMESTAMP;
+	pkts[4].timestamp.addr = out;
+
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, submit_and_wait(self->fd, &self->args, &pkts[i], 1))
+			TH_LOG("a valid %s packet", names[i]);
+		for (j = 0; j < sizeof(bad_flags); j++) {
+			/* The submit itself fails: the card never sees the job. */
+			job[0] = pkts[3];
+			job[1] = pkts[i];
+			job[1].hdr.flags = bad_flags[j];
+			s.packets = (uintptr_t)&job[1];
+			s.packet_count = 1;
+			EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s))
+				TH_LOG("%s with header flags 0x%x", names[i], bad_flags[j]);
+			s.packets = (uintptr_t)job;
+			s.packet_count = 2;
+			EXPECT_EQ(-EINVAL, mlu_submit(self->fd, &s))
+				TH_LOG("%s with header flags 0x%x after a valid packet",
+				       names[i], bad_flags[j]);
+		}
+	}
+}
+
+/*
+ * The header's ctx field is the kernel's to fill in: a packet naming
+ * another file's context, the kernel's or no valid one runs in the
+ * submitter's own address space, never another's.
+ */
+TEST_F(submit, header_ctx_is_replaced_by_the_files_own)
+{
+	struct drm_mlu_device_info other_info;
+	unsigned char *mine, *theirs;
+	uint32_t other_bo;
+	__u16 ctx[3];
+	size_t i;
+	long k;
+	int other;
+
+	other = mlu_open_card(0);
+	ASSERT_GE(other, 0);
+	ASSERT_EQ(0, mlu_query_info(other, &other_info));
+	ASSERT_NE(self->info.context_id, other_info.context_id);
+	/* Likely at our BO's address: a job in its context would copy there. */
+	ASSERT_EQ(0, mlu_bo_create(other, 8192, 0, &other_bo, NULL));
+	theirs = mlu_bo_map(other, other_bo);
+	mine = mlu_bo_map(self->fd, self->bo);
+	ASSERT_NE(NULL, theirs);
+	ASSERT_NE(NULL, mine);
+	memset(theirs, 0x77, 8192);
+
+	ctx[0] = other_info.context_id;
+	ctx[1] = 0;		/* the kernel's */
+	ctx[2] = 0xffff;	/* past MLU_MAX_CONTEXTS */
+	for (i = 0; i < 3; i++) {
+		memset(mine, 0x10 + i, 4096);
+		memset(mine + 4096, 0, 4096);
+		self->pkt.hdr.ctx = ctx[i];
+		ASSERT_EQ(0, submit_and_wait(self->fd, &self->args, &self->pkt, 1))
+			TH_LOG("a COPY whose header names context %u", ctx[i]);
+		k = first_byte_not(mine + 4096, 4096, 0x10 + i);
+		EXPECT_EQ(-1, k) TH_LOG("ctx %u: byte %ld not copied in our context", ctx[i], k);
+		k = first_byte_not(theirs, 8192, 0x77);
+		EXPECT_EQ(-1, k) TH_LOG("ctx %u: the other file's BO changed at %ld", ctx[i], k);
+	}
+	munmap(mine, 8192);
+	munmap(theirs, 8192);
+	close(other);
 }
 
 TEST_HARNESS_MAIN
