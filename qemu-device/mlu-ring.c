@@ -20,6 +20,7 @@
 #include "qemu/units.h"
 #include "mlu.h"
 #include "core/mlu_core.h"
+#include "trace.h"
 
 /* Bytes moved per step of a COPY. */
 #define MLU_COPY_CHUNK      (64 * KiB)
@@ -38,6 +39,7 @@ enum {
 
 /* Outcome of one packet. */
 typedef struct MLUResult {
+    uint8_t opcode;
     uint32_t status;        /* MLU_CMD_STATUS_* */
     MLUFault fault;         /* with MLU_CMD_STATUS_MMU_FAULT */
     bool is_fence;
@@ -494,6 +496,7 @@ static void mlu_exec_packet(MLUExec *e, const uint8_t *pkt,
     uint32_t reserved = MLU_PKT_U32(pkt, header, reserved);
 
     e->ctx = MLU_PKT_U16(pkt, header, ctx);
+    e->res->opcode = opcode;
     e->res->status = MLU_CMD_STATUS_OK;
     e->res->is_fence = opcode == MLU_OP_FENCE;
     e->res->fence_irq = e->res->is_fence && (flags & MLU_FENCE_IRQ);
@@ -561,6 +564,7 @@ static void mlu_ring_fetch_failed_locked(MLUState *s, MLURing *r,
     qemu_log_mask(LOG_GUEST_ERROR,
                   "mlu: ring %u: cannot fetch a packet at 0x%" PRIx64 "\n",
                   r->index, addr);
+    trace_mlu_ring_fetch_error(r->index, addr);
     r->enabled = false;
     r->config_error = true;
     mlu_report_fault_locked(s, r->index, MLU_FAULT_CTX_NONE, &fault);
@@ -569,6 +573,7 @@ static void mlu_ring_fetch_failed_locked(MLUState *s, MLURing *r,
 static void mlu_ring_retire_locked(MLUState *s, MLURing *r, uint32_t ctx,
                                     const MLUResult *res, int64_t busy_ns)
 {
+    trace_mlu_packet_done(r->index, r->head, res->opcode, ctx, res->status);
     r->head = (r->head + 1) & (r->ring_size - 1);
     r->packets_done++;
     r->busy_ns += busy_ns;
@@ -584,6 +589,8 @@ static void mlu_ring_retire_locked(MLUState *s, MLURing *r, uint32_t ctx,
         r->last_status = res->status != MLU_CMD_STATUS_OK ? res->status :
                          r->job_status;
         r->job_status = MLU_CMD_STATUS_OK;
+        trace_mlu_fence(r->index, r->last_fence, r->last_status,
+                        res->fence_irq);
         if (res->fence_irq) {
             mlu_latch_irq_locked(s, MLU_IRQ_QUEUE(r->index));
         }

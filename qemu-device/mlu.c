@@ -25,6 +25,7 @@
 #include "migration/vmstate.h"
 #include "mlu.h"
 #include "core/mlu_core.h"
+#include "trace.h"
 
 #define MLU_CAPS (MLU_CAP_MATMUL | MLU_CAP_CONV2D | MLU_CAP_COPY | \
                   MLU_CAP_TIMESTAMP | MLU_CAP_DTYPE_F32 | MLU_CAP_DTYPE_F16 | \
@@ -63,17 +64,21 @@ static void mlu_deliver_irq(MLUState *s, uint32_t fire, uint32_t level)
     if (msix_enabled(pdev)) {
         for (r = 0; r < s->num_rings; r++) {
             if (fire & MLU_IRQ_QUEUE(r)) {
+                trace_mlu_irq_msix(r);
                 msix_notify(pdev, r);
             }
         }
         if (fire & MLU_IRQ_ERROR_ALL) {
+            trace_mlu_irq_msix(MLU_MSIX_VECTOR_ERROR(s->num_rings));
             msix_notify(pdev, MLU_MSIX_VECTOR_ERROR(s->num_rings));
         }
     } else if (msi_enabled(pdev)) {
         if (fire) {
+            trace_mlu_irq_msi(fire);
             msi_notify(pdev, 0);
         }
     } else {
+        trace_mlu_irq_intx(level != 0);
         pci_set_irq(pdev, level != 0);
     }
 }
@@ -101,6 +106,7 @@ void mlu_latch_irq_locked(MLUState *s, uint32_t bits)
 {
     s->irq_status |= bits;
     s->irq_signal |= bits;
+    trace_mlu_irq_raise(bits, s->irq_status);
 }
 
 /* Latch @bits in IRQ_STATUS and signal them from the bottom half. */
@@ -117,6 +123,7 @@ void mlu_report_fault_locked(MLUState *s, unsigned int ring, uint32_t ctx,
                   "mlu: ring %u: MMU fault, context 0x%x, address 0x%"
                   PRIx64 ", reason %u%s\n", ring, ctx, fault->va,
                   fault->reason, fault->write ? " (write)" : "");
+    trace_mlu_mmu_fault(ring, ctx, fault->va, fault->reason, fault->write);
     s->fault_count++;
     if (s->fault_status & MLU_FAULT_VALID) {
         s->fault_status |= MLU_FAULT_OVERFLOW;
@@ -188,7 +195,9 @@ static void mlu_reset_locked(MLUState *s)
             s->stale_packets++;
         }
         mlu_ring_reset_locked(&s->rings[r]);
+        trace_mlu_ring_reset(r);
     }
+    trace_mlu_card_reset(s->generation, s->stale_packets);
     s->scratch = 0;
     s->fatal = false;
     s->irq_status = 0;
@@ -237,6 +246,7 @@ static void mlu_ring_set_enable_locked(MLUState *s, MLURing *r, bool enable)
 {
     if (!enable) {
         /* The packet executing, if any, still retires. */
+        trace_mlu_ring_disable(r->index);
         r->enabled = false;
         r->hung = false;
         r->config_error = false;
@@ -254,6 +264,7 @@ static void mlu_ring_set_enable_locked(MLUState *s, MLURing *r, bool enable)
     }
     mlu_ring_clear_progress_locked(r);
     r->enabled = true;
+    trace_mlu_ring_enable(r->index, r->ring_base, r->ring_size);
     qemu_cond_signal(&r->wake);
 }
 
@@ -327,6 +338,7 @@ static void mlu_ring_write_locked(MLUState *s, MLURing *r, hwaddr reg,
             return;
         }
         r->tail = val;
+        trace_mlu_doorbell(r->index, val);
         return;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "mlu: ring %u: write to read-only or "
@@ -430,6 +442,7 @@ static uint64_t mlu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     qemu_mutex_lock(&s->lock);
     val = mlu_mmio_read_locked(s, addr);
     qemu_mutex_unlock(&s->lock);
+    trace_mlu_reg_read(addr, val);
     return val;
 }
 
@@ -532,6 +545,7 @@ static void mlu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     MLUState *s = opaque;
     MLURing *doorbell = mlu_doorbell_ring(s, addr);
 
+    trace_mlu_reg_write(addr, val);
     qemu_mutex_lock(&s->lock);
     mlu_mmio_write_locked(s, addr, val);
     qemu_mutex_unlock(&s->lock);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Fetch QEMU 10.0 from Debian's trixie source package, hook qemu-device/ into
-# hw/misc with a single meson line, and build a minimal qemu-system-x86_64.
+# hw/misc with a single meson line (and its trace-events into QEMU's list of
+# trace directories), and build a minimal qemu-system-x86_64.
 #
 # Everything lives outside the git tree in $MLU_CACHE_DIR (default
 # ~/.cache/mlu-stack) so that a second run, from this or any other clone,
@@ -44,9 +45,14 @@ if [ -z "$srcdir" ]; then
 fi
 srcdir=${srcdir%/}
 
-# The one-line hook into QEMU's tree.
+# The one-line hooks into QEMU's tree: the device and its trace points (the
+# top-level meson.build lists every folder with a trace-events file).
 if ! grep -q "^subdir('mlu')" "$srcdir/hw/misc/meson.build"; then
 	echo "subdir('mlu')" >>"$srcdir/hw/misc/meson.build"
+fi
+if ! grep -q "^    'hw/misc/mlu',\$" "$srcdir/meson.build"; then
+	sed -i "s|^    'hw/misc',\$|&\n    'hw/misc/mlu',|" "$srcdir/meson.build"
+	grep -q "^    'hw/misc/mlu',\$" "$srcdir/meson.build"
 fi
 # Sync qemu-device/ (and the shared hardware header) into hw/misc/mlu.
 dst=$srcdir/hw/misc/mlu
@@ -59,7 +65,7 @@ sync_file() {
 	fi
 }
 wanted=$(mktemp)
-(cd "$top/qemu-device" && find . -type f \( -name '*.c' -o -name '*.h' -o -name 'meson.build' \) -print) |
+(cd "$top/qemu-device" && find . -type f \( -name '*.c' -o -name '*.h' -o -name 'meson.build' -o -name trace-events \) -print) |
 	sed 's|^\./||' | sort >"$wanted"
 while read -r f; do
 	sync_file "$top/qemu-device/$f" "$dst/$f"
