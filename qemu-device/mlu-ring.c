@@ -229,13 +229,21 @@ static float mlu_f32_from_bits(uint32_t bits)
     return f;
 }
 
+/*
+ * The compute core's verdict on a descriptor the model already checked:
+ * one it still rejects is a bad packet, any other failure (out of memory,
+ * or the x-fail-compute property's injected one) is the device's own.
+ */
 static bool mlu_compute_status(MLUExec *e, int ret)
 {
+    if (ret == -EINVAL || ret == -E2BIG) {
+        return mlu_bad_packet(e, "rejected by the compute core");
+    }
     if (ret == -ENOMEM) {
         return mlu_device_error(e, "compute core out of memory");
     }
     if (ret) {
-        return mlu_bad_packet(e, "rejected by the compute core");
+        return mlu_device_error(e, "compute core failed");
     }
     return true;
 }
@@ -303,8 +311,11 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
     } else {
         c = mlu_buf(e, MLU_BUF_C, sz.c);
     }
-    if (!c || !mlu_dma_probe_write(e, va_c, sz.c) ||
-        !mlu_compute_status(e, mlu_matmul(&d, a, b, bias, c))) {
+    if (!c || !mlu_dma_probe_write(e, va_c, sz.c)) {
+        return false;
+    }
+    ret = e->s->fail_compute ? -EIO : mlu_matmul(&d, a, b, bias, c);
+    if (!mlu_compute_status(e, ret)) {
         return false;
     }
 
@@ -390,8 +401,11 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
         }
     }
     out = mlu_buf(e, MLU_BUF_C, sz.output);
-    if (!out || !mlu_dma_probe_write(e, va_out, sz.output) ||
-        !mlu_compute_status(e, mlu_conv2d(&d, in, w, bias, out))) {
+    if (!out || !mlu_dma_probe_write(e, va_out, sz.output)) {
+        return false;
+    }
+    ret = e->s->fail_compute ? -EIO : mlu_conv2d(&d, in, w, bias, out);
+    if (!mlu_compute_status(e, ret)) {
         return false;
     }
     return mlu_dma_write(e, va_out, out, sz.output);

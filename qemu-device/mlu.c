@@ -731,6 +731,8 @@ static const Property mlu_properties[] = {
     DEFINE_PROP_UINT64("serial", MLUState, serial, 0),
     DEFINE_PROP_INT32("ambient-mc", MLUState, ambient_mc, 30000),
     DEFINE_PROP_UINT32("tdp-mw", MLUState, tdp_mw, 75000),
+    /* Testing only: every MATMUL and CONV2D fails in the compute core. */
+    DEFINE_PROP_BOOL("x-fail-compute", MLUState, fail_compute, false),
 };
 
 /* Worker threads and their in-flight packets cannot be migrated. */

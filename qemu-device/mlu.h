@@ -79,6 +79,7 @@ struct MLUState {
     uint64_t serial;
     int32_t ambient_mc;
     uint32_t tdp_mw;
+    bool fail_compute;          /* x-fail-compute: tests' DEVICE_ERROR */
 
     MemoryRegion bar0;
     MemoryRegion mmio;
