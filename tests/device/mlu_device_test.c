@@ -1440,6 +1440,120 @@ static void test_hot_unplug_joins_the_workers(void)
 	qtest_quit(qt);
 }
 
+/*
+ * A device-memory leaf whose page is at the end of device memory, or past
+ * it, faults with the range reason, for reads and writes alike; the last
+ * page inside still works.
+ */
+static void test_devmem_page_at_or_past_the_end_faults_with_range(
+	struct mlu_fixture *self)
+{
+	struct mlu_tdev *t = self->t;
+	const uint64_t va = 0x5100000000ull;
+	const uint64_t outside[] = {
+		t->devmem_size,				/* exactly the end */
+		t->devmem_size + MLU_PAGE_SIZE,		/* past it */
+		t->devmem_size << 8,			/* far past it */
+	};
+	struct mlu_pkt_matmul p;
+	unsigned int i;
+
+	/* The last page of device memory: a matmul reads A there. */
+	tdev_map(t, 0, va, t->devmem_size - MLU_PAGE_SIZE, MLU_PAGE_SIZE,
+		 MLU_PTE_DEVMEM | MLU_PTE_WRITE);
+	small_matmul(t, 0, &p, 0, va);
+	g_assert_cmpuint(MLU_CMD_STATUS_OK, ==, tdev_run_job(t, 0, 0, &p, 1));
+	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_MMU_FAULT_COUNT));
+
+	for (i = 0; i < G_N_ELEMENTS(outside); i++) {
+		uint64_t page = va + (i + 1) * MLU_PAGE_SIZE;
+
+		g_test_message("device memory offset 0x%" PRIx64, outside[i]);
+		tdev_map(t, 0, page, outside[i], MLU_PAGE_SIZE,
+			 MLU_PTE_DEVMEM | MLU_PTE_WRITE);
+		small_matmul(t, 0, &p, 0, page + 0x40);
+		expect_fault_at(t, &p, MLU_FAULT_REASON_RANGE, false,
+				page + 0x40);
+		small_matmul(t, 0, &p, 2, page);
+		expect_fault_at(t, &p, MLU_FAULT_REASON_RANGE, true, page);
+	}
+	g_assert_cmpuint(2 * G_N_ELEMENTS(outside), ==,
+			 tdev_rd(t, MLU_REG_MMU_FAULT_COUNT));
+	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_STATUS) & MLU_STATUS_FATAL);
+}
+
+/*
+ * When the compute core fails (x-fail-compute makes every call fail), the
+ * packet's job completes its FENCE with DEVICE_ERROR and the ring goes on;
+ * the card is not in its fatal state.
+ */
+static void test_compute_core_failure_reports_device_error(void)
+{
+	struct mlu_tdev *t = calloc(1, sizeof(*t));
+	struct mlu_pkt_matmul p;
+	uint8_t nop[MLU_PKT_SIZE];
+
+	g_assert_true(tdev_start(t, qemu_binary(),
+				 DEFAULT_PROPS ",x-fail-compute=on"));
+	card_bring_up(t);
+	small_matmul(t, 0, &p, 0xff, 0);
+	g_assert_cmpuint(MLU_CMD_STATUS_DEVICE_ERROR, ==,
+			 tdev_run_job(t, 1, 0, &p, 1));
+	g_assert_cmpuint(MLU_CMD_STATUS_DEVICE_ERROR, ==,
+			 tdev_qrd(t, 1, MLU_RING_LAST_STATUS));
+	g_assert_cmpuint(1, ==, tdev_qrd(t, 1, MLU_RING_ERRORS));
+	g_assert_cmpuint(2, ==, tdev_qrd(t, 1, MLU_RING_PACKETS_DONE));
+	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_STATUS) & MLU_STATUS_FATAL);
+	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_MMU_FAULT_COUNT));
+	/* The next job, with no compute in it, completes normally. */
+	nop_pkt(nop, 0);
+	g_assert_cmpuint(MLU_CMD_STATUS_OK, ==, tdev_run_job(t, 1, 0, nop, 1));
+	g_assert_true(qtest_probe_child(t->qt));
+	tdev_stop(t);
+	free(t);
+}
+
+/*
+ * The card's QEMU trace points (qemu-device/trace-events) fire: a job's
+ * doorbell, its packets, its FENCE and the MSI-X vector, in QEMU's log.
+ */
+static void test_trace_points_fire(void)
+{
+	g_autofree char *log = g_strdup_printf("%s/mlu-trace-%d.log",
+					       g_get_tmp_dir(), (int)getpid());
+	g_autofree char *arg = g_strdup_printf("enable=mlu_*,file=%s", log);
+	g_autofree char *text = NULL;
+	g_autofree char *want = NULL;
+	const char *extra[] = { "-trace", arg, NULL };
+	struct mlu_tdev *t = calloc(1, sizeof(*t));
+	uint8_t nop[MLU_PKT_SIZE];
+
+	g_assert_true(tdev_start_args(t, qemu_binary(), DEFAULT_PROPS, extra));
+	card_bring_up(t);
+	nop_pkt(nop, 1);
+	g_assert_cmpuint(MLU_CMD_STATUS_OK, ==, tdev_run_job(t, 2, 1, nop, 1));
+	tdev_stop(t);		/* QEMU exits: its log is complete */
+	free(t);
+	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+	unlink(log);
+
+	g_assert_nonnull(strstr(text, "mlu_card_reset "));
+	g_assert_nonnull(strstr(text, "mlu_ring_enable ring 2 "));
+	g_assert_nonnull(strstr(text, "mlu_reg_write addr 0x"));
+	g_assert_nonnull(strstr(text, "mlu_reg_read addr 0x"));
+	g_assert_nonnull(strstr(text, "mlu_doorbell ring 2 tail 2"));
+	want = g_strdup_printf("mlu_packet_done ring 2 slot 0 opcode 0x%x "
+			       "ctx 1 status %u", MLU_OP_NOP, MLU_CMD_STATUS_OK);
+	g_assert_nonnull(strstr(text, want));
+	g_free(want);
+	want = g_strdup_printf("mlu_packet_done ring 2 slot 1 opcode 0x%x ",
+			       MLU_OP_FENCE);
+	g_assert_nonnull(strstr(text, want));
+	g_assert_nonnull(strstr(text, "mlu_fence ring 2 "));
+	g_assert_nonnull(strstr(text, "mlu_irq_raise bits 0x4 "));
+	g_assert_nonnull(strstr(text, "mlu_irq_msix vector 2"));
+}
+
 /* The tests that start from a fresh card, set up as the fixture does. */
 static const struct mlu_test {
 	const char *name;
@@ -1471,6 +1585,7 @@ static const struct mlu_test {
 	TDEV_TEST(injected_device_error_until_reset, 120),
 	TDEV_TEST(timestamp_follows_the_virtual_clock, 120),
 	TDEV_TEST(reset_during_a_long_job_drops_its_results, 120),
+	TDEV_TEST(devmem_page_at_or_past_the_end_faults_with_range, 120),
 };
 
 static void mlu_run(const void *data)
@@ -1496,6 +1611,8 @@ static const struct plain_test {
 	TDEV_TEST(compute_threads_apply_to_their_card_only, 120),
 	TDEV_TEST(msi_fallback_without_msix, 120),
 	TDEV_TEST(hot_unplug_joins_the_workers, 120),
+	TDEV_TEST(compute_core_failure_reports_device_error, 120),
+	TDEV_TEST(trace_points_fire, 120),
 };
 
 static void plain_run(const void *data)
