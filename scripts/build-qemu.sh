@@ -153,15 +153,15 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 log "building ($variant)"
 # The device tests, beside the binary: tests/qtest/mlu/ of the build.
-tests="tests/qtest/mlu/mlu_device_test tests/qtest/mlu/mlu_sensor_test"
+tests=(tests/qtest/mlu/mlu_device_test tests/qtest/mlu/mlu_sensor_test)
 # An interrupted first build has a build.ninja too: count what is left.
 if [ "$long" = 0 ]; then
-	steps=$(ninja -C "$build" -n qemu-system-x86_64 $tests | grep -c '^\[' || true)
+	steps=$(ninja -C "$build" -n qemu-system-x86_64 "${tests[@]}" | grep -c '^\[' || true)
 	if [ "$steps" -gt 300 ]; then
 		long=1
 		progress_begin build-qemu "building QEMU ($variant), $steps steps" "$estimate"
 	fi
 fi
-ninja -C "$build" qemu-system-x86_64 $tests >&2
+ninja -C "$build" qemu-system-x86_64 "${tests[@]}" >&2
 [ "$long" = 0 ] || progress_end
 echo "$build/qemu-system-x86_64"

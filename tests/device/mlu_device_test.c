@@ -62,6 +62,17 @@ static void mlu_teardown(struct mlu_fixture *self)
 	}
 }
 
+/* MLU_REG_MMU_FAULT_STATUS: its reason field, and its flags. */
+static uint32_t fault_reason(uint32_t fs)
+{
+	return (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT;
+}
+
+static uint32_t fault_flags(uint32_t fs)
+{
+	return fs & (MLU_FAULT_VALID | MLU_FAULT_WRITE | MLU_FAULT_OVERFLOW);
+}
+
 static void nop_pkt(void *pkt, unsigned int ctx)
 {
 	struct mlu_pkt_header *h = pkt;
@@ -531,8 +542,8 @@ static void test_irq_mask_holds_back_then_unmask_signals(
 	g_assert_true(tdev_wait_msi(t, 3));
 	g_assert_true(tdev_wait_msi(t, MLU_MSIX_VECTOR_ERROR(t->nq)));
 	g_assert_false(tdev_msi_seen(t, 1));
-	g_assert_cmpuint(MLU_IRQ_QUEUE(0) | MLU_IRQ_QUEUE(3) | MLU_IRQ_MMU_FAULT, ==,
-			 tdev_rd(t, MLU_REG_IRQ_STATUS));
+	g_assert_cmpuint(MLU_IRQ_QUEUE(0) | MLU_IRQ_QUEUE(3) |
+			 MLU_IRQ_MMU_FAULT, ==, tdev_rd(t, MLU_REG_IRQ_STATUS));
 }
 
 /*
@@ -796,10 +807,8 @@ static void test_unmapped_address_faults_and_queue_recovers(
 	g_assert_cmpuint(1, ==, tdev_qrd(t, 1, MLU_RING_ERRORS));
 	g_assert_cmpuint(3, ==, tdev_qrd(t, 1, MLU_RING_PACKETS_DONE));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
-	g_assert_cmpuint(MLU_FAULT_VALID, ==, fs & (MLU_FAULT_VALID | MLU_FAULT_WRITE |
-					 MLU_FAULT_OVERFLOW));
-	g_assert_cmpuint(MLU_FAULT_REASON_NOT_PRESENT, ==,
-			 (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+	g_assert_cmpuint(MLU_FAULT_VALID, ==, fault_flags(fs));
+	g_assert_cmpuint(MLU_FAULT_REASON_NOT_PRESENT, ==, fault_reason(fs));
 	g_assert_cmpuint(1, ==,
 			 (fs & MLU_FAULT_QUEUE_MASK) >> MLU_FAULT_QUEUE_SHIFT);
 	g_assert_cmpuint(1, ==, tdev_rd(t, MLU_REG_MMU_FAULT_CTX));
@@ -837,9 +846,8 @@ static void test_read_only_page_write_faults_and_overflow_latches(
 			 tdev_run_job(t, 0, 0, &p, 1));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
 	g_assert_cmpuint(MLU_FAULT_VALID | MLU_FAULT_WRITE, ==,
-			 fs & (MLU_FAULT_VALID | MLU_FAULT_WRITE | MLU_FAULT_OVERFLOW));
-	g_assert_cmpuint(MLU_FAULT_REASON_READ_ONLY, ==,
-			 (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+			 fault_flags(fs));
+	g_assert_cmpuint(MLU_FAULT_REASON_READ_ONLY, ==, fault_reason(fs));
 	g_assert_cmpuint((uint32_t)tdev_va(ro), ==,
 			 tdev_rd(t, MLU_REG_MMU_FAULT_ADDR_LO));
 
@@ -847,8 +855,8 @@ static void test_read_only_page_write_faults_and_overflow_latches(
 	g_assert_cmpuint(MLU_CMD_STATUS_MMU_FAULT, ==,
 			 tdev_run_job(t, 0, 0, &p, 1));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
-	g_assert_cmpuint(MLU_FAULT_VALID | MLU_FAULT_WRITE | MLU_FAULT_OVERFLOW, ==,
-			 fs & (MLU_FAULT_VALID | MLU_FAULT_WRITE | MLU_FAULT_OVERFLOW));
+	g_assert_cmpuint(MLU_FAULT_VALID | MLU_FAULT_WRITE |
+			 MLU_FAULT_OVERFLOW, ==, fault_flags(fs));
 	g_assert_cmpuint(2, ==, tdev_rd(t, MLU_REG_MMU_FAULT_COUNT));
 	g_assert_cmpuint((uint32_t)tdev_va(ro), ==,
 			 tdev_rd(t, MLU_REG_MMU_FAULT_ADDR_LO));
@@ -866,9 +874,8 @@ static void expect_fault_at(struct mlu_tdev *t, struct mlu_pkt_matmul *p,
 			 tdev_run_job(t, 0, 0, p, 1));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
 	g_assert_cmpuint(MLU_FAULT_VALID | (write ? MLU_FAULT_WRITE : 0), ==,
-			 fs & (MLU_FAULT_VALID | MLU_FAULT_WRITE | MLU_FAULT_OVERFLOW));
-	g_assert_cmpuint(reason, ==,
-			 (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+			 fault_flags(fs));
+	g_assert_cmpuint(reason, ==, fault_reason(fs));
 	g_assert_cmpuint((uint32_t)va, ==,
 			 tdev_rd(t, MLU_REG_MMU_FAULT_ADDR_LO));
 	g_assert_cmpuint(va >> 32, ==, tdev_rd(t, MLU_REG_MMU_FAULT_ADDR_HI));
@@ -970,16 +977,14 @@ static void test_bad_context_faults(struct mlu_fixture *self)
 	g_assert_cmpuint(MLU_CMD_STATUS_MMU_FAULT, ==,
 			 tdev_run_job(t, 0, 0, &p, 1));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
-	g_assert_cmpuint(MLU_FAULT_REASON_BAD_CONTEXT, ==,
-			 (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+	g_assert_cmpuint(MLU_FAULT_REASON_BAD_CONTEXT, ==, fault_reason(fs));
 	g_assert_cmpuint(2, ==, tdev_rd(t, MLU_REG_MMU_FAULT_CTX));
 	tdev_wr(t, MLU_REG_MMU_FAULT_STATUS, MLU_FAULT_VALID);
 	p.hdr.ctx = 9;
 	g_assert_cmpuint(MLU_CMD_STATUS_MMU_FAULT, ==,
 			 tdev_run_job(t, 0, 0, &p, 1));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
-	g_assert_cmpuint(MLU_FAULT_REASON_BAD_CONTEXT, ==,
-			 (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+	g_assert_cmpuint(MLU_FAULT_REASON_BAD_CONTEXT, ==, fault_reason(fs));
 	g_assert_cmpuint(9, ==, tdev_rd(t, MLU_REG_MMU_FAULT_CTX));
 	/* A count above the limit is refused. */
 	tdev_wr(t, MLU_REG_MMU_CTX_COUNT, MLU_MAX_CONTEXTS + 1);
@@ -990,8 +995,7 @@ static void test_bad_context_faults(struct mlu_fixture *self)
 	g_assert_cmpuint(MLU_CMD_STATUS_MMU_FAULT, ==,
 			 tdev_run_job(t, 0, 0, &p, 1));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
-	g_assert_cmpuint(MLU_FAULT_REASON_RANGE, ==,
-			 (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+	g_assert_cmpuint(MLU_FAULT_REASON_RANGE, ==, fault_reason(fs));
 }
 
 static void test_bad_packets_fail_their_job_only(struct mlu_fixture *self)
@@ -1118,11 +1122,10 @@ static void expect_fetch_error(struct mlu_tdev *t, unsigned int q,
 	g_assert_true(tdev_wait_reg(t, MLU_RING_REG(q, MLU_RING_STATUS),
 				  MLU_RING_STATUS_CONFIG_ERROR,
 				  MLU_RING_STATUS_CONFIG_ERROR));
-	g_assert_cmpuint(0, ==,
-			 tdev_qrd(t, q, MLU_RING_STATUS) & MLU_RING_STATUS_ENABLED);
+	g_assert_cmpuint(0, ==, tdev_qrd(t, q, MLU_RING_STATUS) &
+			 MLU_RING_STATUS_ENABLED);
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
-	g_assert_cmpuint(MLU_FAULT_REASON_BUS_ERROR, ==,
-			 (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+	g_assert_cmpuint(MLU_FAULT_REASON_BUS_ERROR, ==, fault_reason(fs));
 	g_assert_cmpuint((uint32_t)base, ==,
 			 tdev_rd(t, MLU_REG_MMU_FAULT_ADDR_LO));
 	g_assert_true(qtest_probe_child(t->qt));
@@ -1147,8 +1150,8 @@ static void test_ring_in_mmio_or_unbacked_memory_stops_the_queue(
 				  ~0u, 1));
 	g_assert_cmpuint(MLU_CMD_STATUS_MMU_FAULT, ==,
 			 tdev_qrd(t, 3, MLU_RING_LAST_STATUS));
-	g_assert_cmpuint(MLU_FAULT_REASON_BUS_ERROR, ==, (tdev_rd(t, MLU_REG_MMU_FAULT_STATUS) & MLU_FAULT_REASON_MASK) >>
-		  MLU_FAULT_REASON_SHIFT);
+	g_assert_cmpuint(MLU_FAULT_REASON_BUS_ERROR, ==,
+			 fault_reason(tdev_rd(t, MLU_REG_MMU_FAULT_STATUS)));
 	g_assert_cmpuint(0, ==, tdev_fence_value(t, 3));
 	tdev_wr(t, MLU_REG_MMU_CTX_TABLE_LO, (uint32_t)T_GPA_CTX_TABLE);
 	g_assert_cmpuint(MLU_CMD_STATUS_OK, ==, tdev_run_job(t, 3, 0, NULL, 0));
@@ -1205,8 +1208,8 @@ static void test_injected_hang_stops_only_that_queue(struct mlu_fixture *self)
 
 	/* Disabling clears the hang; the queue works once enabled again. */
 	tdev_qwr(t, 1, MLU_RING_CTRL, 0);
-	g_assert_cmpuint(0, ==,
-			 tdev_qrd(t, 1, MLU_RING_STATUS) & MLU_RING_STATUS_HUNG);
+	g_assert_cmpuint(0, ==, tdev_qrd(t, 1, MLU_RING_STATUS) &
+			 MLU_RING_STATUS_HUNG);
 	tdev_queue_enable(t, 1);
 	g_assert_cmpuint(MLU_CMD_STATUS_OK, ==, tdev_run_job(t, 1, 0, NULL, 0));
 }
@@ -1222,8 +1225,7 @@ static void test_injected_fault_hits_next_access(struct mlu_fixture *self)
 	g_assert_cmpuint(MLU_CMD_STATUS_MMU_FAULT, ==,
 			 tdev_run_job(t, 0, 0, &p, 1));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
-	g_assert_cmpuint(MLU_FAULT_REASON_INJECTED, ==,
-			 (fs & MLU_FAULT_REASON_MASK) >> MLU_FAULT_REASON_SHIFT);
+	g_assert_cmpuint(MLU_FAULT_REASON_INJECTED, ==, fault_reason(fs));
 	g_assert_cmpuint(0, ==,
 			 (fs & MLU_FAULT_QUEUE_MASK) >> MLU_FAULT_QUEUE_SHIFT);
 	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_FI_FAULT));
@@ -1543,7 +1545,8 @@ static void test_trace_points_fire(void)
 	g_assert_nonnull(strstr(text, "mlu_reg_read addr 0x"));
 	g_assert_nonnull(strstr(text, "mlu_doorbell ring 2 tail 2"));
 	want = g_strdup_printf("mlu_packet_done ring 2 slot 0 opcode 0x%x "
-			       "ctx 1 status %u", MLU_OP_NOP, MLU_CMD_STATUS_OK);
+			       "ctx 1 status %u", MLU_OP_NOP,
+			       MLU_CMD_STATUS_OK);
 	g_assert_nonnull(strstr(text, want));
 	g_free(want);
 	want = g_strdup_printf("mlu_packet_done ring 2 slot 1 opcode 0x%x ",

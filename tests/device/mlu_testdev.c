@@ -360,8 +360,12 @@ bool tdev_queue_push(struct mlu_tdev *t, unsigned int q, const void *pkt)
 	uint64_t addr = ring_gpa(q) + t->tail[q] * (uint64_t)MLU_PKT_SIZE;
 
 	t->tail[q] = (t->tail[q] + 1) % T_RING_SIZE;
-	qtest_memwrite(t->qt, addr, pkt, MLU_PKT_SIZE);
-	return qtest_probe_child(t->qt);
+#ifdef MLU_TESTDEV_QTEST_CLIENT
+	return qtest_memwrite(t->qt, addr, pkt, MLU_PKT_SIZE);
+#else
+	qtest_memwrite(t->qt, addr, pkt, MLU_PKT_SIZE);	/* aborts on failure */
+	return true;
+#endif
 }
 
 void tdev_doorbell(struct mlu_tdev *t, unsigned int q)
