@@ -107,7 +107,7 @@ bool mlu_host_write(MLUState *s, uint64_t addr, const void *buf,
     return mlu_host_access(s, addr, (void *)buf, len, true);
 }
 
-static bool mlu_read_le64(MLUState *s, uint64_t addr, uint64_t *val)
+static bool mlu_host_read_le64(MLUState *s, uint64_t addr, uint64_t *val)
 {
     uint8_t raw[8];
 
@@ -132,14 +132,14 @@ static bool mlu_fault(MLUFault *fault, unsigned int reason, uint64_t va,
     return false;
 }
 
-/* Consume queue @q's armed MLU_REG_FI_FAULT bit, if any. */
-static bool mlu_take_injected_fault(MLUState *s, MLUQueue *q)
+/* Consume ring @r's armed MLU_REG_FI_FAULT bit, if any. */
+static bool mlu_take_injected_fault(MLUState *s, MLURing *r)
 {
     bool armed;
 
     qemu_mutex_lock(&s->lock);
-    armed = s->fi_fault & MLU_IRQ_QUEUE(q->index);
-    s->fi_fault &= ~MLU_IRQ_QUEUE(q->index);
+    armed = s->fi_fault & MLU_IRQ_QUEUE(r->index);
+    s->fi_fault &= ~MLU_IRQ_QUEUE(r->index);
     qemu_mutex_unlock(&s->lock);
     return armed;
 }
@@ -207,7 +207,7 @@ static bool mlu_walk_to_leaf(MLUState *s, uint64_t va, MLUWalk *w,
     }
     /* A table at the top of the bus address space must not wrap to 0. */
     if (uadd64_overflow(table, ctx * 8ull, &table) ||
-        !mlu_read_le64(s, table, &entry)) {
+        !mlu_host_read_le64(s, table, &entry)) {
         return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, write);
     }
     if (!(entry & MLU_CTX_VALID)) {
@@ -216,7 +216,8 @@ static bool mlu_walk_to_leaf(MLUState *s, uint64_t va, MLUWalk *w,
 
     table = entry & MLU_PTE_ADDR_MASK;
     for (level = MLU_PT_LEVELS - 1; level > 0; level--) {
-        if (!mlu_read_le64(s, table + MLU_PT_INDEX(va, level) * 8, &entry)) {
+        if (!mlu_host_read_le64(s, table + MLU_PT_INDEX(va, level) * 8,
+                                &entry)) {
             return mlu_fault(fault, MLU_FAULT_REASON_BUS_ERROR, va, write);
         }
         if (!(entry & MLU_PTE_VALID)) {
@@ -262,11 +263,11 @@ static bool mlu_read_leaf_entry(MLUState *s, uint64_t va, MLUWalk *w,
         *entry = w->ptes[0];
         return true;
     }
-    return mlu_read_le64(s, w->leaf + index * 8, entry);
+    return mlu_host_read_le64(s, w->leaf + index * 8, entry);
 }
 
 /* Translate @va through the context's page table. */
-static bool mlu_translate(MLUState *s, MLUQueue *q, uint64_t va, MLUWalk *w,
+static bool mlu_translate(MLUState *s, MLURing *r, uint64_t va, MLUWalk *w,
                           MLUTarget *t, MLUFault *fault)
 {
     uint64_t table, entry;
@@ -277,7 +278,7 @@ static bool mlu_translate(MLUState *s, MLUQueue *q, uint64_t va, MLUWalk *w,
         *t = w->ahead;
         return true;
     }
-    if (mlu_take_injected_fault(s, q)) {
+    if (mlu_take_injected_fault(s, r)) {
         return mlu_fault(fault, MLU_FAULT_REASON_INJECTED, va, write);
     }
     if (va >= MLU_VA_SIZE) {
@@ -319,7 +320,7 @@ static uint64_t mlu_page_chunk(uint64_t va, uint64_t len)
  * sets *@faulted: the fault is to be reported once the run is done, as
  * if the pages had been accessed one at a time.
  */
-static uint64_t mlu_translate_run(MLUState *s, MLUQueue *q, uint64_t va,
+static uint64_t mlu_translate_run(MLUState *s, MLURing *r, uint64_t va,
                                   uint64_t len, MLUWalk *w, MLUTarget *t,
                                   MLUFault *fault, bool *faulted)
 {
@@ -329,7 +330,7 @@ static uint64_t mlu_translate_run(MLUState *s, MLUQueue *q, uint64_t va,
     while (run < len) {
         MLUTarget next;
 
-        if (!mlu_translate(s, q, va + run, w, &next, fault)) {
+        if (!mlu_translate(s, r, va + run, w, &next, fault)) {
             *faulted = true;
             break;
         }
@@ -369,7 +370,7 @@ static bool mlu_range_ok(uint64_t va, uint64_t len, bool write,
  * @view, a read that is one run of device memory copies nothing: *@view
  * points into device memory instead (else at @buf).
  */
-static bool mlu_mem_access(MLUState *s, MLUQueue *q, uint32_t ctx,
+static bool mlu_mmu_access(MLUState *s, MLURing *r, uint32_t ctx,
                            uint64_t va, uint8_t *buf, uint64_t len,
                            bool write, const void **view, MLUFault *fault)
 {
@@ -382,7 +383,7 @@ static bool mlu_mem_access(MLUState *s, MLUQueue *q, uint32_t ctx,
     while (len) {
         MLUTarget t;
         bool faulted;
-        uint64_t run = mlu_translate_run(s, q, va, len, w, &t, fault,
+        uint64_t run = mlu_translate_run(s, r, va, len, w, &t, fault,
                                          &faulted);
         uint64_t done;
 
@@ -419,10 +420,10 @@ static bool mlu_mem_access(MLUState *s, MLUQueue *q, uint32_t ctx,
     return true;
 }
 
-bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+bool mlu_mmu_read(MLUState *s, MLURing *r, uint32_t ctx, uint64_t va,
                   void *buf, uint64_t len, MLUFault *fault)
 {
-    return mlu_mem_access(s, q, ctx, va, buf, len, false, NULL, fault);
+    return mlu_mmu_access(s, r, ctx, va, buf, len, false, NULL, fault);
 }
 
 /*
@@ -431,17 +432,17 @@ bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
  * write to it meanwhile: that changes the result, as with any DMA, and
  * nothing else.
  */
-bool mlu_mem_read_view(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+bool mlu_mmu_read_view(MLUState *s, MLURing *r, uint32_t ctx, uint64_t va,
                        void *buf, uint64_t len, const void **view,
                        MLUFault *fault)
 {
-    return mlu_mem_access(s, q, ctx, va, buf, len, false, view, fault);
+    return mlu_mmu_access(s, r, ctx, va, buf, len, false, view, fault);
 }
 
-bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+bool mlu_mmu_write(MLUState *s, MLURing *r, uint32_t ctx, uint64_t va,
                    const void *buf, uint64_t len, MLUFault *fault)
 {
-    return mlu_mem_access(s, q, ctx, va, (void *)buf, len, true, NULL,
+    return mlu_mmu_access(s, r, ctx, va, (void *)buf, len, true, NULL,
                           fault);
 }
 
@@ -450,7 +451,7 @@ bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
  * command computes, so that a bad output address fails the command
  * without leaving a partly written result.
  */
-bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+bool mlu_mmu_probe_write(MLUState *s, MLURing *r, uint32_t ctx, uint64_t va,
                          uint64_t len, MLUFault *fault)
 {
     g_autofree MLUWalk *w = g_new(MLUWalk, 1);
@@ -462,7 +463,7 @@ bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
     while (len) {
         MLUTarget t;
         bool faulted;
-        uint64_t run = mlu_translate_run(s, q, va, len, w, &t, fault,
+        uint64_t run = mlu_translate_run(s, r, va, len, w, &t, fault,
                                          &faulted);
         uint64_t done;
 

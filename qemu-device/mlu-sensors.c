@@ -7,7 +7,7 @@
  * at most once per MLU_SENSOR_PERIOD_NS of virtual time, with the load
  * averaged over the interval since the previous update:
  *
- *   load  = min(1, busy time of all queues / elapsed time)
+ *   load  = min(1, busy time of all rings / elapsed time)
  *   power = idle + (tdp - idle) * load,      idle = tdp / 5
  *   T_ss  = ambient + MLU_THERMAL_RISE_MC * power / tdp
  *   T     = T_ss + (T - T_ss) * exp(-elapsed / MLU_THERMAL_TAU_NS)
@@ -41,19 +41,19 @@ static double mlu_steady_temp_mc(MLUState *s, double power_mw)
     return s->ambient_mc + MLU_THERMAL_RISE_MC * power_mw / s->tdp_mw;
 }
 
-/* Busy time of every queue so far, counting packets still executing. */
+/* Busy time of every ring so far, counting packets still executing. */
 static uint64_t mlu_busy_ns_locked(MLUState *s)
 {
     int64_t now = get_clock();
     uint64_t busy = 0;
     unsigned int i;
 
-    for (i = 0; i < s->num_queues; i++) {
-        MLUQueue *q = &s->queues[i];
+    for (i = 0; i < s->num_rings; i++) {
+        MLURing *r = &s->rings[i];
 
-        busy += q->busy_total_ns;
-        if (q->running && now > q->run_start) {
-            busy += now - q->run_start;
+        busy += r->busy_total_ns;
+        if (r->running && now > r->run_start) {
+            busy += now - r->run_start;
         }
     }
     return busy;

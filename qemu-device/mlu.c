@@ -3,8 +3,8 @@
  * MLU accelerator card: an emulated PCIe AI accelerator.
  *
  * BAR0 holds the registers and the MSI-X table, BAR2 the device memory.
- * Hardware queues are rings of command packets in host memory, executed
- * by one worker thread per queue (mlu-queue.c) through a device MMU
+ * Hardware rings of command packets in host memory are executed
+ * by one worker thread per ring (mlu-ring.c) through a device MMU
  * (mlu-mmu.c).  The programming model is defined by mlu_hw.h and
  * described in Documentation/hw/mlu-card.rst.
  *
@@ -25,6 +25,7 @@
 #include "migration/vmstate.h"
 #include "mlu.h"
 #include "core/mlu_core.h"
+#include "trace.h"
 
 #define MLU_CAPS (MLU_CAP_MATMUL | MLU_CAP_CONV2D | MLU_CAP_COPY | \
                   MLU_CAP_TIMESTAMP | MLU_CAP_DTYPE_F32 | MLU_CAP_DTYPE_F16 | \
@@ -40,9 +41,9 @@
 #define MLU_MIN_AMBIENT_MC      (-40000)
 #define MLU_MAX_AMBIENT_MC      100000
 
-static uint32_t mlu_queue_bits(MLUState *s)
+static uint32_t mlu_ring_bits(MLUState *s)
 {
-    return MAKE_64BIT_MASK(0, s->num_queues);
+    return MAKE_64BIT_MASK(0, s->num_rings);
 }
 
 int64_t mlu_timestamp(MLUState *s)
@@ -52,28 +53,32 @@ int64_t mlu_timestamp(MLUState *s)
 
 /*
  * Interrupts.  Sources latch in IRQ_STATUS; a source that is not masked
- * in IRQ_MASK sends MSI-X vector q for queue q and the error vector for
+ * in IRQ_MASK sends MSI-X vector r for ring r and the error vector for
  * the error bits, or MSI vector 0, or asserts INTx while it is latched.
  */
 static void mlu_deliver_irq(MLUState *s, uint32_t fire, uint32_t level)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
-    unsigned int q;
+    unsigned int r;
 
     if (msix_enabled(pdev)) {
-        for (q = 0; q < s->num_queues; q++) {
-            if (fire & MLU_IRQ_QUEUE(q)) {
-                msix_notify(pdev, q);
+        for (r = 0; r < s->num_rings; r++) {
+            if (fire & MLU_IRQ_QUEUE(r)) {
+                trace_mlu_irq_msix(r);
+                msix_notify(pdev, r);
             }
         }
         if (fire & MLU_IRQ_ERROR_ALL) {
-            msix_notify(pdev, MLU_MSIX_VECTOR_ERROR(s->num_queues));
+            trace_mlu_irq_msix(MLU_MSIX_VECTOR_ERROR(s->num_rings));
+            msix_notify(pdev, MLU_MSIX_VECTOR_ERROR(s->num_rings));
         }
     } else if (msi_enabled(pdev)) {
         if (fire) {
+            trace_mlu_irq_msi(fire);
             msi_notify(pdev, 0);
         }
     } else {
+        trace_mlu_irq_intx(level != 0);
         pci_set_irq(pdev, level != 0);
     }
 }
@@ -101,6 +106,7 @@ void mlu_latch_irq_locked(MLUState *s, uint32_t bits)
 {
     s->irq_status |= bits;
     s->irq_signal |= bits;
+    trace_mlu_irq_raise(bits, s->irq_status);
 }
 
 /* Latch @bits in IRQ_STATUS and signal them from the bottom half. */
@@ -110,13 +116,14 @@ void mlu_raise_irq_locked(MLUState *s, uint32_t bits)
     qemu_bh_schedule(s->irq_bh);
 }
 
-void mlu_report_fault_locked(MLUState *s, unsigned int queue, uint32_t ctx,
+void mlu_report_fault_locked(MLUState *s, unsigned int ring, uint32_t ctx,
                              const MLUFault *fault)
 {
     qemu_log_mask(LOG_GUEST_ERROR,
-                  "mlu: queue %u: MMU fault, context 0x%x, address 0x%"
-                  PRIx64 ", reason %u%s\n", queue, ctx, fault->va,
+                  "mlu: ring %u: MMU fault, context 0x%x, address 0x%"
+                  PRIx64 ", reason %u%s\n", ring, ctx, fault->va,
                   fault->reason, fault->write ? " (write)" : "");
+    trace_mlu_mmu_fault(ring, ctx, fault->va, fault->reason, fault->write);
     s->fault_count++;
     if (s->fault_status & MLU_FAULT_VALID) {
         s->fault_status |= MLU_FAULT_OVERFLOW;
@@ -125,7 +132,7 @@ void mlu_report_fault_locked(MLUState *s, unsigned int queue, uint32_t ctx,
                           MLU_FAULT_VALID |
                           (fault->write ? MLU_FAULT_WRITE : 0) |
                           (fault->reason << MLU_FAULT_REASON_SHIFT) |
-                          (queue << MLU_FAULT_QUEUE_SHIFT);
+                          (ring << MLU_FAULT_QUEUE_SHIFT);
         s->fault_ctx = ctx;
         s->fault_addr = fault->va;
     }
@@ -137,58 +144,60 @@ void mlu_report_fault_locked(MLUState *s, unsigned int queue, uint32_t ctx,
  * were executing finish in the background with their results dropped,
  * and STATUS.READY stays clear until the last of them has.
  */
-static void mlu_wake_queues_locked(MLUState *s)
+static void mlu_wake_rings_locked(MLUState *s)
 {
-    unsigned int q;
+    unsigned int r;
 
-    for (q = 0; q < s->num_queues; q++) {
-        qemu_cond_signal(&s->queues[q].wake);
+    for (r = 0; r < s->num_rings; r++) {
+        qemu_cond_signal(&s->rings[r].wake);
     }
 }
 
 void mlu_reset_done_locked(MLUState *s)
 {
     qemu_cond_broadcast(&s->reset_done);
-    mlu_wake_queues_locked(s);
+    mlu_wake_rings_locked(s);
 }
 
-/* Progress registers: cleared by reset and when the queue is enabled. */
-static void mlu_queue_clear_progress_locked(MLUQueue *q)
+/* Progress registers: cleared by reset and when the ring is enabled. */
+static void mlu_ring_clear_progress_locked(MLURing *r)
 {
-    q->config_error = false;
-    q->hung = false;
-    q->epoch++;
-    q->head = 0;
-    q->tail = 0;
-    q->last_fence = 0;
-    q->last_status = 0;
-    q->packets_done = 0;
-    q->errors = 0;
-    q->busy_ns = 0;
-    q->job_status = MLU_CMD_STATUS_OK;
+    r->config_error = false;
+    r->hung = false;
+    r->epoch++;
+    r->head = 0;
+    r->tail = 0;
+    r->last_fence = 0;
+    r->last_status = 0;
+    r->packets_done = 0;
+    r->errors = 0;
+    r->busy_ns = 0;
+    r->job_status = MLU_CMD_STATUS_OK;
 }
 
-static void mlu_queue_reset_locked(MLUQueue *q)
+static void mlu_ring_reset_locked(MLURing *r)
 {
-    q->ring_base = 0;
-    q->ring_size = 0;
-    q->enabled = false;
-    mlu_queue_clear_progress_locked(q);
+    r->ring_base = 0;
+    r->ring_size = 0;
+    r->enabled = false;
+    mlu_ring_clear_progress_locked(r);
 }
 
 static void mlu_reset_locked(MLUState *s)
 {
-    unsigned int q;
+    unsigned int r;
 
     s->generation++;
-    for (q = 0; q < s->num_queues; q++) {
+    for (r = 0; r < s->num_rings; r++) {
         /* A packet that outlives several resets is counted once. */
-        if (s->queues[q].running && !s->queues[q].stale) {
-            s->queues[q].stale = true;
+        if (s->rings[r].running && !s->rings[r].stale) {
+            s->rings[r].stale = true;
             s->stale_packets++;
         }
-        mlu_queue_reset_locked(&s->queues[q]);
+        mlu_ring_reset_locked(&s->rings[r]);
+        trace_mlu_ring_reset(r);
     }
+    trace_mlu_card_reset(s->generation, s->stale_packets);
     s->scratch = 0;
     s->fatal = false;
     s->irq_status = 0;
@@ -220,117 +229,120 @@ static void mlu_reset_hold(Object *obj, ResetType type)
 }
 
 /*
- * Queue registers.
+ * Ring registers.
  */
-static bool mlu_ring_config_valid(MLUQueue *q)
+static bool mlu_ring_config_valid(MLURing *r)
 {
-    uint64_t bytes = (uint64_t)q->ring_size * MLU_PKT_SIZE;
+    uint64_t bytes = (uint64_t)r->ring_size * MLU_PKT_SIZE;
 
-    return is_power_of_2(q->ring_size) &&
-           q->ring_size >= MLU_RING_MIN_ENTRIES &&
-           q->ring_size <= MLU_RING_MAX_ENTRIES &&
-           !(q->ring_base & (MLU_PKT_SIZE - 1)) &&
-           q->ring_base <= UINT64_MAX - bytes + 1;
+    return is_power_of_2(r->ring_size) &&
+           r->ring_size >= MLU_RING_MIN_ENTRIES &&
+           r->ring_size <= MLU_RING_MAX_ENTRIES &&
+           !(r->ring_base & (MLU_PKT_SIZE - 1)) &&
+           r->ring_base <= UINT64_MAX - bytes + 1;
 }
 
-static void mlu_queue_set_enable_locked(MLUState *s, MLUQueue *q, bool enable)
+static void mlu_ring_set_enable_locked(MLUState *s, MLURing *r, bool enable)
 {
     if (!enable) {
         /* The packet executing, if any, still retires. */
-        q->enabled = false;
-        q->hung = false;
-        q->config_error = false;
+        trace_mlu_ring_disable(r->index);
+        r->enabled = false;
+        r->hung = false;
+        r->config_error = false;
         return;
     }
-    if (q->enabled) {
+    if (r->enabled) {
         return;
     }
-    if (!mlu_ring_config_valid(q)) {
+    if (!mlu_ring_config_valid(r)) {
         qemu_log_mask(LOG_GUEST_ERROR,
-                      "mlu: queue %u: bad ring base 0x%" PRIx64
-                      " size %u\n", q->index, q->ring_base, q->ring_size);
-        q->config_error = true;
+                      "mlu: ring %u: bad ring base 0x%" PRIx64
+                      " size %u\n", r->index, r->ring_base, r->ring_size);
+        r->config_error = true;
         return;
     }
-    mlu_queue_clear_progress_locked(q);
-    q->enabled = true;
-    qemu_cond_signal(&q->wake);
+    mlu_ring_clear_progress_locked(r);
+    r->enabled = true;
+    trace_mlu_ring_enable(r->index, r->ring_base, r->ring_size);
+    qemu_cond_signal(&r->wake);
 }
 
-static uint64_t mlu_queue_read_locked(MLUState *s, MLUQueue *q, hwaddr reg)
+static uint64_t mlu_ring_read_locked(MLUState *s, MLURing *r, hwaddr reg)
 {
     switch (reg) {
     case MLU_RING_BASE_LO:
-        return (uint32_t)q->ring_base;
+        return (uint32_t)r->ring_base;
     case MLU_RING_BASE_HI:
-        return q->ring_base >> 32;
+        return r->ring_base >> 32;
     case MLU_RING_SIZE:
-        return q->ring_size;
+        return r->ring_size;
     case MLU_RING_CTRL:
-        return q->enabled ? MLU_RING_CTRL_ENABLE : 0;
+        return r->enabled ? MLU_RING_CTRL_ENABLE : 0;
     case MLU_RING_STATUS:
-        return (q->enabled ? MLU_RING_STATUS_ENABLED : 0) |
-               (mlu_queue_idle_locked(q) ? MLU_RING_STATUS_IDLE : 0) |
-               (q->config_error ? MLU_RING_STATUS_CONFIG_ERROR : 0) |
-               (q->hung ? MLU_RING_STATUS_HUNG : 0);
+        return (r->enabled ? MLU_RING_STATUS_ENABLED : 0) |
+               (mlu_ring_idle_locked(r) ? MLU_RING_STATUS_IDLE : 0) |
+               (r->config_error ? MLU_RING_STATUS_CONFIG_ERROR : 0) |
+               (r->hung ? MLU_RING_STATUS_HUNG : 0);
     case MLU_RING_HEAD:
-        return q->head;
+        return r->head;
     case MLU_RING_TAIL:
-        return q->tail;
+        return r->tail;
     case MLU_RING_LAST_FENCE_LO:
-        return (uint32_t)q->last_fence;
+        return (uint32_t)r->last_fence;
     case MLU_RING_LAST_FENCE_HI:
-        return q->last_fence >> 32;
+        return r->last_fence >> 32;
     case MLU_RING_LAST_STATUS:
-        return q->last_status;
+        return r->last_status;
     case MLU_RING_PACKETS_DONE:
-        return q->packets_done;
+        return r->packets_done;
     case MLU_RING_ERRORS:
-        return q->errors;
+        return r->errors;
     case MLU_RING_BUSY_NS_LO:
-        return (uint32_t)q->busy_ns;
+        return (uint32_t)r->busy_ns;
     case MLU_RING_BUSY_NS_HI:
-        return q->busy_ns >> 32;
+        return r->busy_ns >> 32;
     }
-    qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: read of unknown "
-                  "register 0x%" HWADDR_PRIx "\n", q->index, reg);
+    qemu_log_mask(LOG_GUEST_ERROR, "mlu: ring %u: read of unknown "
+                  "register 0x%" HWADDR_PRIx "\n", r->index, reg);
     return 0;
 }
 
-static void mlu_queue_write_locked(MLUState *s, MLUQueue *q, hwaddr reg,
+static void mlu_ring_write_locked(MLUState *s, MLURing *r, hwaddr reg,
                                    uint32_t val)
 {
     switch (reg) {
     case MLU_RING_BASE_LO:
     case MLU_RING_BASE_HI:
     case MLU_RING_SIZE:
-        if (q->enabled) {
-            qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: ring register "
+        if (r->enabled) {
+            qemu_log_mask(LOG_GUEST_ERROR, "mlu: ring %u: ring register "
                           "0x%" HWADDR_PRIx " written while enabled\n",
-                          q->index, reg);
+                          r->index, reg);
         } else if (reg == MLU_RING_BASE_LO) {
-            q->ring_base = deposit64(q->ring_base, 0, 32, val);
+            r->ring_base = deposit64(r->ring_base, 0, 32, val);
         } else if (reg == MLU_RING_BASE_HI) {
-            q->ring_base = deposit64(q->ring_base, 32, 32, val);
+            r->ring_base = deposit64(r->ring_base, 32, 32, val);
         } else {
-            q->ring_size = val;
+            r->ring_size = val;
         }
         return;
     case MLU_RING_CTRL:
-        mlu_queue_set_enable_locked(s, q, val & MLU_RING_CTRL_ENABLE);
+        mlu_ring_set_enable_locked(s, r, val & MLU_RING_CTRL_ENABLE);
         return;
     case MLU_RING_TAIL:
-        if (!q->enabled || val >= q->ring_size) {
-            qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: TAIL %u ignored "
-                          "(%s)\n", q->index, val,
-                          q->enabled ? "out of range" : "queue disabled");
+        if (!r->enabled || val >= r->ring_size) {
+            qemu_log_mask(LOG_GUEST_ERROR, "mlu: ring %u: TAIL %u ignored "
+                          "(%s)\n", r->index, val,
+                          r->enabled ? "out of range" : "ring disabled");
             return;
         }
-        q->tail = val;
+        r->tail = val;
+        trace_mlu_doorbell(r->index, val);
         return;
     }
-    qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: write to read-only or "
-                  "unknown register 0x%" HWADDR_PRIx "\n", q->index, reg);
+    qemu_log_mask(LOG_GUEST_ERROR, "mlu: ring %u: write to read-only or "
+                  "unknown register 0x%" HWADDR_PRIx "\n", r->index, reg);
 }
 
 /*
@@ -348,7 +360,7 @@ static uint64_t mlu_mmio_read_locked(MLUState *s, hwaddr addr)
     case MLU_REG_CAPS:
         return MLU_CAPS;
     case MLU_REG_NUM_RINGS:
-        return s->num_queues;
+        return s->num_rings;
     case MLU_REG_DEVMEM_SIZE_LO:
         return (uint32_t)s->devmem_size;
     case MLU_REG_DEVMEM_SIZE_HI:
@@ -411,10 +423,10 @@ static uint64_t mlu_mmio_read_locked(MLUState *s, hwaddr addr)
         return 0;       /* write-only */
     }
     if (addr >= MLU_RING_REGS_BASE &&
-        addr < MLU_RING_REG(s->num_queues, 0)) {
+        addr < MLU_RING_REG(s->num_rings, 0)) {
         hwaddr off = addr - MLU_RING_REGS_BASE;
 
-        return mlu_queue_read_locked(s, &s->queues[off / MLU_RING_REGS_STRIDE],
+        return mlu_ring_read_locked(s, &s->rings[off / MLU_RING_REGS_STRIDE],
                                      off % MLU_RING_REGS_STRIDE);
     }
     qemu_log_mask(LOG_GUEST_ERROR, "mlu: read of unknown register 0x%"
@@ -430,6 +442,7 @@ static uint64_t mlu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     qemu_mutex_lock(&s->lock);
     val = mlu_mmio_read_locked(s, addr);
     qemu_mutex_unlock(&s->lock);
+    trace_mlu_reg_read(addr, val);
     return val;
 }
 
@@ -458,7 +471,7 @@ static void mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
         s->irq_signal |= s->irq_status & unmasked;
         return;
     case MLU_REG_IRQ_RAISE:
-        val &= mlu_queue_bits(s) | MLU_IRQ_ERROR_ALL;
+        val &= mlu_ring_bits(s) | MLU_IRQ_ERROR_ALL;
         if (val) {
             mlu_raise_irq_locked(s, val);
         }
@@ -489,10 +502,10 @@ static void mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
         }
         return;
     case MLU_REG_FI_HANG:
-        s->fi_hang = val & mlu_queue_bits(s);
+        s->fi_hang = val & mlu_ring_bits(s);
         return;
     case MLU_REG_FI_FAULT:
-        s->fi_fault = val & mlu_queue_bits(s);
+        s->fi_fault = val & mlu_ring_bits(s);
         return;
     case MLU_REG_FI_DEVICE_ERROR:
         if (val & 1) {
@@ -503,10 +516,10 @@ static void mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
         return;
     }
     if (addr >= MLU_RING_REGS_BASE &&
-        addr < MLU_RING_REG(s->num_queues, 0)) {
+        addr < MLU_RING_REG(s->num_rings, 0)) {
         hwaddr off = addr - MLU_RING_REGS_BASE;
 
-        mlu_queue_write_locked(s, &s->queues[off / MLU_RING_REGS_STRIDE],
+        mlu_ring_write_locked(s, &s->rings[off / MLU_RING_REGS_STRIDE],
                                off % MLU_RING_REGS_STRIDE, val);
         return;
     }
@@ -514,24 +527,25 @@ static void mlu_mmio_write_locked(MLUState *s, hwaddr addr, uint32_t val)
                   "register 0x%" HWADDR_PRIx "\n", addr);
 }
 
-/* The queue whose doorbell (TAIL) register @addr is, or NULL. */
-static MLUQueue *mlu_doorbell_queue(MLUState *s, hwaddr addr)
+/* The ring whose doorbell (TAIL) register @addr is, or NULL. */
+static MLURing *mlu_doorbell_ring(MLUState *s, hwaddr addr)
 {
     hwaddr off = addr - MLU_RING_REGS_BASE;
 
-    if (addr < MLU_RING_REGS_BASE || addr >= MLU_RING_REG(s->num_queues, 0) ||
+    if (addr < MLU_RING_REGS_BASE || addr >= MLU_RING_REG(s->num_rings, 0) ||
         off % MLU_RING_REGS_STRIDE != MLU_RING_TAIL) {
         return NULL;
     }
-    return &s->queues[off / MLU_RING_REGS_STRIDE];
+    return &s->rings[off / MLU_RING_REGS_STRIDE];
 }
 
 static void mlu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
                            unsigned size)
 {
     MLUState *s = opaque;
-    MLUQueue *doorbell = mlu_doorbell_queue(s, addr);
+    MLURing *doorbell = mlu_doorbell_ring(s, addr);
 
+    trace_mlu_reg_write(addr, val);
     qemu_mutex_lock(&s->lock);
     mlu_mmio_write_locked(s, addr, val);
     qemu_mutex_unlock(&s->lock);
@@ -586,7 +600,7 @@ static bool mlu_check_properties(MLUState *s, Error **errp)
                    "and 64 GiB");
         return false;
     }
-    if (s->num_queues < 1 || s->num_queues > MLU_MAX_RINGS) {
+    if (s->num_rings < 1 || s->num_rings > MLU_MAX_RINGS) {
         error_setg(errp, "queues must be between 1 and %d", MLU_MAX_RINGS);
         return false;
     }
@@ -623,13 +637,13 @@ static bool mlu_init_bars(MLUState *s, Error **errp)
     pci_register_bar(pdev, MLU_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar0);
 
-    ret = msix_init(pdev, MLU_MSIX_VECTORS(s->num_queues),
+    ret = msix_init(pdev, MLU_MSIX_VECTORS(s->num_rings),
                     &s->bar0, MLU_BAR_REGS, MLU_MSIX_TABLE_OFFSET,
                     &s->bar0, MLU_BAR_REGS, MLU_MSIX_PBA_OFFSET, 0, errp);
     if (ret) {
         return false;
     }
-    for (v = 0; v < MLU_MSIX_VECTORS(s->num_queues); v++) {
+    for (v = 0; v < MLU_MSIX_VECTORS(s->num_rings); v++) {
         msix_vector_use(pdev, v);
     }
 
@@ -648,7 +662,7 @@ static void mlu_realize(PCIDevice *pdev, Error **errp)
 {
     MLUState *s = MLU(pdev);
     Error *local_err = NULL;
-    unsigned int q;
+    unsigned int r;
 
     if (!mlu_check_properties(s, errp)) {
         return;
@@ -683,18 +697,18 @@ static void mlu_realize(PCIDevice *pdev, Error **errp)
                                     &DEVICE(s)->mem_reentrancy_guard);
     mlu_reset_locked(s);
     mlu_sensors_init(s);
-    for (q = 0; q < s->num_queues; q++) {
-        mlu_queue_start(s, &s->queues[q], q);
+    for (r = 0; r < s->num_rings; r++) {
+        mlu_ring_start(s, &s->rings[r], r);
     }
 }
 
 static void mlu_exit(PCIDevice *pdev)
 {
     MLUState *s = MLU(pdev);
-    unsigned int q;
+    unsigned int r;
 
-    for (q = 0; q < s->num_queues; q++) {
-        mlu_queue_stop(&s->queues[q]);
+    for (r = 0; r < s->num_rings; r++) {
+        mlu_ring_stop(&s->rings[r]);
     }
     qemu_bh_delete(s->irq_bh);
     qemu_cond_destroy(&s->reset_done);
@@ -712,11 +726,13 @@ static void mlu_exit(PCIDevice *pdev)
 
 static const Property mlu_properties[] = {
     DEFINE_PROP_SIZE("devmem-size", MLUState, devmem_size, 256 * MiB),
-    DEFINE_PROP_UINT32("queues", MLUState, num_queues, 4),
+    DEFINE_PROP_UINT32("queues", MLUState, num_rings, 4),
     DEFINE_PROP_UINT32("compute-threads", MLUState, compute_threads, 1),
     DEFINE_PROP_UINT64("serial", MLUState, serial, 0),
     DEFINE_PROP_INT32("ambient-mc", MLUState, ambient_mc, 30000),
     DEFINE_PROP_UINT32("tdp-mw", MLUState, tdp_mw, 75000),
+    /* Testing only: every MATMUL and CONV2D fails in the compute core. */
+    DEFINE_PROP_BOOL("x-fail-compute", MLUState, fail_compute, false),
 };
 
 /* Worker threads and their in-flight packets cannot be migrated. */

@@ -4,10 +4,10 @@
  *
  * mlu.c       QOM type, BAR0 registers, interrupts, reset
  * mlu-mmu.c   device MMU walk and guest memory access
- * mlu-queue.c command processor threads and packet execution
+ * mlu-ring.c  command processor threads (one per ring) and packet execution
  * mlu-sensors.c temperature and power model
  *
- * Locking: MLUState.lock protects every register and every queue field
+ * Locking: MLUState.lock protects every register and every ring field
  * marked (L).  MMIO handlers run under the BQL and take the lock.  Worker
  * threads only hold the lock for bookkeeping, never while they touch guest
  * memory or compute; they take the BQL, never while holding the lock, only
@@ -28,10 +28,10 @@
 #define TYPE_MLU "mlu"
 OBJECT_DECLARE_SIMPLE_TYPE(MLUState, MLU)
 
-/* Operand buffers a queue worker keeps: A, B, C and bias (or conv2d's). */
-#define MLU_QUEUE_BUFS      4
+/* Operand buffers a ring worker keeps: A, B, C and bias (or conv2d's). */
+#define MLU_RING_BUFS      4
 
-typedef struct MLUQueue {
+typedef struct MLURing {
     struct MLUState *dev;
     unsigned int index;
     QemuThread thread;
@@ -43,7 +43,7 @@ typedef struct MLUQueue {
     bool enabled;
     bool config_error;
     bool hung;
-    uint32_t epoch;             /* bumped when the queue is enabled */
+    uint32_t epoch;             /* bumped when the ring is enabled */
     uint32_t head;
     uint32_t tail;
     uint64_t last_fence;
@@ -64,21 +64,22 @@ typedef struct MLUQueue {
      * Owned by the worker: operand buffers kept between packets, so that
      * a stream of large commands does not fault in fresh memory for each.
      */
-    void *bufs[MLU_QUEUE_BUFS];
-    uint64_t buf_sizes[MLU_QUEUE_BUFS];
+    void *bufs[MLU_RING_BUFS];
+    uint64_t buf_sizes[MLU_RING_BUFS];
     uint64_t bufs_generation;   /* reset generation they were used in */
-} MLUQueue;
+} MLURing;
 
 struct MLUState {
     PCIDevice parent_obj;
 
     /* Properties. */
     uint64_t devmem_size;
-    uint32_t num_queues;
+    uint32_t num_rings;
     uint32_t compute_threads;
     uint64_t serial;
     int32_t ambient_mc;
     uint32_t tdp_mw;
+    bool fail_compute;          /* x-fail-compute: tests' DEVICE_ERROR */
 
     MemoryRegion bar0;
     MemoryRegion mmio;
@@ -111,12 +112,12 @@ struct MLUState {
 
     /* Sensor model (L); a reset leaves it alone. */
     int64_t sensor_time_ns;     /* QEMU_CLOCK_VIRTUAL of the last update */
-    uint64_t sensor_busy_ns;    /* queues' busy time at the last update */
+    uint64_t sensor_busy_ns;    /* rings' busy time at the last update */
     double temp_mc;
     uint32_t power_mw;
     uint32_t load;              /* 0 .. MLU_LOAD_FULL */
 
-    MLUQueue queues[MLU_MAX_RINGS];
+    MLURing rings[MLU_MAX_RINGS];
 };
 
 /* MLU_REG_MMU_FAULT_CTX of a fault that belongs to no context (ring fetch). */
@@ -135,26 +136,26 @@ void mlu_raise_irq_locked(MLUState *s, uint32_t bits);
 void mlu_latch_irq_locked(MLUState *s, uint32_t bits);
 void mlu_irq_update(MLUState *s);
 void mlu_reset_done_locked(MLUState *s);
-void mlu_report_fault_locked(MLUState *s, unsigned int queue, uint32_t ctx,
+void mlu_report_fault_locked(MLUState *s, unsigned int ring, uint32_t ctx,
                              const MLUFault *fault);
 
 /* mlu-mmu.c */
 bool mlu_host_read(MLUState *s, uint64_t addr, void *buf, uint64_t len);
 bool mlu_host_write(MLUState *s, uint64_t addr, const void *buf,
                     uint64_t len);
-bool mlu_mem_read(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+bool mlu_mmu_read(MLUState *s, MLURing *r, uint32_t ctx, uint64_t va,
                   void *buf, uint64_t len, MLUFault *fault);
 /*
- * Like mlu_mem_read(), but when the range is one contiguous run of device
+ * Like mlu_mmu_read(), but when the range is one contiguous run of device
  * memory *@view points straight into it and nothing is copied; otherwise
  * the bytes are copied to @buf and *@view is @buf.
  */
-bool mlu_mem_read_view(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+bool mlu_mmu_read_view(MLUState *s, MLURing *r, uint32_t ctx, uint64_t va,
                        void *buf, uint64_t len, const void **view,
                        MLUFault *fault);
-bool mlu_mem_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+bool mlu_mmu_write(MLUState *s, MLURing *r, uint32_t ctx, uint64_t va,
                    const void *buf, uint64_t len, MLUFault *fault);
-bool mlu_mem_probe_write(MLUState *s, MLUQueue *q, uint32_t ctx, uint64_t va,
+bool mlu_mmu_probe_write(MLUState *s, MLURing *r, uint32_t ctx, uint64_t va,
                          uint64_t len, MLUFault *fault);
 
 /* mlu-sensors.c */
@@ -162,9 +163,9 @@ void mlu_sensors_init(MLUState *s);
 void mlu_sensors_update_locked(MLUState *s);
 uint32_t mlu_sensors_temp_reg_locked(MLUState *s);
 
-/* mlu-queue.c */
-void mlu_queue_start(MLUState *s, MLUQueue *q, unsigned int index);
-void mlu_queue_stop(MLUQueue *q);
-bool mlu_queue_idle_locked(MLUQueue *q);
+/* mlu-ring.c */
+void mlu_ring_start(MLUState *s, MLURing *r, unsigned int index);
+void mlu_ring_stop(MLURing *r);
+bool mlu_ring_idle_locked(MLURing *r);
 
 #endif /* HW_MISC_MLU_H */

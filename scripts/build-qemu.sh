@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: MIT
 #
 # Fetch QEMU 10.0 from Debian's trixie source package, hook qemu-device/ into
-# hw/misc with a single meson line, and build a minimal qemu-system-x86_64.
+# hw/misc with a single meson line (and its trace-events into QEMU's list of
+# trace directories), hook the device tests (tests/device/) into
+# tests/qtest, and build a minimal qemu-system-x86_64 and the tests.
 #
 # Everything lives outside the git tree in $MLU_CACHE_DIR (default
 # ~/.cache/mlu-stack) so that a second run, from this or any other clone,
 # is incremental.  The device sources are copied into QEMU's tree only when
 # their content changed, so ninja rebuilds exactly what changed.
 #
-# Usage: build-qemu.sh [--asan]   (prints the path of the built binary last)
+# Usage: build-qemu.sh [--asan]   (prints the path of the built binary last;
+# the device tests are in tests/qtest/mlu/ beside it)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,9 +47,18 @@ if [ -z "$srcdir" ]; then
 fi
 srcdir=${srcdir%/}
 
-# The one-line hook into QEMU's tree.
+# The one-line hooks into QEMU's tree: the device, its trace points (the
+# top-level meson.build lists every folder with a trace-events file), and
+# its qtests.
 if ! grep -q "^subdir('mlu')" "$srcdir/hw/misc/meson.build"; then
 	echo "subdir('mlu')" >>"$srcdir/hw/misc/meson.build"
+fi
+if ! grep -q "^    'hw/misc/mlu',\$" "$srcdir/meson.build"; then
+	sed -i "s|^    'hw/misc',\$|&\n    'hw/misc/mlu',|" "$srcdir/meson.build"
+	grep -q "^    'hw/misc/mlu',\$" "$srcdir/meson.build"
+fi
+if ! grep -q "^subdir('mlu')" "$srcdir/tests/qtest/meson.build"; then
+	echo "subdir('mlu')" >>"$srcdir/tests/qtest/meson.build"
 fi
 # Sync qemu-device/ (and the shared hardware header) into hw/misc/mlu.
 dst=$srcdir/hw/misc/mlu
@@ -59,7 +71,7 @@ sync_file() {
 	fi
 }
 wanted=$(mktemp)
-(cd "$top/qemu-device" && find . -type f \( -name '*.c' -o -name '*.h' -o -name 'meson.build' \) -print) |
+(cd "$top/qemu-device" && find . -type f \( -name '*.c' -o -name '*.h' -o -name 'meson.build' -o -name trace-events \) -print) |
 	sed 's|^\./||' | sort >"$wanted"
 while read -r f; do
 	sync_file "$top/qemu-device/$f" "$dst/$f"
@@ -72,12 +84,22 @@ sync_file "$top/core/mlu_core.h" "$dst/core/mlu_core.h"
 if ! cmp -s "$top/build/core/libmlucore.a" "$dst/core/libmlucore.a"; then
 	cp "$top/build/core/libmlucore.a" "$dst/core/libmlucore.a"
 	# ninja does not track a library found by find_library(): relink.
-	rm -f "$cache"/qemu-build-*/qemu-system-x86_64
+	rm -f "$cache"/qemu-build-*/qemu-system-x86_64 \
+		"$cache"/qemu-build-*/tests/qtest/mlu/mlu_*_test
 fi
 printf '%s\n' core/mlu_core.h core/libmlucore.a >>"$wanted"
 (cd "$dst" && find . -type f -print) | sed 's|^\./||' | sort |
 	comm -23 - <(sort "$wanted") | while read -r f; do rm -f "$dst/$f"; done
 rm -f "$wanted"
+# The device tests, into tests/qtest/mlu.
+tdst=$srcdir/tests/qtest/mlu
+mkdir -p "$tdst"
+for f in "$top"/tests/device/*.[ch] "$top"/tests/device/meson.build; do
+	sync_file "$f" "$tdst/$(basename "$f")"
+done
+(cd "$tdst" && ls) | while read -r f; do
+	[ -e "$top/tests/device/$f" ] || rm -f "$tdst/$f"
+done
 
 build=$cache/qemu-build-$variant
 # A device set of our own: configure only looks for it in QEMU's configs tree.
@@ -130,14 +152,16 @@ if [ ! -f "$build/build.ninja" ]; then
 		"${extra[@]}" >&2)
 fi
 log "building ($variant)"
+# The device tests, beside the binary: tests/qtest/mlu/ of the build.
+tests=(tests/qtest/mlu/mlu_device_test tests/qtest/mlu/mlu_sensor_test)
 # An interrupted first build has a build.ninja too: count what is left.
 if [ "$long" = 0 ]; then
-	steps=$(ninja -C "$build" -n qemu-system-x86_64 | grep -c '^\[' || true)
+	steps=$(ninja -C "$build" -n qemu-system-x86_64 "${tests[@]}" | grep -c '^\[' || true)
 	if [ "$steps" -gt 300 ]; then
 		long=1
 		progress_begin build-qemu "building QEMU ($variant), $steps steps" "$estimate"
 	fi
 fi
-ninja -C "$build" qemu-system-x86_64 >&2
+ninja -C "$build" qemu-system-x86_64 "${tests[@]}" >&2
 [ "$long" = 0 ] || progress_end
 echo "$build/qemu-system-x86_64"

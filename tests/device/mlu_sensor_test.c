@@ -3,15 +3,14 @@
  * Device tests of the card's temperature and power sensors: the model of
  * Documentation/hw/mlu-card.rst ("Sensors") checked number by number,
  * with the virtual clock stepped through qtest so that load, power and
- * temperature are known exactly.
+ * temperature are known exactly.  A QEMU qtest, like mlu_device_test.c.
  *
- * MLU_QEMU names the qemu-system-x86_64 to test.
+ * QTEST_QEMU_BINARY names the qemu-system-x86_64 to test; run with --tap.
  */
+#include "qemu/osdep.h"
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
+#include <sys/wait.h>
 
-#include "kselftest_harness.h"
 #include "mlu_testdev.h"
 
 /* A card with known limits: 100 W, 25 degrees C ambient. */
@@ -27,8 +26,9 @@
 #define EXPECT_CLOSE(want, got, tol) do {				\
 	double __want = (want);						\
 	long __got = (got);						\
-	EXPECT_GE((tol), labs(__got - lround(__want)))			\
-		TH_LOG("want %.1f, got %ld", __want, __got);		\
+	if (labs(__got - lround(__want)) > (tol))			\
+		g_test_message("want %.1f, got %ld", __want, __got);	\
+	g_assert_cmpint((tol), >=, labs(__got - lround(__want)));	\
 } while (0)
 
 /* The model's equations (mlu-sensors.c), as the documentation states them. */
@@ -65,44 +65,44 @@ static uint64_t busy_ns(struct mlu_tdev *t)
 	return sum;
 }
 
-FIXTURE(sensors) {
+struct sensors_fixture {
 	struct mlu_tdev *t;
 };
 
-FIXTURE_SETUP(sensors)
+static void sensors_setup(struct sensors_fixture *self)
 {
-	if (!getenv("MLU_QEMU"))
-		SKIP(return, "MLU_QEMU is not set");
 	self->t = calloc(1, sizeof(*self->t));
-	ASSERT_NE(NULL, self->t);
-	ASSERT_TRUE(tdev_start(self->t, getenv("MLU_QEMU"), PROPS));
+	g_assert_nonnull(self->t);
+	g_assert_true(tdev_start(self->t, getenv("QTEST_QEMU_BINARY"), PROPS));
 }
 
-FIXTURE_TEARDOWN(sensors)
+static void sensors_teardown(struct sensors_fixture *self)
 {
 	if (self->t) {
 		if (self->t->qt)
-			EXPECT_TRUE(qtest_alive(self->t->qt));
+			g_assert_true(qtest_probe_child(self->t->qt));
 		tdev_stop(self->t);
 		free(self->t);
 	}
 }
 
-TEST_F(sensors, idle_card_reports_idle_power_and_its_steady_temperature)
+static void test_idle_card_reports_idle_power_and_its_steady_temperature(
+	struct sensors_fixture *self)
 {
 	struct mlu_tdev *t = self->t;
 
-	ASSERT_NE(0, tdev_rd(t, MLU_REG_CAPS) & MLU_CAP_SENSORS);
-	EXPECT_EQ(100000, tdev_rd(t, MLU_REG_POWER_MAX_MW));
-	EXPECT_EQ(95000, tdev_rd(t, MLU_REG_TEMP_CRIT_MC));
-	ASSERT_LT(0, qtest_clock_step(t->qt, SEC_NS));
-	EXPECT_EQ(0, tdev_rd(t, MLU_REG_LOAD));
-	EXPECT_EQ(lround(IDLE_MW), tdev_rd(t, MLU_REG_POWER_MW));
-	EXPECT_EQ(lround(steady_temp(IDLE_MW)), temp_mc(t));
+	g_assert_cmpuint(0, !=, tdev_rd(t, MLU_REG_CAPS) & MLU_CAP_SENSORS);
+	g_assert_cmpuint(100000, ==, tdev_rd(t, MLU_REG_POWER_MAX_MW));
+	g_assert_cmpuint(95000, ==, tdev_rd(t, MLU_REG_TEMP_CRIT_MC));
+	g_assert_cmpint(0, <, qtest_clock_step(t->qt, SEC_NS));
+	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_LOAD));
+	g_assert_cmpuint(lround(IDLE_MW), ==, tdev_rd(t, MLU_REG_POWER_MW));
+	g_assert_cmpuint(lround(steady_temp(IDLE_MW)), ==, temp_mc(t));
 }
 
 /* The sensor registers are read-only: a guest's writes change nothing. */
-TEST_F(sensors, guest_writes_to_sensor_registers_are_ignored)
+static void test_guest_writes_to_sensor_registers_are_ignored(
+	struct sensors_fixture *self)
 {
 	static const uint32_t regs[] = {
 		MLU_REG_TEMP_MC, MLU_REG_POWER_MW, MLU_REG_POWER_MAX_MW,
@@ -112,38 +112,66 @@ TEST_F(sensors, guest_writes_to_sensor_registers_are_ignored)
 	uint32_t before[5];
 	unsigned int i;
 
-	ASSERT_LT(0, qtest_clock_step(t->qt, SEC_NS));
+	g_assert_cmpint(0, <, qtest_clock_step(t->qt, SEC_NS));
 	for (i = 0; i < 5; i++)
 		before[i] = tdev_rd(t, regs[i]);
 	for (i = 0; i < 5; i++)
 		tdev_wr(t, regs[i], 0xdeadbeef);
 	/* The virtual clock did not move: the model gives the same values. */
-	for (i = 0; i < 5; i++)
-		EXPECT_EQ(before[i], tdev_rd(t, regs[i]))
-			TH_LOG("register 0x%x", regs[i]);
-	EXPECT_EQ(lround(IDLE_MW), tdev_rd(t, MLU_REG_POWER_MW));
+	for (i = 0; i < 5; i++) {
+		g_test_message("register 0x%x", regs[i]);
+		g_assert_cmphex(before[i], ==, tdev_rd(t, regs[i]));
+	}
+	g_assert_cmpuint(lround(IDLE_MW), ==, tdev_rd(t, MLU_REG_POWER_MW));
 }
 
-TEST_F(sensors, ambient_and_tdp_properties_are_checked)
+/*
+ * QEMU with `-device mlu,<props>` exits with an error status within 10 s;
+ * libqtest cannot start it, it would abort the test on the failure.
+ */
+static bool qemu_refuses(const char *props)
+{
+	g_autofree char *dev = g_strdup_printf("mlu,%s", props);
+	const char *argv[] = {
+		getenv("QTEST_QEMU_BINARY"), "-machine", "q35", "-nodefaults",
+		"-accel", "qtest", "-display", "none", "-L",
+		"/usr/share/seabios", "-L", "/usr/share/qemu", "-device", dev,
+		NULL
+	};
+	uint64_t deadline = tdev_now_ms() + 10000;
+	int status = 0;
+	GPid pid;
+
+	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+				    G_SPAWN_DO_NOT_REAP_CHILD |
+				    G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+				    &pid, NULL));
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (tdev_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return false;	/* it runs: accepted */
+		}
+		usleep(10000);
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) != 0;
+}
+
+static void test_ambient_and_tdp_properties_are_checked(
+	struct sensors_fixture *self)
 {
 	const char *bad[] = { "tdp-mw=999", "tdp-mw=1000001",
 			      "ambient-mc=-40001", "ambient-mc=100001" };
-	struct mlu_tdev *other = calloc(1, sizeof(*other));
 	unsigned int i;
 
-	ASSERT_NE(NULL, other);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		/* QEMU refuses to start: no card to find. */
-		EXPECT_FALSE(tdev_start(other, getenv("MLU_QEMU"), bad[i]))
-			TH_LOG("%s accepted", bad[i]);
-		tdev_stop(other);
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_test_message("%s", bad[i]);
+		g_assert_true(qemu_refuses(bad[i]));
 	}
-	free(other);
 }
 
 /* Run matmuls on queue 0 until the card has been busy for @want_ns. */
-static uint64_t make_load(struct __test_metadata *_metadata,
-			  struct mlu_tdev *t, uint64_t want_ns)
+static uint64_t make_load(struct mlu_tdev *t, uint64_t want_ns)
 {
 	const uint32_t n = 384;
 	uint64_t bytes = (uint64_t)n * n * 4, a, b, c;
@@ -161,11 +189,13 @@ static uint64_t make_load(struct __test_metadata *_metadata,
 	p.alpha = 0x3f800000;	/* 1.0f */
 	p.dtype = MLU_DTYPE_F32;
 	while (busy_ns(t) < want_ns && tdev_now_ms() - start < 60000)
-		EXPECT_EQ(MLU_CMD_STATUS_OK, tdev_run_job(t, 0, 0, &p, 1));
+		g_assert_cmpuint(MLU_CMD_STATUS_OK, ==,
+				 tdev_run_job(t, 0, 0, &p, 1));
 	return busy_ns(t);
 }
 
-TEST_F_TIMEOUT(sensors, load_heats_the_card_and_idle_cools_it, 120)
+static void test_load_heats_the_card_and_idle_cools_it(
+	struct sensors_fixture *self)
 {
 	struct mlu_tdev *t = self->t;
 	double load, power, want;
@@ -178,40 +208,73 @@ TEST_F_TIMEOUT(sensors, load_heats_the_card_and_idle_cools_it, 120)
 	tdev_wr(t, MLU_REG_IRQ_MASK, 0);
 	tdev_queue_enable(t, 0);
 
-	ASSERT_LT(0, qtest_clock_step(t->qt, SEC_NS));
+	g_assert_cmpint(0, <, qtest_clock_step(t->qt, SEC_NS));
 	t0 = temp_mc(t);
-	EXPECT_EQ(lround(steady_temp(IDLE_MW)), t0);
+	g_assert_cmpuint(lround(steady_temp(IDLE_MW)), ==, t0);
 
 	/* Work runs while the virtual clock stands still ... */
-	busy = make_load(_metadata, t, 300000000);
-	ASSERT_LE(300000000, busy);
-	EXPECT_EQ(t0, temp_mc(t)) TH_LOG("sensors updated before a period passed");
+	busy = make_load(t, 300000000);
+	g_assert_cmpuint(300000000, <=, busy);
+	/* The sensors are not updated before a period has passed... */
+	g_assert_cmpint(t0, ==, temp_mc(t));
 
 	/* ... and counts as load over the next interval of virtual time. */
-	ASSERT_LT(0, qtest_clock_step(t->qt, SEC_NS));
+	g_assert_cmpint(0, <, qtest_clock_step(t->qt, SEC_NS));
 	load = busy >= SEC_NS ? 1.0 : (double)busy / SEC_NS;
 	power = power_at(load);
 	want = temp_after(t0, power, 1.0);
 	hot = temp_mc(t);
-	EXPECT_EQ(lround(load * MLU_LOAD_FULL), tdev_rd(t, MLU_REG_LOAD));
+	g_assert_cmpuint(lround(load * MLU_LOAD_FULL), ==,
+			 tdev_rd(t, MLU_REG_LOAD));
 	EXPECT_CLOSE(power, tdev_rd(t, MLU_REG_POWER_MW), 1);
 	EXPECT_CLOSE(want, hot, 2);
-	EXPECT_LT(t0 + 2000, hot) TH_LOG("load %.3f heated by %d mC", load,
-					 (int)(hot - t0));
+	g_test_message("load %.3f heated by %d mC", load, (int)(hot - t0));
+	g_assert_cmpint(t0 + 2000, <, hot);
 
 	/* A reset does not cool the card. */
 	tdev_wr(t, MLU_REG_RESET, MLU_RESET_MAGIC);
-	ASSERT_TRUE(tdev_wait_reg(t, MLU_REG_STATUS, ~0u, MLU_STATUS_READY));
-	EXPECT_EQ(hot, temp_mc(t));
+	g_assert_true(tdev_wait_reg(t, MLU_REG_STATUS, ~0u, MLU_STATUS_READY));
+	g_assert_cmpuint(hot, ==, temp_mc(t));
 
 	/* Idle: power drops at once, temperature decays with tau = 2 s. */
-	ASSERT_LT(0, qtest_clock_step(t->qt, SEC_NS));
-	EXPECT_EQ(0, tdev_rd(t, MLU_REG_LOAD));
-	EXPECT_EQ(lround(IDLE_MW), tdev_rd(t, MLU_REG_POWER_MW));
+	g_assert_cmpint(0, <, qtest_clock_step(t->qt, SEC_NS));
+	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_LOAD));
+	g_assert_cmpuint(lround(IDLE_MW), ==, tdev_rd(t, MLU_REG_POWER_MW));
 	EXPECT_CLOSE(temp_after(hot, IDLE_MW, 1.0), temp_mc(t), 2);
-	EXPECT_GT(hot, temp_mc(t));
-	ASSERT_LT(0, qtest_clock_step(t->qt, 30 * SEC_NS));
+	g_assert_cmpint(hot, >, temp_mc(t));
+	g_assert_cmpint(0, <, qtest_clock_step(t->qt, 30 * SEC_NS));
 	EXPECT_CLOSE(steady_temp(IDLE_MW), temp_mc(t), 1);
 }
 
-TEST_HARNESS_MAIN
+/* The tests that start from a fresh card, set up as the fixture does. */
+static const struct sensors_test {
+	const char *name;
+	void (*fn)(struct sensors_fixture *self);
+	unsigned int timeout_s;
+} sensors_tests[] = {
+	TDEV_TEST(idle_card_reports_idle_power_and_its_steady_temperature, 120),
+	TDEV_TEST(guest_writes_to_sensor_registers_are_ignored, 120),
+	TDEV_TEST(ambient_and_tdp_properties_are_checked, 120),
+	TDEV_TEST(load_heats_the_card_and_idle_cools_it, 240),
+};
+
+static void sensors_run(const void *data)
+{
+	const struct sensors_test *test = data;
+	struct sensors_fixture self = { 0 };
+
+	sensors_setup(&self);
+	test->fn(&self);
+	sensors_teardown(&self);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i;
+
+	tdev_test_init(&argc, &argv);
+	for (i = 0; i < G_N_ELEMENTS(sensors_tests); i++)
+		tdev_add_test("sensors", sensors_tests[i].name, sensors_run,
+			      &sensors_tests[i], sensors_tests[i].timeout_s);
+	return g_test_run();
+}

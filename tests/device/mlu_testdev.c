@@ -2,6 +2,9 @@
 /*
  * Helpers that play the driver's part for the device tests.
  */
+#ifndef MLU_TESTDEV_QTEST_CLIENT
+#include "qemu/osdep.h"
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,52 @@
 #define MSIX_CTRL_ENABLE	(1u << 15)
 #define MSIX_CTRL_MASKALL	(1u << 14)
 #define PT_TABLE_SIZE		4096
+
+#ifndef MLU_TESTDEV_QTEST_CLIENT
+struct tdev_test {
+	void (*run)(const void *test);
+	const void *test;
+	unsigned int timeout_s;
+};
+
+void tdev_test_init(int *argc, char ***argv)
+{
+	g_test_init(argc, argv, NULL);
+	/* The parent reports a failed child and goes on with the next test. */
+	if (!g_test_subprocess())
+		g_test_set_nonfatal_assertions();
+}
+
+static void tdev_run_test(const void *data)
+{
+	const struct tdev_test *t = data;
+
+	if (!getenv("QTEST_QEMU_BINARY")) {
+		g_test_skip("QTEST_QEMU_BINARY is not set");
+		return;
+	}
+	if (g_test_subprocess()) {
+		t->run(t->test);
+		return;
+	}
+	g_test_trap_subprocess(NULL, (uint64_t)t->timeout_s * G_USEC_PER_SEC,
+			       G_TEST_SUBPROCESS_INHERIT_STDERR);
+	g_test_trap_assert_passed();
+}
+
+void tdev_add_test(const char *group, const char *name,
+		   void (*run)(const void *test), const void *test,
+		   unsigned int timeout_s)
+{
+	struct tdev_test *t = g_new(struct tdev_test, 1);
+	g_autofree char *path = g_strdup_printf("/mlu/%s/%s", group, name);
+
+	t->run = run;
+	t->test = test;
+	t->timeout_s = timeout_s;
+	g_test_add_data_func_full(path, t, tdev_run_test, g_free);
+}
+#endif
 
 uint64_t tdev_now_ms(void)
 {
@@ -79,6 +128,7 @@ bool tdev_start_args(struct mlu_tdev *t, const char *qemu, const char *props,
 		     const char *const *extra)
 {
 	char dev[256];
+#ifdef MLU_TESTDEV_QTEST_CLIENT
 	const char *args[11] = { "-device", dev };
 	unsigned int n = 2;
 
@@ -88,6 +138,19 @@ bool tdev_start_args(struct mlu_tdev *t, const char *qemu, const char *props,
 		args[n++] = *extra++;
 	args[n] = NULL;
 	t->qt = qtest_start(qemu, args);
+#else
+	GString *args = g_string_new(T_QEMU_ARGS " -device ");
+
+	memset(t, 0, sizeof(*t));
+	snprintf(dev, sizeof(dev), "mlu%s%s", *props ? "," : "", props);
+	g_string_append(args, dev);
+	while (extra && *extra) {
+		g_string_append_c(args, ' ');
+		g_string_append(args, *extra++);
+	}
+	t->qt = qtest_init(args->str);
+	g_string_free(args, true);
+#endif
 	if (!t->qt || !tdev_find(t))
 		return false;
 
@@ -297,7 +360,12 @@ bool tdev_queue_push(struct mlu_tdev *t, unsigned int q, const void *pkt)
 	uint64_t addr = ring_gpa(q) + t->tail[q] * (uint64_t)MLU_PKT_SIZE;
 
 	t->tail[q] = (t->tail[q] + 1) % T_RING_SIZE;
+#ifdef MLU_TESTDEV_QTEST_CLIENT
 	return qtest_memwrite(t->qt, addr, pkt, MLU_PKT_SIZE);
+#else
+	qtest_memwrite(t->qt, addr, pkt, MLU_PKT_SIZE);	/* aborts on failure */
+	return true;
+#endif
 }
 
 void tdev_doorbell(struct mlu_tdev *t, unsigned int q)
@@ -338,7 +406,7 @@ bool tdev_wait_fence(struct mlu_tdev *t, unsigned int q, uint64_t value)
 		if (tdev_fence_value(t, q) == value)
 			return true;
 		usleep(100);
-	} while (tdev_now_ms() < deadline && qtest_alive(t->qt));
+	} while (tdev_now_ms() < deadline && qtest_probe_child(t->qt));
 	return false;
 }
 
@@ -351,7 +419,7 @@ bool tdev_wait_reg(struct mlu_tdev *t, uint32_t reg, uint32_t mask,
 		if ((tdev_rd(t, reg) & mask) == want)
 			return true;
 		usleep(100);
-	} while (tdev_now_ms() < deadline && qtest_alive(t->qt));
+	} while (tdev_now_ms() < deadline && qtest_probe_child(t->qt));
 	return false;
 }
 
@@ -428,6 +496,6 @@ bool tdev_wait_msi(struct mlu_tdev *t, unsigned int vector)
 		if (tdev_msi_seen(t, vector))
 			return true;
 		usleep(100);
-	} while (tdev_now_ms() < deadline && qtest_alive(t->qt));
+	} while (tdev_now_ms() < deadline && qtest_probe_child(t->qt));
 	return false;
 }

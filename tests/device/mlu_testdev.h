@@ -11,7 +11,15 @@
 #include <stdint.h>
 
 #include "mlu_hw.h"
+/*
+ * The device tests are QEMU qtests built with libqtest in QEMU's tree; the
+ * fuzzer (tests/fuzz) keeps its own client, which survives a QEMU crash.
+ */
+#ifdef MLU_TESTDEV_QTEST_CLIENT
 #include "qtest_client.h"
+#else
+#include "libqtest.h"
+#endif
 
 /* Guest-physical layout used by the tests (256 MiB of guest RAM). */
 #define T_GPA_CTX_TABLE		0x00100000ull
@@ -31,9 +39,12 @@
 #define T_RING_SIZE		256
 #define T_MSI_DATA(v)		(0x4d000000u + (v))
 #define T_TIMEOUT_MS		10000
+/* The machine every test runs (and where its firmware is). */
+#define T_QEMU_ARGS		"-machine q35 -nodefaults -m 256M " \
+				"-L /usr/share/seabios -L /usr/share/qemu"
 
 struct mlu_tdev {
-	struct qtest *qt;
+	QTestState *qt;
 	uint8_t devfn;
 	uint8_t msix_cap;
 	unsigned int nq;
@@ -48,7 +59,11 @@ struct mlu_tdev {
 	uint64_t fence_seq[MLU_MAX_RINGS];
 };
 
-/* Start QEMU with `-device mlu,<props>` and bring the card up. */
+/*
+ * Start QEMU with `-device mlu,<props>` and bring the card up.  @qemu
+ * names the binary for the fuzzer's client; libqtest takes it from
+ * QTEST_QEMU_BINARY.
+ */
 bool tdev_start(struct mlu_tdev *t, const char *qemu, const char *props);
 /*
  * The same with more QEMU arguments after the card (at most 8, NULL
@@ -118,5 +133,21 @@ void tdev_msi_clear(struct mlu_tdev *t);
 bool tdev_wait_msi(struct mlu_tdev *t, unsigned int vector);
 
 uint64_t tdev_now_ms(void);
+
+#ifndef MLU_TESTDEV_QTEST_CLIENT
+/*
+ * GLib test harness: tdev_test_init() in main(), then tdev_add_test() for
+ * each test, which g_test_run() runs as /mlu/<group>/<name> in a child
+ * process of its own (g_test_trap_subprocess()): a failed assertion, or a
+ * QEMU that libqtest finds dead, ends that test only, and a test still
+ * running after @timeout_s seconds fails.
+ */
+void tdev_test_init(int *argc, char ***argv);
+void tdev_add_test(const char *group, const char *name,
+		   void (*run)(const void *test), const void *test,
+		   unsigned int timeout_s);
+/* An entry { "name", test_name, timeout_s } of a test table. */
+#define TDEV_TEST(name, timeout_s)	{ #name, test_##name, timeout_s }
+#endif
 
 #endif /* MLU_TESTDEV_H */

@@ -1086,7 +1086,7 @@ static void sample_stats(struct fuzz *f)
 {
 	unsigned int q;
 
-	if (!qtest_alive(f->t->qt))
+	if (!qtest_probe_child(f->t->qt))
 		return;		/* reads would return all ones */
 	for (q = 0; q < f->t->nq; q++) {
 		f->packets += tdev_qrd(f->t, q, MLU_RING_PACKETS_DONE);
@@ -1192,7 +1192,7 @@ static void op_system_reset(struct fuzz *f)
 	trace(f, "system reset");
 	qtest_outl(f->t->qt, 0xcf9, 0x6);
 	for (i = 0; i < 1000 && (tdev_cfg_read(f->t, 0x10) & ~0xfu) &&
-	     qtest_alive(f->t->qt); i++)
+	     qtest_probe_child(f->t->qt); i++)
 		usleep(1000);
 	pci_setup(f);
 	memset(f->ring_size, 0, sizeof(f->ring_size));
@@ -1604,7 +1604,7 @@ int main(int argc, char **argv)
 
 		for (b = 0; b < F_BATCH_OPS && f->ops < budget; b++)
 			fuzz_one(f);
-		if (!qtest_alive(f->t->qt)) {
+		if (!qtest_probe_child(f->t->qt)) {
 			died = true;
 			break;
 		}
@@ -1630,7 +1630,7 @@ int main(int argc, char **argv)
 				break;
 			usleep(10000);
 		}
-		if (!qtest_alive(f->t->qt))
+		if (!qtest_probe_child(f->t->qt))
 			died = true;
 		else if (!responsive(f))
 			hung = true;
@@ -1639,7 +1639,7 @@ int main(int argc, char **argv)
 		canaries_bad = canary_check(f);
 		works = card_works(f);
 		canaries_bad += canary_check(f);
-		if (!qtest_alive(f->t->qt))
+		if (!qtest_probe_child(f->t->qt))
 			died = true;
 	}
 	if (died || hung)

@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 		}
 		qtest_outl(t->qt, 0xcf9, 0x6);		/* ICH9 machine reset */
 		race_setup(t);
-		if (!qtest_alive(t->qt)) {
+		if (!qtest_probe_child(t->qt)) {
 			printf("QEMU stopped answering in round %d\n", round);
 			return 1;	/* QEMU dies with us (PDEATHSIG) */
 		}

@@ -23,22 +23,24 @@ else
 	echo "# the ASan/UBSan build of QEMU failed: fuzzing the release build $qemu"
 fi
 
-cc -O2 -g -Wall \
-	-I"$top/include" -I"$top/core" -I"$top/tests/device" \
+# The fuzzer keeps its own qtest client (tests/fuzz/qtest_client.c), which
+# survives QEMU's crashes where libqtest would abort.
+cc -O2 -g -Wall -DMLU_TESTDEV_QTEST_CLIENT \
+	-I"$top/include" -I"$top/core" -I"$top/tests/device" -I"$top/tests/fuzz" \
 	$(pkg-config --cflags glib-2.0) \
 	-o "$out/device_fuzz" \
 	"$top"/tests/fuzz/device_fuzz.c \
 	"$top"/tests/device/mlu_testdev.c \
-	"$top"/tests/device/qtest_client.c \
+	"$top"/tests/fuzz/qtest_client.c \
 	"$top/build/core/libmlucore.a" $(pkg-config --libs glib-2.0) -lm
 
-cc -O2 -g -Wall \
-	-I"$top/include" -I"$top/tests/device" \
+cc -O2 -g -Wall -DMLU_TESTDEV_QTEST_CLIENT \
+	-I"$top/include" -I"$top/tests/device" -I"$top/tests/fuzz" \
 	$(pkg-config --cflags glib-2.0) \
 	-o "$out/reset_dma_race" \
 	"$top"/tests/fuzz/reset_dma_race.c \
 	"$top"/tests/device/mlu_testdev.c \
-	"$top"/tests/device/qtest_client.c \
+	"$top"/tests/fuzz/qtest_client.c \
 	$(pkg-config --libs glib-2.0)
 
 # Sanitizer reports go to QEMU's stderr logs, which are scanned.

@@ -2,7 +2,7 @@
 /*
  * MLU accelerator card: command processors.
  *
- * Each hardware queue has a worker thread.  A doorbell (TAIL write) only
+ * Each hardware ring has a worker thread.  A doorbell (TAIL write) only
  * wakes it; the worker fetches packets from the ring by DMA, executes them
  * in order without the BQL and retires them.  A job is the run of packets
  * up to a FENCE: once a packet fails, the rest of the job is skipped and
@@ -20,13 +20,14 @@
 #include "qemu/units.h"
 #include "mlu.h"
 #include "core/mlu_core.h"
+#include "trace.h"
 
 /* Bytes moved per step of a COPY. */
 #define MLU_COPY_CHUNK      (64 * KiB)
 
 /* Operand buffers a worker keeps after a packet, at most... */
 #define MLU_BUFS_KEEP_BYTES (256 * MiB)
-/* ... and for this long once its queue is idle. */
+/* ... and for this long once its ring is idle. */
 #define MLU_BUFS_KEEP_MS    1000
 
 enum {
@@ -38,6 +39,7 @@ enum {
 
 /* Outcome of one packet. */
 typedef struct MLUResult {
+    uint8_t opcode;
     uint32_t status;        /* MLU_CMD_STATUS_* */
     MLUFault fault;         /* with MLU_CMD_STATUS_MMU_FAULT */
     bool is_fence;
@@ -45,10 +47,10 @@ typedef struct MLUResult {
     uint64_t fence_value;
 } MLUResult;
 
-/* What a packet runs with: its queue, context and the reset generation. */
+/* What a packet runs with: its ring, context and the reset generation. */
 typedef struct MLUExec {
     MLUState *s;
-    MLUQueue *q;
+    MLURing *r;
     uint32_t ctx;
     uint64_t generation;
     MLUResult *res;
@@ -56,13 +58,13 @@ typedef struct MLUExec {
 
 static bool mlu_bad_packet(MLUExec *e, const char *why)
 {
-    qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: bad packet: %s\n",
-                  e->q->index, why);
+    qemu_log_mask(LOG_GUEST_ERROR, "mlu: ring %u: bad packet: %s\n",
+                  e->r->index, why);
     e->res->status = MLU_CMD_STATUS_BAD_PACKET;
     return false;
 }
 
-static bool mlu_mmu_fault(MLUExec *e)
+static bool mlu_packet_faulted(MLUExec *e)
 {
     e->res->status = MLU_CMD_STATUS_MMU_FAULT;
     return false;
@@ -70,10 +72,20 @@ static bool mlu_mmu_fault(MLUExec *e)
 
 static bool mlu_device_error(MLUExec *e, const char *why)
 {
-    qemu_log_mask(LOG_GUEST_ERROR, "mlu: queue %u: %s\n", e->q->index, why);
+    qemu_log_mask(LOG_GUEST_ERROR, "mlu: ring %u: %s\n", e->r->index, why);
     e->res->status = MLU_CMD_STATUS_DEVICE_ERROR;
     return false;
 }
+
+/*
+ * Packets are decoded field by field from their little-endian bytes: field
+ * @f of struct mlu_pkt_@type at @pkt.
+ */
+#define MLU_PKT_OFF(type, f)      offsetof(struct mlu_pkt_##type, f)
+#define MLU_PKT_U8(pkt, type, f)  ldub_p((pkt) + MLU_PKT_OFF(type, f))
+#define MLU_PKT_U16(pkt, type, f) lduw_le_p((pkt) + MLU_PKT_OFF(type, f))
+#define MLU_PKT_U32(pkt, type, f) ldl_le_p((pkt) + MLU_PKT_OFF(type, f))
+#define MLU_PKT_U64(pkt, type, f) ldq_le_p((pkt) + MLU_PKT_OFF(type, f))
 
 static bool mlu_reserved_zero(const uint8_t *pkt, size_t offset)
 {
@@ -91,51 +103,52 @@ static bool mlu_current(MLUExec *e)
     return current;
 }
 
-static bool mlu_read(MLUExec *e, uint64_t va, void *buf, uint64_t len)
+static bool mlu_dma_read(MLUExec *e, uint64_t va, void *buf, uint64_t len)
 {
-    if (!mlu_mem_read(e->s, e->q, e->ctx, va, buf, len, &e->res->fault)) {
-        return mlu_mmu_fault(e);
+    if (!mlu_mmu_read(e->s, e->r, e->ctx, va, buf, len, &e->res->fault)) {
+        return mlu_packet_faulted(e);
     }
     return true;
 }
 
-static bool mlu_write(MLUExec *e, uint64_t va, const void *buf, uint64_t len)
+static bool mlu_dma_write(MLUExec *e, uint64_t va, const void *buf,
+                          uint64_t len)
 {
     if (!mlu_current(e)) {
         return true;
     }
-    if (!mlu_mem_write(e->s, e->q, e->ctx, va, buf, len, &e->res->fault)) {
-        return mlu_mmu_fault(e);
+    if (!mlu_mmu_write(e->s, e->r, e->ctx, va, buf, len, &e->res->fault)) {
+        return mlu_packet_faulted(e);
     }
     return true;
 }
 
-static bool mlu_probe_write(MLUExec *e, uint64_t va, uint64_t len)
+static bool mlu_dma_probe_write(MLUExec *e, uint64_t va, uint64_t len)
 {
-    if (!mlu_mem_probe_write(e->s, e->q, e->ctx, va, len, &e->res->fault)) {
-        return mlu_mmu_fault(e);
+    if (!mlu_mmu_probe_write(e->s, e->r, e->ctx, va, len, &e->res->fault)) {
+        return mlu_packet_faulted(e);
     }
     return true;
 }
 
-static void mlu_queue_free_bufs(MLUQueue *q)
+static void mlu_ring_free_bufs(MLURing *r)
 {
     unsigned int i;
 
-    for (i = 0; i < MLU_QUEUE_BUFS; i++) {
-        g_free(q->bufs[i]);
-        q->bufs[i] = NULL;
-        q->buf_sizes[i] = 0;
+    for (i = 0; i < MLU_RING_BUFS; i++) {
+        g_free(r->bufs[i]);
+        r->bufs[i] = NULL;
+        r->buf_sizes[i] = 0;
     }
 }
 
-static uint64_t mlu_queue_bufs_bytes(MLUQueue *q)
+static uint64_t mlu_ring_bufs_bytes(MLURing *r)
 {
     uint64_t total = 0;
     unsigned int i;
 
-    for (i = 0; i < MLU_QUEUE_BUFS; i++) {
-        total += q->buf_sizes[i];
+    for (i = 0; i < MLU_RING_BUFS; i++) {
+        total += r->buf_sizes[i];
     }
     return total;
 }
@@ -143,17 +156,17 @@ static uint64_t mlu_queue_bufs_bytes(MLUQueue *q)
 /* Operand buffer @slot of the worker, grown to at least @len bytes. */
 static void *mlu_buf(MLUExec *e, unsigned int slot, uint64_t len)
 {
-    MLUQueue *q = e->q;
+    MLURing *r = e->r;
 
-    if (q->buf_sizes[slot] < len || !q->bufs[slot]) {
-        g_free(q->bufs[slot]);
-        q->bufs[slot] = g_try_malloc(MAX(len, 1));
-        q->buf_sizes[slot] = q->bufs[slot] ? MAX(len, 1) : 0;
+    if (r->buf_sizes[slot] < len || !r->bufs[slot]) {
+        g_free(r->bufs[slot]);
+        r->bufs[slot] = g_try_malloc(MAX(len, 1));
+        r->buf_sizes[slot] = r->bufs[slot] ? MAX(len, 1) : 0;
     }
-    if (!q->bufs[slot]) {
+    if (!r->bufs[slot]) {
         mlu_device_error(e, "out of memory for an operand");
     }
-    return q->bufs[slot];
+    return r->bufs[slot];
 }
 
 /*
@@ -169,9 +182,9 @@ static const void *mlu_input(MLUExec *e, unsigned int slot, uint64_t va,
     if (!buf) {
         return NULL;
     }
-    if (!mlu_mem_read_view(e->s, e->q, e->ctx, va, buf, len, &view,
+    if (!mlu_mmu_read_view(e->s, e->r, e->ctx, va, buf, len, &view,
                            &e->res->fault)) {
-        mlu_mmu_fault(e);
+        mlu_packet_faulted(e);
         return NULL;
     }
     return view;
@@ -183,7 +196,7 @@ static void *mlu_gather(MLUExec *e, unsigned int slot, uint64_t va,
 {
     void *buf = mlu_buf(e, slot, len);
 
-    if (!buf || !mlu_read(e, va, buf, len)) {
+    if (!buf || !mlu_dma_read(e, va, buf, len)) {
         return NULL;
     }
     return buf;
@@ -216,13 +229,21 @@ static float mlu_f32_from_bits(uint32_t bits)
     return f;
 }
 
+/*
+ * The compute core's verdict on a descriptor the model already checked:
+ * one it still rejects is a bad packet, any other failure (out of memory,
+ * or the x-fail-compute property's injected one) is the device's own.
+ */
 static bool mlu_compute_status(MLUExec *e, int ret)
 {
+    if (ret == -EINVAL || ret == -E2BIG) {
+        return mlu_bad_packet(e, "rejected by the compute core");
+    }
     if (ret == -ENOMEM) {
         return mlu_device_error(e, "compute core out of memory");
     }
     if (ret) {
-        return mlu_bad_packet(e, "rejected by the compute core");
+        return mlu_device_error(e, "compute core failed");
     }
     return true;
 }
@@ -239,29 +260,25 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
     size_t osize;
     int ret;
 
-    if (!mlu_reserved_zero(pkt, offsetof(struct mlu_pkt_matmul, reserved))) {
+    if (!mlu_reserved_zero(pkt, MLU_PKT_OFF(matmul, reserved))) {
         return mlu_bad_packet(e, "matmul reserved field set");
     }
-#define MATMUL_U32(f) ldl_le_p(pkt + offsetof(struct mlu_pkt_matmul, f))
-#define MATMUL_U64(f) ldq_le_p(pkt + offsetof(struct mlu_pkt_matmul, f))
-    va_a = MATMUL_U64(a);
-    va_b = MATMUL_U64(b);
-    va_c = MATMUL_U64(c);
-    va_bias = MATMUL_U64(bias);
-    d.m = MATMUL_U32(m);
-    d.n = MATMUL_U32(n);
-    d.k = MATMUL_U32(k);
-    d.lda = MATMUL_U32(lda);
-    d.ldb = MATMUL_U32(ldb);
-    d.ldc = MATMUL_U32(ldc);
-    d.alpha = mlu_f32_from_bits(MATMUL_U32(alpha));
-    d.beta = mlu_f32_from_bits(MATMUL_U32(beta));
-    flags = MATMUL_U32(flags);
-    if (!mlu_core_dtype(MATMUL_U32(dtype), &d.dtype)) {
+    va_a = MLU_PKT_U64(pkt, matmul, a);
+    va_b = MLU_PKT_U64(pkt, matmul, b);
+    va_c = MLU_PKT_U64(pkt, matmul, c);
+    va_bias = MLU_PKT_U64(pkt, matmul, bias);
+    d.m = MLU_PKT_U32(pkt, matmul, m);
+    d.n = MLU_PKT_U32(pkt, matmul, n);
+    d.k = MLU_PKT_U32(pkt, matmul, k);
+    d.lda = MLU_PKT_U32(pkt, matmul, lda);
+    d.ldb = MLU_PKT_U32(pkt, matmul, ldb);
+    d.ldc = MLU_PKT_U32(pkt, matmul, ldc);
+    d.alpha = mlu_f32_from_bits(MLU_PKT_U32(pkt, matmul, alpha));
+    d.beta = mlu_f32_from_bits(MLU_PKT_U32(pkt, matmul, beta));
+    flags = MLU_PKT_U32(pkt, matmul, flags);
+    if (!mlu_core_dtype(MLU_PKT_U32(pkt, matmul, dtype), &d.dtype)) {
         return mlu_bad_packet(e, "matmul dtype");
     }
-#undef MATMUL_U32
-#undef MATMUL_U64
     if (flags & ~(MLU_MATMUL_TRANS_A | MLU_MATMUL_TRANS_B | MLU_MATMUL_BIAS |
                   MLU_MATMUL_RELU)) {
         return mlu_bad_packet(e, "matmul flags");
@@ -294,13 +311,16 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
     } else {
         c = mlu_buf(e, MLU_BUF_C, sz.c);
     }
-    if (!c || !mlu_probe_write(e, va_c, sz.c) ||
-        !mlu_compute_status(e, mlu_matmul(&d, a, b, bias, c))) {
+    if (!c || !mlu_dma_probe_write(e, va_c, sz.c)) {
+        return false;
+    }
+    ret = e->s->fail_compute ? -EIO : mlu_matmul(&d, a, b, bias, c);
+    if (!mlu_compute_status(e, ret)) {
         return false;
     }
 
     if (d.beta != 0.0f || d.ldc == d.n) {
-        ok = mlu_write(e, va_c, c, sz.c);
+        ok = mlu_dma_write(e, va_c, c, sz.c);
     } else {
         /* Leave the padding between rows of C untouched. */
         uint64_t row = (uint64_t)d.n * osize, pitch = (uint64_t)d.ldc * osize;
@@ -308,7 +328,8 @@ static bool mlu_exec_matmul(MLUExec *e, const uint8_t *pkt)
 
         ok = true;
         for (i = 0; ok && i < d.m; i++) {
-            ok = mlu_write(e, va_c + i * pitch, (uint8_t *)c + i * pitch, row);
+            ok = mlu_dma_write(e, va_c + i * pitch,
+                               (uint8_t *)c + i * pitch, row);
         }
     }
     return ok;
@@ -324,34 +345,32 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
     void *out;
     int ret;
 
-#define CONV_FIELD(f) ldl_le_p(pkt + offsetof(struct mlu_pkt_conv2d, f))
-    if (!mlu_reserved_zero(pkt, offsetof(struct mlu_pkt_conv2d, reserved))) {
+    if (!mlu_reserved_zero(pkt, MLU_PKT_OFF(conv2d, reserved))) {
         return mlu_bad_packet(e, "conv2d reserved field set");
     }
-    va_in = ldq_le_p(pkt + offsetof(struct mlu_pkt_conv2d, input));
-    va_w = ldq_le_p(pkt + offsetof(struct mlu_pkt_conv2d, weight));
-    va_out = ldq_le_p(pkt + offsetof(struct mlu_pkt_conv2d, output));
-    va_bias = ldq_le_p(pkt + offsetof(struct mlu_pkt_conv2d, bias));
-    d.n = CONV_FIELD(n);
-    d.c = CONV_FIELD(c);
-    d.h = CONV_FIELD(h);
-    d.w = CONV_FIELD(w);
-    d.k = CONV_FIELD(k);
-    d.r = CONV_FIELD(r);
-    d.s = CONV_FIELD(s);
-    d.stride_h = CONV_FIELD(stride_h);
-    d.stride_w = CONV_FIELD(stride_w);
-    d.pad_h = CONV_FIELD(pad_h);
-    d.pad_w = CONV_FIELD(pad_w);
-    d.dilation_h = CONV_FIELD(dilation_h);
-    d.dilation_w = CONV_FIELD(dilation_w);
-    d.groups = CONV_FIELD(groups);
-    flags = CONV_FIELD(flags);
-    layout = CONV_FIELD(layout);
-    if (!mlu_core_dtype(CONV_FIELD(dtype), &d.dtype)) {
+    va_in = MLU_PKT_U64(pkt, conv2d, input);
+    va_w = MLU_PKT_U64(pkt, conv2d, weight);
+    va_out = MLU_PKT_U64(pkt, conv2d, output);
+    va_bias = MLU_PKT_U64(pkt, conv2d, bias);
+    d.n = MLU_PKT_U32(pkt, conv2d, n);
+    d.c = MLU_PKT_U32(pkt, conv2d, c);
+    d.h = MLU_PKT_U32(pkt, conv2d, h);
+    d.w = MLU_PKT_U32(pkt, conv2d, w);
+    d.k = MLU_PKT_U32(pkt, conv2d, k);
+    d.r = MLU_PKT_U32(pkt, conv2d, r);
+    d.s = MLU_PKT_U32(pkt, conv2d, s);
+    d.stride_h = MLU_PKT_U32(pkt, conv2d, stride_h);
+    d.stride_w = MLU_PKT_U32(pkt, conv2d, stride_w);
+    d.pad_h = MLU_PKT_U32(pkt, conv2d, pad_h);
+    d.pad_w = MLU_PKT_U32(pkt, conv2d, pad_w);
+    d.dilation_h = MLU_PKT_U32(pkt, conv2d, dilation_h);
+    d.dilation_w = MLU_PKT_U32(pkt, conv2d, dilation_w);
+    d.groups = MLU_PKT_U32(pkt, conv2d, groups);
+    flags = MLU_PKT_U32(pkt, conv2d, flags);
+    layout = MLU_PKT_U32(pkt, conv2d, layout);
+    if (!mlu_core_dtype(MLU_PKT_U32(pkt, conv2d, dtype), &d.dtype)) {
         return mlu_bad_packet(e, "conv2d dtype");
     }
-#undef CONV_FIELD
     if (layout == MLU_LAYOUT_NCHW) {
         d.layout = MLU_LAYOUT_NCHW;
     } else if (layout == MLU_LAYOUT_NHWC) {
@@ -382,22 +401,25 @@ static bool mlu_exec_conv2d(MLUExec *e, const uint8_t *pkt)
         }
     }
     out = mlu_buf(e, MLU_BUF_C, sz.output);
-    if (!out || !mlu_probe_write(e, va_out, sz.output) ||
-        !mlu_compute_status(e, mlu_conv2d(&d, in, w, bias, out))) {
+    if (!out || !mlu_dma_probe_write(e, va_out, sz.output)) {
         return false;
     }
-    return mlu_write(e, va_out, out, sz.output);
+    ret = e->s->fail_compute ? -EIO : mlu_conv2d(&d, in, w, bias, out);
+    if (!mlu_compute_status(e, ret)) {
+        return false;
+    }
+    return mlu_dma_write(e, va_out, out, sz.output);
 }
 
 static bool mlu_exec_copy(MLUExec *e, const uint8_t *pkt)
 {
-    uint64_t src = ldq_le_p(pkt + offsetof(struct mlu_pkt_copy, src));
-    uint64_t dst = ldq_le_p(pkt + offsetof(struct mlu_pkt_copy, dst));
-    uint64_t size = ldq_le_p(pkt + offsetof(struct mlu_pkt_copy, size));
+    uint64_t src = MLU_PKT_U64(pkt, copy, src);
+    uint64_t dst = MLU_PKT_U64(pkt, copy, dst);
+    uint64_t size = MLU_PKT_U64(pkt, copy, size);
     g_autofree uint8_t *buf = NULL;
     uint64_t done;
 
-    if (!mlu_reserved_zero(pkt, offsetof(struct mlu_pkt_copy, reserved))) {
+    if (!mlu_reserved_zero(pkt, MLU_PKT_OFF(copy, reserved))) {
         return mlu_bad_packet(e, "copy reserved field set");
     }
     if (size > MLU_CORE_MAX_OPERAND_BYTES) {
@@ -409,15 +431,15 @@ static bool mlu_exec_copy(MLUExec *e, const uint8_t *pkt)
     if (!size) {
         return true;
     }
-    if (!mlu_probe_write(e, dst, size)) {
+    if (!mlu_dma_probe_write(e, dst, size)) {
         return false;
     }
     buf = g_malloc(MIN(size, MLU_COPY_CHUNK));
     for (done = 0; done < size; done += MLU_COPY_CHUNK) {
         uint64_t len = MIN(size - done, MLU_COPY_CHUNK);
 
-        if (!mlu_read(e, src + done, buf, len) ||
-            !mlu_write(e, dst + done, buf, len)) {
+        if (!mlu_dma_read(e, src + done, buf, len) ||
+            !mlu_dma_write(e, dst + done, buf, len)) {
             return false;
         }
     }
@@ -426,18 +448,17 @@ static bool mlu_exec_copy(MLUExec *e, const uint8_t *pkt)
 
 static bool mlu_exec_timestamp(MLUExec *e, const uint8_t *pkt)
 {
-    uint64_t addr = ldq_le_p(pkt + offsetof(struct mlu_pkt_timestamp, addr));
+    uint64_t addr = MLU_PKT_U64(pkt, timestamp, addr);
     uint8_t raw[8];
 
-    if (!mlu_reserved_zero(pkt,
-                           offsetof(struct mlu_pkt_timestamp, reserved))) {
+    if (!mlu_reserved_zero(pkt, MLU_PKT_OFF(timestamp, reserved))) {
         return mlu_bad_packet(e, "timestamp reserved field set");
     }
     if (addr & 7) {
         return mlu_bad_packet(e, "timestamp address misaligned");
     }
     stq_le_p(raw, mlu_timestamp(e->s));
-    return mlu_write(e, addr, raw, sizeof(raw));
+    return mlu_dma_write(e, addr, raw, sizeof(raw));
 }
 
 /*
@@ -448,15 +469,13 @@ static bool mlu_exec_timestamp(MLUExec *e, const uint8_t *pkt)
 static bool mlu_exec_fence(MLUExec *e, const uint8_t *pkt, uint8_t flags,
                            uint32_t job_status)
 {
-#define FENCE_U64(f) ldq_le_p(pkt + offsetof(struct mlu_pkt_fence, f))
-    uint64_t addr = FENCE_U64(addr);
-    uint64_t status_addr = FENCE_U64(status_addr);
+    uint64_t addr = MLU_PKT_U64(pkt, fence, addr);
+    uint64_t status_addr = MLU_PKT_U64(pkt, fence, status_addr);
     uint8_t raw[8];
     bool ok = true;
 
-    e->res->fence_value = FENCE_U64(value);
-#undef FENCE_U64
-    if (!mlu_reserved_zero(pkt, offsetof(struct mlu_pkt_fence, reserved))) {
+    e->res->fence_value = MLU_PKT_U64(pkt, fence, value);
+    if (!mlu_reserved_zero(pkt, MLU_PKT_OFF(fence, reserved))) {
         return mlu_bad_packet(e, "fence reserved field set");
     }
     if (flags & ~MLU_FENCE_IRQ) {
@@ -468,15 +487,15 @@ static bool mlu_exec_fence(MLUExec *e, const uint8_t *pkt, uint8_t flags,
 
     if (status_addr) {
         stl_le_p(raw, job_status);
-        ok = mlu_write(e, status_addr, raw, 4);
+        ok = mlu_dma_write(e, status_addr, raw, 4);
     }
     stq_le_p(raw, e->res->fence_value);
     if (ok) {
-        ok = mlu_write(e, addr, raw, 8);
+        ok = mlu_dma_write(e, addr, raw, 8);
     } else {
         MLUFault first = e->res->fault;
 
-        mlu_write(e, addr, raw, 8);
+        mlu_dma_write(e, addr, raw, 8);
         e->res->fault = first;
     }
     return ok;
@@ -486,12 +505,12 @@ static bool mlu_exec_fence(MLUExec *e, const uint8_t *pkt, uint8_t flags,
 static void mlu_exec_packet(MLUExec *e, const uint8_t *pkt,
                             uint32_t job_status)
 {
-    uint8_t opcode = pkt[offsetof(struct mlu_pkt_header, opcode)];
-    uint8_t flags = pkt[offsetof(struct mlu_pkt_header, flags)];
-    uint32_t reserved = ldl_le_p(pkt + offsetof(struct mlu_pkt_header,
-                                                reserved));
+    uint8_t opcode = MLU_PKT_U8(pkt, header, opcode);
+    uint8_t flags = MLU_PKT_U8(pkt, header, flags);
+    uint32_t reserved = MLU_PKT_U32(pkt, header, reserved);
 
-    e->ctx = lduw_le_p(pkt + offsetof(struct mlu_pkt_header, ctx));
+    e->ctx = MLU_PKT_U16(pkt, header, ctx);
+    e->res->opcode = opcode;
     e->res->status = MLU_CMD_STATUS_OK;
     e->res->is_fence = opcode == MLU_OP_FENCE;
     e->res->fence_irq = e->res->is_fence && (flags & MLU_FENCE_IRQ);
@@ -533,22 +552,22 @@ static void mlu_exec_packet(MLUExec *e, const uint8_t *pkt,
     }
 }
 
-bool mlu_queue_idle_locked(MLUQueue *q)
+bool mlu_ring_idle_locked(MLURing *r)
 {
-    return !q->running && (!q->enabled || q->hung || q->head == q->tail ||
-                           q->dev->fatal);
+    return !r->running && (!r->enabled || r->hung || r->head == r->tail ||
+                           r->dev->fatal);
 }
 
-static bool mlu_queue_runnable_locked(MLUQueue *q)
+static bool mlu_ring_runnable_locked(MLURing *r)
 {
-    MLUState *s = q->dev;
+    MLUState *s = r->dev;
 
-    return q->enabled && !q->hung && q->head != q->tail && !s->fatal &&
+    return r->enabled && !r->hung && r->head != r->tail && !s->fatal &&
            !s->stale_packets;
 }
 
-/* The ring cannot be read: stop the queue and report it as a bus error. */
-static void mlu_queue_fetch_failed_locked(MLUState *s, MLUQueue *q,
+/* The ring cannot be read: stop the ring and report it as a bus error. */
+static void mlu_ring_fetch_failed_locked(MLUState *s, MLURing *r,
                                           uint64_t addr)
 {
     MLUFault fault = {
@@ -557,36 +576,40 @@ static void mlu_queue_fetch_failed_locked(MLUState *s, MLUQueue *q,
     };
 
     qemu_log_mask(LOG_GUEST_ERROR,
-                  "mlu: queue %u: cannot fetch a packet at 0x%" PRIx64 "\n",
-                  q->index, addr);
-    q->enabled = false;
-    q->config_error = true;
-    mlu_report_fault_locked(s, q->index, MLU_FAULT_CTX_NONE, &fault);
+                  "mlu: ring %u: cannot fetch a packet at 0x%" PRIx64 "\n",
+                  r->index, addr);
+    trace_mlu_ring_fetch_error(r->index, addr);
+    r->enabled = false;
+    r->config_error = true;
+    mlu_report_fault_locked(s, r->index, MLU_FAULT_CTX_NONE, &fault);
 }
 
-static void mlu_queue_retire_locked(MLUState *s, MLUQueue *q, uint32_t ctx,
+static void mlu_ring_retire_locked(MLUState *s, MLURing *r, uint32_t ctx,
                                     const MLUResult *res, int64_t busy_ns)
 {
-    q->head = (q->head + 1) & (q->ring_size - 1);
-    q->packets_done++;
-    q->busy_ns += busy_ns;
+    trace_mlu_packet_done(r->index, r->head, res->opcode, ctx, res->status);
+    r->head = (r->head + 1) & (r->ring_size - 1);
+    r->packets_done++;
+    r->busy_ns += busy_ns;
 
     if (res->status != MLU_CMD_STATUS_OK) {
-        q->errors++;
+        r->errors++;
     }
     if (res->status == MLU_CMD_STATUS_MMU_FAULT) {
-        mlu_report_fault_locked(s, q->index, ctx, &res->fault);
+        mlu_report_fault_locked(s, r->index, ctx, &res->fault);
     }
     if (res->is_fence) {
-        q->last_fence = res->fence_value;
-        q->last_status = res->status != MLU_CMD_STATUS_OK ? res->status :
-                         q->job_status;
-        q->job_status = MLU_CMD_STATUS_OK;
+        r->last_fence = res->fence_value;
+        r->last_status = res->status != MLU_CMD_STATUS_OK ? res->status :
+                         r->job_status;
+        r->job_status = MLU_CMD_STATUS_OK;
+        trace_mlu_fence(r->index, r->last_fence, r->last_status,
+                        res->fence_irq);
         if (res->fence_irq) {
-            mlu_latch_irq_locked(s, MLU_IRQ_QUEUE(q->index));
+            mlu_latch_irq_locked(s, MLU_IRQ_QUEUE(r->index));
         }
-    } else if (q->job_status == MLU_CMD_STATUS_OK) {
-        q->job_status = res->status;
+    } else if (r->job_status == MLU_CMD_STATUS_OK) {
+        r->job_status = res->status;
     }
 }
 
@@ -595,9 +618,9 @@ static void mlu_queue_retire_locked(MLUState *s, MLUQueue *q, uint32_t ctx,
  * main loop's bottom half: waking the main loop first would add a thread
  * hop to every job's round trip.  The BQL ranks above MLUState.lock.  Only
  * between packets: a system reset holds the BQL while it waits for the
- * running ones, and mlu_queue_stop() drops it to join the thread.
+ * running ones, and mlu_ring_stop() drops it to join the thread.
  */
-static void mlu_queue_send_irq_locked(MLUState *s)
+static void mlu_ring_send_irq_locked(MLUState *s)
 {
     qemu_mutex_unlock(&s->lock);
     bql_lock();
@@ -613,16 +636,16 @@ static void mlu_queue_send_irq_locked(MLUState *s)
  */
 static bool mlu_packet_is_brief(const uint8_t *pkt)
 {
-    const struct mlu_pkt_header *hdr = (const void *)pkt;
+    uint8_t opcode = MLU_PKT_U8(pkt, header, opcode);
 
-    return hdr->opcode == MLU_OP_NOP || hdr->opcode == MLU_OP_FENCE ||
-           hdr->opcode == MLU_OP_TIMESTAMP;
+    return opcode == MLU_OP_NOP || opcode == MLU_OP_FENCE ||
+           opcode == MLU_OP_TIMESTAMP;
 }
 
-static void *mlu_queue_thread(void *opaque)
+static void *mlu_ring_thread(void *opaque)
 {
-    MLUQueue *q = opaque;
-    MLUState *s = q->dev;
+    MLURing *r = opaque;
+    MLUState *s = r->dev;
     uint8_t pkt[MLU_PKT_SIZE];
 
     /* DMA looks up guest memory under RCU. */
@@ -630,49 +653,49 @@ static void *mlu_queue_thread(void *opaque)
     /* The core's team size is per calling thread: this card's own. */
     mlu_core_set_threads(s->compute_threads);
     qemu_mutex_lock(&s->lock);
-    while (!q->stop) {
+    while (!r->stop) {
         MLUResult res = { 0 };
-        MLUExec e = { .s = s, .q = q, .res = &res };
+        MLUExec e = { .s = s, .r = r, .res = &res };
         uint64_t addr, epoch;
         uint32_t job_status;
         int64_t start, end;
         bool fetched, irq_owed;
 
-        irq_owed = s->irq_signal & MLU_IRQ_QUEUE(q->index);
-        if (!mlu_queue_runnable_locked(q)) {
+        irq_owed = s->irq_signal & MLU_IRQ_QUEUE(r->index);
+        if (!mlu_ring_runnable_locked(r)) {
             if (irq_owed) {
-                mlu_queue_send_irq_locked(s);
+                mlu_ring_send_irq_locked(s);
                 continue;
             }
-            if (!mlu_queue_bufs_bytes(q)) {
-                qemu_cond_wait(&q->wake, &s->lock);
-            } else if (!qemu_cond_timedwait(&q->wake, &s->lock,
+            if (!mlu_ring_bufs_bytes(r)) {
+                qemu_cond_wait(&r->wake, &s->lock);
+            } else if (!qemu_cond_timedwait(&r->wake, &s->lock,
                                             MLU_BUFS_KEEP_MS)) {
                 /* Idle for a while: give the operand buffers back. */
                 qemu_mutex_unlock(&s->lock);
-                mlu_queue_free_bufs(q);
+                mlu_ring_free_bufs(r);
                 qemu_mutex_lock(&s->lock);
             }
             continue;
         }
-        if (s->fi_hang & MLU_IRQ_QUEUE(q->index)) {
-            s->fi_hang &= ~MLU_IRQ_QUEUE(q->index);
-            q->hung = true;
+        if (s->fi_hang & MLU_IRQ_QUEUE(r->index)) {
+            s->fi_hang &= ~MLU_IRQ_QUEUE(r->index);
+            r->hung = true;
             continue;
         }
 
         e.generation = s->generation;
-        epoch = q->epoch;
-        addr = q->ring_base + (uint64_t)q->head * MLU_PKT_SIZE;
-        job_status = q->job_status;
-        q->running = true;
-        q->run_start = start = get_clock();
+        epoch = r->epoch;
+        addr = r->ring_base + (uint64_t)r->head * MLU_PKT_SIZE;
+        job_status = r->job_status;
+        r->running = true;
+        r->run_start = start = get_clock();
         qemu_mutex_unlock(&s->lock);
 
         /* Nothing of a packet from before a reset outlives it. */
-        if (q->bufs_generation != e.generation) {
-            mlu_queue_free_bufs(q);
-            q->bufs_generation = e.generation;
+        if (r->bufs_generation != e.generation) {
+            mlu_ring_free_bufs(r);
+            r->bufs_generation = e.generation;
         }
         fetched = mlu_host_read(s, addr, pkt, sizeof(pkt));
         if (irq_owed && !(fetched && mlu_packet_is_brief(pkt))) {
@@ -686,46 +709,46 @@ static void *mlu_queue_thread(void *opaque)
         if (fetched) {
             mlu_exec_packet(&e, pkt, job_status);
         }
-        if (mlu_queue_bufs_bytes(q) > MLU_BUFS_KEEP_BYTES) {
-            mlu_queue_free_bufs(q);
+        if (mlu_ring_bufs_bytes(r) > MLU_BUFS_KEEP_BYTES) {
+            mlu_ring_free_bufs(r);
         }
 
         qemu_mutex_lock(&s->lock);
         end = get_clock();
-        q->running = false;
-        q->busy_total_ns += end - start;
-        if (q->stale) {
+        r->running = false;
+        r->busy_total_ns += end - start;
+        if (r->stale) {
             /* A reset started meanwhile: drop the packet's results. */
-            q->stale = false;
+            r->stale = false;
             if (!--s->stale_packets) {
                 mlu_reset_done_locked(s);
             }
             continue;
         }
-        if (epoch != q->epoch) {
+        if (epoch != r->epoch) {
             continue;       /* disabled and reprogrammed meanwhile */
         }
         if (!fetched) {
-            mlu_queue_fetch_failed_locked(s, q, addr);
+            mlu_ring_fetch_failed_locked(s, r, addr);
             continue;
         }
-        mlu_queue_retire_locked(s, q, e.ctx, &res, end - start);
+        mlu_ring_retire_locked(s, r, e.ctx, &res, end - start);
     }
     qemu_mutex_unlock(&s->lock);
-    mlu_queue_free_bufs(q);
+    mlu_ring_free_bufs(r);
     rcu_unregister_thread();
     return NULL;
 }
 
-void mlu_queue_start(MLUState *s, MLUQueue *q, unsigned int index)
+void mlu_ring_start(MLUState *s, MLURing *r, unsigned int index)
 {
     char name[16];
 
-    q->dev = s;
-    q->index = index;
-    qemu_cond_init(&q->wake);
-    snprintf(name, sizeof(name), "mlu-q%u", index);
-    qemu_thread_create(&q->thread, name, mlu_queue_thread, q,
+    r->dev = s;
+    r->index = index;
+    qemu_cond_init(&r->wake);
+    snprintf(name, sizeof(name), "mlu-ring%u", index);
+    qemu_thread_create(&r->thread, name, mlu_ring_thread, r,
                        QEMU_THREAD_JOINABLE);
 }
 
@@ -733,16 +756,16 @@ void mlu_queue_start(MLUState *s, MLUQueue *q, unsigned int index)
  * Called with the BQL held, which the thread may be waiting for to send an
  * interrupt: it is dropped while joining, as cpu_remove_sync() does.
  */
-void mlu_queue_stop(MLUQueue *q)
+void mlu_ring_stop(MLURing *r)
 {
-    MLUState *s = q->dev;
+    MLUState *s = r->dev;
 
     qemu_mutex_lock(&s->lock);
-    q->stop = true;
-    qemu_cond_signal(&q->wake);
+    r->stop = true;
+    qemu_cond_signal(&r->wake);
     qemu_mutex_unlock(&s->lock);
     bql_unlock();
-    qemu_thread_join(&q->thread);
+    qemu_thread_join(&r->thread);
     bql_lock();
-    qemu_cond_destroy(&q->wake);
+    qemu_cond_destroy(&r->wake);
 }

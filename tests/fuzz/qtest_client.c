@@ -30,7 +30,7 @@
 #define QTEST_REPLY_TIMEOUT_MS		20000
 #define QTEST_MAX_ARGS			64
 
-struct qtest {
+struct QTestState {
 	pid_t pid;
 	int fd;
 	int qmp_fd;
@@ -43,7 +43,7 @@ struct qtest {
 	char qmp_path[96];
 };
 
-static void qtest_mark_dead(struct qtest *qt)
+static void qtest_mark_dead(QTestState *qt)
 {
 	qt->dead = true;
 }
@@ -64,7 +64,7 @@ static int qtest_listen(const char *path)
 	return fd;
 }
 
-static pid_t qtest_spawn(struct qtest *qt, const char *qemu,
+static pid_t qtest_spawn(QTestState *qt, const char *qemu,
 			 const char *const *args)
 {
 	const char *argv[QTEST_MAX_ARGS];
@@ -128,9 +128,9 @@ static int qtest_accept(int lfd)
 	return fd;
 }
 
-struct qtest *qtest_start(const char *qemu, const char *const *args)
+QTestState *qtest_start(const char *qemu, const char *const *args)
 {
-	struct qtest *qt = calloc(1, sizeof(*qt));
+	QTestState *qt = calloc(1, sizeof(*qt));
 	int lfd, qmp_lfd;
 
 	if (!qt)
@@ -171,7 +171,7 @@ fail:
 	return NULL;
 }
 
-void qtest_quit(struct qtest *qt)
+void qtest_quit(QTestState *qt)
 {
 	int status;
 
@@ -195,7 +195,7 @@ void qtest_quit(struct qtest *qt)
 	free(qt);
 }
 
-static bool qtest_send_fd(struct qtest *qt, int fd, const char *line,
+static bool qtest_send_fd(QTestState *qt, int fd, const char *line,
 			  size_t len)
 {
 	while (len) {
@@ -213,13 +213,13 @@ static bool qtest_send_fd(struct qtest *qt, int fd, const char *line,
 	return true;
 }
 
-static bool qtest_send(struct qtest *qt, const char *line, size_t len)
+static bool qtest_send(QTestState *qt, const char *line, size_t len)
 {
 	return qtest_send_fd(qt, qt->fd, line, len);
 }
 
 /* Receive one line (without "\n") from @fd into @out. */
-static bool qtest_recv_line_fd(struct qtest *qt, int fd, GString *rx,
+static bool qtest_recv_line_fd(QTestState *qt, int fd, GString *rx,
 			       GString *out)
 {
 	for (;;) {
@@ -252,7 +252,7 @@ static bool qtest_recv_line_fd(struct qtest *qt, int fd, GString *rx,
 }
 
 /* Receive one qtest reply line, skipping asynchronous IRQ lines. */
-static bool qtest_recv_line(struct qtest *qt, GString *out)
+static bool qtest_recv_line(QTestState *qt, GString *out)
 {
 	do {
 		if (!qtest_recv_line_fd(qt, qt->fd, qt->rx, out))
@@ -261,7 +261,7 @@ static bool qtest_recv_line(struct qtest *qt, GString *out)
 	return true;
 }
 
-bool qtest_qmp(struct qtest *qt, const char *json)
+bool qtest_qmp(QTestState *qt, const char *json)
 {
 	g_autoptr(GString) line = g_string_new(json);
 	g_autoptr(GString) in = g_string_new(NULL);
@@ -282,7 +282,7 @@ bool qtest_qmp(struct qtest *qt, const char *json)
 	}
 }
 
-bool qtest_qmp_wait_event(struct qtest *qt, const char *event)
+bool qtest_qmp_wait_event(QTestState *qt, const char *event)
 {
 	g_autoptr(GString) in = g_string_new(NULL);
 	g_autofree char *quoted = g_strdup_printf("\"%s\"", event);
@@ -296,7 +296,7 @@ bool qtest_qmp_wait_event(struct qtest *qt, const char *event)
 }
 
 /* Send a command; on "OK", copy what follows it into @reply (if any). */
-static bool qtest_cmd(struct qtest *qt, GString *reply, const char *fmt, ...)
+static bool qtest_cmd(QTestState *qt, GString *reply, const char *fmt, ...)
 {
 	g_autoptr(GString) line = g_string_new(NULL);
 	g_autoptr(GString) in = g_string_new(NULL);
@@ -320,7 +320,7 @@ static bool qtest_cmd(struct qtest *qt, GString *reply, const char *fmt, ...)
 	return true;
 }
 
-static uint64_t qtest_cmd_u64(struct qtest *qt, uint64_t fail,
+static uint64_t qtest_cmd_u64(QTestState *qt, uint64_t fail,
 			      const char *op, uint64_t arg)
 {
 	g_autoptr(GString) reply = g_string_new(NULL);
@@ -330,12 +330,12 @@ static uint64_t qtest_cmd_u64(struct qtest *qt, uint64_t fail,
 	return strtoull(reply->str, NULL, 0);
 }
 
-pid_t qtest_pid(const struct qtest *qt)
+pid_t qtest_pid(QTestState *qt)
 {
 	return qt->pid;
 }
 
-bool qtest_alive(struct qtest *qt)
+bool qtest_probe_child(QTestState *qt)
 {
 	int status;
 
@@ -345,39 +345,39 @@ bool qtest_alive(struct qtest *qt)
 	return qtest_cmd(qt, NULL, "readl 0x0");
 }
 
-uint32_t qtest_readl(struct qtest *qt, uint64_t addr)
+uint32_t qtest_readl(QTestState *qt, uint64_t addr)
 {
 	return qtest_cmd_u64(qt, UINT32_MAX, "readl", addr);
 }
 
-uint64_t qtest_readq(struct qtest *qt, uint64_t addr)
+uint64_t qtest_readq(QTestState *qt, uint64_t addr)
 {
 	return qtest_cmd_u64(qt, UINT64_MAX, "readq", addr);
 }
 
-uint32_t qtest_inl(struct qtest *qt, uint16_t port)
+uint32_t qtest_inl(QTestState *qt, uint16_t port)
 {
 	return qtest_cmd_u64(qt, UINT32_MAX, "inl", port);
 }
 
-bool qtest_writel(struct qtest *qt, uint64_t addr, uint32_t val)
+bool qtest_writel(QTestState *qt, uint64_t addr, uint32_t val)
 {
 	return qtest_cmd(qt, NULL, "writel 0x%llx 0x%x",
 			 (unsigned long long)addr, val);
 }
 
-bool qtest_writeq(struct qtest *qt, uint64_t addr, uint64_t val)
+bool qtest_writeq(QTestState *qt, uint64_t addr, uint64_t val)
 {
 	return qtest_cmd(qt, NULL, "writeq 0x%llx 0x%llx",
 			 (unsigned long long)addr, (unsigned long long)val);
 }
 
-bool qtest_outl(struct qtest *qt, uint16_t port, uint32_t val)
+bool qtest_outl(QTestState *qt, uint16_t port, uint32_t val)
 {
 	return qtest_cmd(qt, NULL, "outl 0x%x 0x%x", port, val);
 }
 
-bool qtest_memwrite(struct qtest *qt, uint64_t addr, const void *buf,
+bool qtest_memwrite(QTestState *qt, uint64_t addr, const void *buf,
 		    size_t len)
 {
 	g_autofree char *b64 = NULL;
@@ -389,7 +389,7 @@ bool qtest_memwrite(struct qtest *qt, uint64_t addr, const void *buf,
 			 (unsigned long long)addr, len, b64);
 }
 
-bool qtest_memread(struct qtest *qt, uint64_t addr, void *buf, size_t len)
+bool qtest_memread(QTestState *qt, uint64_t addr, void *buf, size_t len)
 {
 	g_autoptr(GString) reply = g_string_new(NULL);
 	g_autofree guchar *data = NULL;
@@ -407,13 +407,13 @@ bool qtest_memread(struct qtest *qt, uint64_t addr, void *buf, size_t len)
 	return true;
 }
 
-bool qtest_memset(struct qtest *qt, uint64_t addr, uint8_t val, size_t len)
+bool qtest_memset(QTestState *qt, uint64_t addr, uint8_t val, size_t len)
 {
 	return qtest_cmd(qt, NULL, "memset 0x%llx 0x%zx 0x%x",
 			 (unsigned long long)addr, len, val);
 }
 
-int64_t qtest_clock_step(struct qtest *qt, int64_t ns)
+int64_t qtest_clock_step(QTestState *qt, int64_t ns)
 {
 	g_autoptr(GString) reply = g_string_new(NULL);
 
