@@ -120,7 +120,7 @@ static irqreturn_t mlu_card_irq_shared(int irq, void *arg)
 		return IRQ_NONE;
 	mlu_reg_write(mdev, MLU_REG_IRQ_STATUS, status);
 	for (i = 0; i < mdev->num_rings; i++) {
-		if (status & MLU_IRQ_QUEUE(i))
+		if (status & MLU_IRQ_RING(i))
 			mlu_job_retire(&mdev->rings[i]);
 	}
 	mlu_card_handle_errors(mdev, status & MLU_IRQ_ERROR_ALL);

@@ -1412,7 +1412,7 @@ int mlu_job_kernel_rtt(struct mlu_ring *ring, bool raise, u64 *rtt_ns,
 			start = ktime_get_ns();
 			if (!ret)
 				mlu_reg_write(ring->mdev, MLU_REG_IRQ_RAISE,
-					      MLU_IRQ_QUEUE(ring->index));
+					      MLU_IRQ_RING(ring->index));
 		} else {
 			start = ktime_get_ns();
 			mlu_job_kernel_emit(job, true);

@@ -471,7 +471,7 @@ void mlu_mmu_report_fault(struct mlu_device *mdev)
 			    FIELD_GET(MLU_FAULT_REASON_MASK, status));
 	dev_warn_ratelimited(mdev->drm.dev,
 			     "MMU fault: ctx %u ring %u %s va 0x%llx reason %u%s\n",
-			     ctx, FIELD_GET(MLU_FAULT_QUEUE_MASK, status),
+			     ctx, FIELD_GET(MLU_FAULT_RING_MASK, status),
 			     status & MLU_FAULT_WRITE ? "write" : "read", addr,
 			     FIELD_GET(MLU_FAULT_REASON_MASK, status),
 			     status & MLU_FAULT_OVERFLOW ? " (more dropped)" : "");

@@ -42,12 +42,12 @@
 #define MLU_RING_MAX_ENTRIES		65536
 
 /*
- * MSI-X vectors: vector q (0 <= q < NUM_QUEUES) signals queue q, vector
- * NUM_QUEUES signals errors (MMU faults, device errors).  Without MSI-X
+ * MSI-X vectors: vector r (0 <= r < NUM_RINGS) signals ring r, vector
+ * NUM_RINGS signals errors (MMU faults, device errors).  Without MSI-X
  * (MSI or INTx) every source shares vector 0 and IRQ_STATUS tells them apart.
  */
-#define MLU_MSIX_VECTOR_ERROR(nq)	(nq)
-#define MLU_MSIX_VECTORS(nq)		((nq) + 1)
+#define MLU_MSIX_VECTOR_ERROR(nr)	(nr)
+#define MLU_MSIX_VECTORS(nr)		((nr) + 1)
 
 /* ---------------------------------------------------------------------
  * Global registers (BAR0).
@@ -84,8 +84,8 @@
 
 #define MLU_REG_IRQ_STATUS		0x0030	/* RW1C: MLU_IRQ_* */
 #define MLU_REG_IRQ_MASK		0x0034	/* RW: 1 = source masked */
-#define   MLU_IRQ_QUEUE(q)		(1u << (q))
-#define   MLU_IRQ_QUEUE_ALL		0x0000ffffu
+#define   MLU_IRQ_RING(r)		(1u << (r))
+#define   MLU_IRQ_RING_ALL		0x0000ffffu
 #define   MLU_IRQ_MMU_FAULT		(1u << 30)
 #define   MLU_IRQ_DEVICE_ERROR		(1u << 31)
 #define   MLU_IRQ_ERROR_ALL		(MLU_IRQ_MMU_FAULT | MLU_IRQ_DEVICE_ERROR)
@@ -133,8 +133,8 @@
 #define   MLU_FAULT_OVERFLOW		(1u << 2)	/* more faults were dropped */
 #define   MLU_FAULT_REASON_SHIFT	4
 #define   MLU_FAULT_REASON_MASK		(0xfu << MLU_FAULT_REASON_SHIFT)
-#define   MLU_FAULT_QUEUE_SHIFT		8
-#define   MLU_FAULT_QUEUE_MASK		(0xffu << MLU_FAULT_QUEUE_SHIFT)
+#define   MLU_FAULT_RING_SHIFT		8
+#define   MLU_FAULT_RING_MASK		(0xffu << MLU_FAULT_RING_SHIFT)
 #define MLU_REG_MMU_FAULT_CTX		0x0094	/* RO: context of the latched fault */
 #define MLU_REG_MMU_FAULT_ADDR_LO	0x0098	/* RO: faulting device VA */
 #define MLU_REG_MMU_FAULT_ADDR_HI	0x009c	/* RO */
@@ -165,15 +165,15 @@
 
 /* ---------------------------------------------------------------------
  * Fault injection (debug block, used by tests; MLU_CAP_FAULT_INJECT).
- * Each bit of FI_HANG / FI_FAULT arms queue q; the bit clears when the
+ * Each bit of FI_HANG / FI_FAULT arms ring r; the bit clears when the
  * fault fires.
  */
-#define MLU_REG_FI_HANG			0x00c0	/* RW: next packet on q hangs */
-#define MLU_REG_FI_FAULT		0x00c4	/* RW: next memory access on q faults */
+#define MLU_REG_FI_HANG			0x00c0	/* RW: next packet on ring r hangs */
+#define MLU_REG_FI_FAULT		0x00c4	/* RW: next access on ring r faults */
 #define MLU_REG_FI_DEVICE_ERROR		0x00c8	/* WO: write 1 -> STATUS.FATAL */
 
 /* ---------------------------------------------------------------------
- * Queue (ring) registers: one 256-byte block per queue.
+ * Ring registers: one 256-byte block per ring.
  *
  * A ring is RING_SIZE packets of MLU_PKT_SIZE bytes at RING_BASE (host bus
  * address, MLU_PKT_SIZE aligned).  Software writes packets at TAIL and then
@@ -304,9 +304,9 @@ struct mlu_pkt_copy {
 };
 
 /*
- * FENCE: after every earlier packet of the queue has retired, write the job
+ * FENCE: after every earlier packet of the ring has retired, write the job
  * status (__le32, enum mlu_cmd_status) to status_addr if it is not zero,
- * then the 64-bit value to addr, then raise the queue's interrupt when
+ * then the 64-bit value to addr, then raise the ring's interrupt when
  * MLU_FENCE_IRQ is set.
  */
 #define MLU_FENCE_IRQ			(1u << 0)

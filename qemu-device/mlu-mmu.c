@@ -138,8 +138,8 @@ static bool mlu_take_injected_fault(MLUState *s, MLURing *r)
     bool armed;
 
     qemu_mutex_lock(&s->lock);
-    armed = s->fi_fault & MLU_IRQ_QUEUE(r->index);
-    s->fi_fault &= ~MLU_IRQ_QUEUE(r->index);
+    armed = s->fi_fault & MLU_IRQ_RING(r->index);
+    s->fi_fault &= ~MLU_IRQ_RING(r->index);
     qemu_mutex_unlock(&s->lock);
     return armed;
 }

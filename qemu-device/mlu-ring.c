@@ -606,7 +606,7 @@ static void mlu_ring_retire_locked(MLUState *s, MLURing *r, uint32_t ctx,
         trace_mlu_fence(r->index, r->last_fence, r->last_status,
                         res->fence_irq);
         if (res->fence_irq) {
-            mlu_latch_irq_locked(s, MLU_IRQ_QUEUE(r->index));
+            mlu_latch_irq_locked(s, MLU_IRQ_RING(r->index));
         }
     } else if (r->job_status == MLU_CMD_STATUS_OK) {
         r->job_status = res->status;
@@ -661,7 +661,7 @@ static void *mlu_ring_thread(void *opaque)
         int64_t start, end;
         bool fetched, irq_owed;
 
-        irq_owed = s->irq_signal & MLU_IRQ_QUEUE(r->index);
+        irq_owed = s->irq_signal & MLU_IRQ_RING(r->index);
         if (!mlu_ring_runnable_locked(r)) {
             if (irq_owed) {
                 mlu_ring_send_irq_locked(s);
@@ -678,8 +678,8 @@ static void *mlu_ring_thread(void *opaque)
             }
             continue;
         }
-        if (s->fi_hang & MLU_IRQ_QUEUE(r->index)) {
-            s->fi_hang &= ~MLU_IRQ_QUEUE(r->index);
+        if (s->fi_hang & MLU_IRQ_RING(r->index)) {
+            s->fi_hang &= ~MLU_IRQ_RING(r->index);
             r->hung = true;
             continue;
         }

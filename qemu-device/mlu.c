@@ -63,7 +63,7 @@ static void mlu_deliver_irq(MLUState *s, uint32_t fire, uint32_t level)
 
     if (msix_enabled(pdev)) {
         for (r = 0; r < s->num_rings; r++) {
-            if (fire & MLU_IRQ_QUEUE(r)) {
+            if (fire & MLU_IRQ_RING(r)) {
                 trace_mlu_irq_msix(r);
                 msix_notify(pdev, r);
             }
@@ -132,7 +132,7 @@ void mlu_report_fault_locked(MLUState *s, unsigned int ring, uint32_t ctx,
                           MLU_FAULT_VALID |
                           (fault->write ? MLU_FAULT_WRITE : 0) |
                           (fault->reason << MLU_FAULT_REASON_SHIFT) |
-                          (ring << MLU_FAULT_QUEUE_SHIFT);
+                          (ring << MLU_FAULT_RING_SHIFT);
         s->fault_ctx = ctx;
         s->fault_addr = fault->va;
     }

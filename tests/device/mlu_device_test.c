@@ -429,7 +429,7 @@ static void test_reset_restores_state_and_card_works_again(
 	g_assert_cmpuint(MLU_CMD_STATUS_OK, ==, tdev_run_job(t, 0, 0, nop, 1));
 	tdev_wr(t, MLU_REG_SCRATCH, 0xdead);
 	tdev_wr(t, MLU_REG_FI_HANG, 0x4);
-	tdev_wr(t, MLU_REG_IRQ_RAISE, MLU_IRQ_QUEUE(1));
+	tdev_wr(t, MLU_REG_IRQ_RAISE, MLU_IRQ_RING(1));
 	tdev_wr(t, MLU_REG_RESET, MLU_RESET_MAGIC);
 	g_assert_true(tdev_wait_reg(t, MLU_REG_STATUS, MLU_STATUS_READY,
 				  MLU_STATUS_READY));
@@ -468,7 +468,7 @@ static void test_nop_and_fence_fire_only_their_vector(struct mlu_fixture *self)
 			g_test_message("vector %u", v);
 		g_assert_true(v == 1 || !tdev_msi_seen(t, v));
 	}
-	g_assert_cmpuint(MLU_IRQ_QUEUE(1), ==, tdev_rd(t, MLU_REG_IRQ_STATUS));
+	g_assert_cmpuint(MLU_IRQ_RING(1), ==, tdev_rd(t, MLU_REG_IRQ_STATUS));
 	g_assert_cmpuint(3, ==, tdev_qrd(t, 1, MLU_RING_HEAD));
 	g_assert_cmpuint(3, ==, tdev_qrd(t, 1, MLU_RING_PACKETS_DONE));
 	g_assert_cmpuint(0, ==, tdev_qrd(t, 1, MLU_RING_ERRORS));
@@ -481,7 +481,7 @@ static void test_nop_and_fence_fire_only_their_vector(struct mlu_fixture *self)
 	g_assert_true(tdev_wait_reg(t, MLU_RING_REG(1, MLU_RING_STATUS),
 				  MLU_RING_STATUS_IDLE, MLU_RING_STATUS_IDLE));
 	/* RW1C. */
-	tdev_wr(t, MLU_REG_IRQ_STATUS, MLU_IRQ_QUEUE(1));
+	tdev_wr(t, MLU_REG_IRQ_STATUS, MLU_IRQ_RING(1));
 	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_IRQ_STATUS));
 
 	/* A FENCE without MLU_FENCE_IRQ signals nothing. */
@@ -507,8 +507,8 @@ static void test_msix_masked_vector_is_pending_then_delivered(
 	tdev_queue_push(t, 2, &f);
 	tdev_doorbell(t, 2);
 	g_assert_true(tdev_wait_fence(t, 2, 42));
-	g_assert_true(tdev_wait_reg(t, MLU_REG_IRQ_STATUS, MLU_IRQ_QUEUE(2),
-				  MLU_IRQ_QUEUE(2)));
+	g_assert_true(tdev_wait_reg(t, MLU_REG_IRQ_STATUS, MLU_IRQ_RING(2),
+				  MLU_IRQ_RING(2)));
 	/* The message goes out from a bottom half: give it a moment. */
 	usleep(20000);
 	g_assert_true(tdev_msix_pending(t, 2));
@@ -524,13 +524,13 @@ static void test_irq_mask_holds_back_then_unmask_signals(
 	struct mlu_tdev *t = self->t;
 	struct mlu_pkt_fence f;
 
-	tdev_wr(t, MLU_REG_IRQ_MASK, MLU_IRQ_QUEUE(0));
+	tdev_wr(t, MLU_REG_IRQ_MASK, MLU_IRQ_RING(0));
 	tdev_fence_pkt(t, 0, 0, 5, true, &f);
 	tdev_queue_push(t, 0, &f);
 	tdev_doorbell(t, 0);
 	g_assert_true(tdev_wait_fence(t, 0, 5));
-	g_assert_true(tdev_wait_reg(t, MLU_REG_IRQ_STATUS, MLU_IRQ_QUEUE(0),
-				  MLU_IRQ_QUEUE(0)));
+	g_assert_true(tdev_wait_reg(t, MLU_REG_IRQ_STATUS, MLU_IRQ_RING(0),
+				  MLU_IRQ_RING(0)));
 	usleep(20000);
 	g_assert_false(tdev_msi_seen(t, 0));
 	tdev_wr(t, MLU_REG_IRQ_MASK, 0);
@@ -538,11 +538,11 @@ static void test_irq_mask_holds_back_then_unmask_signals(
 
 	/* IRQ_RAISE: queue bits to their vector, error bits to the error one. */
 	tdev_msi_clear(t);
-	tdev_wr(t, MLU_REG_IRQ_RAISE, MLU_IRQ_QUEUE(3) | MLU_IRQ_MMU_FAULT);
+	tdev_wr(t, MLU_REG_IRQ_RAISE, MLU_IRQ_RING(3) | MLU_IRQ_MMU_FAULT);
 	g_assert_true(tdev_wait_msi(t, 3));
 	g_assert_true(tdev_wait_msi(t, MLU_MSIX_VECTOR_ERROR(t->nq)));
 	g_assert_false(tdev_msi_seen(t, 1));
-	g_assert_cmpuint(MLU_IRQ_QUEUE(0) | MLU_IRQ_QUEUE(3) |
+	g_assert_cmpuint(MLU_IRQ_RING(0) | MLU_IRQ_RING(3) |
 			 MLU_IRQ_MMU_FAULT, ==, tdev_rd(t, MLU_REG_IRQ_STATUS));
 }
 
@@ -810,7 +810,7 @@ static void test_unmapped_address_faults_and_queue_recovers(
 	g_assert_cmpuint(MLU_FAULT_VALID, ==, fault_flags(fs));
 	g_assert_cmpuint(MLU_FAULT_REASON_NOT_PRESENT, ==, fault_reason(fs));
 	g_assert_cmpuint(1, ==,
-			 (fs & MLU_FAULT_QUEUE_MASK) >> MLU_FAULT_QUEUE_SHIFT);
+			 (fs & MLU_FAULT_RING_MASK) >> MLU_FAULT_RING_SHIFT);
 	g_assert_cmpuint(1, ==, tdev_rd(t, MLU_REG_MMU_FAULT_CTX));
 	g_assert_cmpuint((uint32_t)unmapped, ==,
 			 tdev_rd(t, MLU_REG_MMU_FAULT_ADDR_LO));
@@ -1193,8 +1193,8 @@ static void test_injected_hang_stops_only_that_queue(struct mlu_fixture *self)
 	struct mlu_tdev *t = self->t;
 	struct mlu_pkt_fence f;
 
-	tdev_wr(t, MLU_REG_FI_HANG, MLU_IRQ_QUEUE(1));
-	g_assert_cmpuint(MLU_IRQ_QUEUE(1), ==, tdev_rd(t, MLU_REG_FI_HANG));
+	tdev_wr(t, MLU_REG_FI_HANG, MLU_IRQ_RING(1));
+	g_assert_cmpuint(MLU_IRQ_RING(1), ==, tdev_rd(t, MLU_REG_FI_HANG));
 	tdev_fence_pkt(t, 1, 0, 77, true, &f);
 	tdev_queue_push(t, 1, &f);
 	tdev_doorbell(t, 1);
@@ -1221,13 +1221,13 @@ static void test_injected_fault_hits_next_access(struct mlu_fixture *self)
 	uint32_t fs;
 
 	small_matmul(t, 0, &p, 0xff, 0);
-	tdev_wr(t, MLU_REG_FI_FAULT, MLU_IRQ_QUEUE(0));
+	tdev_wr(t, MLU_REG_FI_FAULT, MLU_IRQ_RING(0));
 	g_assert_cmpuint(MLU_CMD_STATUS_MMU_FAULT, ==,
 			 tdev_run_job(t, 0, 0, &p, 1));
 	fs = tdev_rd(t, MLU_REG_MMU_FAULT_STATUS);
 	g_assert_cmpuint(MLU_FAULT_REASON_INJECTED, ==, fault_reason(fs));
 	g_assert_cmpuint(0, ==,
-			 (fs & MLU_FAULT_QUEUE_MASK) >> MLU_FAULT_QUEUE_SHIFT);
+			 (fs & MLU_FAULT_RING_MASK) >> MLU_FAULT_RING_SHIFT);
 	g_assert_cmpuint(0, ==, tdev_rd(t, MLU_REG_FI_FAULT));
 	g_assert_true(tdev_wait_msi(t, MLU_MSIX_VECTOR_ERROR(t->nq)));
 	g_assert_cmpuint(MLU_CMD_STATUS_OK, ==, tdev_run_job(t, 0, 0, &p, 1));
@@ -1406,7 +1406,7 @@ static void test_msi_fallback_without_msix(void)
 	tdev_queue_enable(t, 3);
 	g_assert_cmpuint(MLU_CMD_STATUS_OK, ==, tdev_run_job(t, 3, 0, NULL, 0));
 	/* Every source shares vector 0; IRQ_STATUS tells which one. */
-	g_assert_true(tdev_wait_reg(t, MLU_REG_IRQ_STATUS, ~0u, MLU_IRQ_QUEUE(3)));
+	g_assert_true(tdev_wait_reg(t, MLU_REG_IRQ_STATUS, ~0u, MLU_IRQ_RING(3)));
 	deadline = tdev_now_ms() + T_TIMEOUT_MS;
 	while (qtest_readl(t->qt, T_GPA_MSI) != 0xabcd &&
 	       tdev_now_ms() < deadline)
