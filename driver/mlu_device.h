@@ -71,8 +71,8 @@ struct mlu_stats {
  * @ctx_list: every live context (&mlu_mmu_ctx.link), so that removal can
  *	free their page tables while files still hold them
  * @bo_list_lock: protects @bo_list; taken before a BO's reservation lock
- * @bo_list: host memory BOs whose pages are DMA-mapped for the card
- *	(&mlu_bo.dev_link), so that removal can unmap them
+ * @bo_list: host memory BOs and imports whose pages are DMA-mapped for
+ *	the card (&mlu_bo.dev_link), so that removal can unmap them
  * @irq_vectors: number of allocated interrupt vectors
  * @msix: one vector per ring plus an error vector
  * @reset_wq: ordered queue running timeouts and resets one at a time

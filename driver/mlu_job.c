@@ -512,6 +512,18 @@ static void mlu_job_account_dropped(struct mlu_job *job)
 	mlu_job_account(job->ring->mdev, job, error ?: -ECANCELED);
 }
 
+/* What every job holds until it is freed: its context and hardware fence. */
+static void mlu_job_put_resources(struct mlu_job *job)
+{
+	mlu_mmu_ctx_put(job->ctx);
+	/* An unarmed fence was never initialised and has no reference count. */
+	if (job->hw_fence_armed)
+		dma_fence_put(job->hw_fence);
+	else
+		kfree(job->hw_fence);
+	kfree(job);
+}
+
 static void mlu_job_free(struct drm_sched_job *sched_job)
 {
 	struct mlu_job *job = to_mlu_job(sched_job);
@@ -525,13 +537,7 @@ static void mlu_job_free(struct drm_sched_job *sched_job)
 		mlu_bo_mapping_put(job->mappings[i]);
 	kvfree(job->mappings);
 	kvfree(job->packets);
-	mlu_mmu_ctx_put(job->ctx);
-	/* An unarmed fence was never initialised and has no reference count. */
-	if (job->hw_fence_armed)
-		dma_fence_put(job->hw_fence);
-	else
-		kfree(job->hw_fence);
-	kfree(job);
+	mlu_job_put_resources(job);
 }
 
 /*
@@ -1301,17 +1307,6 @@ static struct mlu_job *mlu_job_kernel_create(struct mlu_ring *ring)
 	return job;
 }
 
-/* Free a kernel job that is no longer on its ring. */
-static void mlu_job_kernel_free(struct mlu_job *job)
-{
-	mlu_mmu_ctx_put(job->ctx);
-	if (job->hw_fence_armed)
-		dma_fence_put(job->hw_fence);
-	else
-		kfree(job->hw_fence);
-	kfree(job);
-}
-
 /*
  * Write a kernel job to its idle ring.  Unless @irq, its FENCE raises no
  * interrupt: the card completes it silently.
@@ -1420,7 +1415,7 @@ int mlu_job_kernel_rtt(struct mlu_ring *ring, bool raise, u64 *rtt_ns,
 		wait = mlu_job_kernel_wait(job);
 		rtt_ns[i] = ktime_get_ns() - start;
 		ret = ret ?: wait;
-		mlu_job_kernel_free(job);
+		mlu_job_put_resources(job);
 	}
 
 	mlu_job_ring_release(ring, &hold);

@@ -17,7 +17,12 @@ struct mlu_ring;
 
 /* A job is its packets plus the kernel's FENCE; keep room for several. */
 #define MLU_MAX_JOB_PACKETS	255
-#define MLU_MAX_JOB_BOS		4096
+/*
+ * Implicit sync holds every BO's reservation lock at once, under one
+ * acquire context; lockdep counts such nested ww_mutexes of one class in a
+ * 12-bit field, so 4096 of them break it.
+ */
+#define MLU_MAX_JOB_BOS		2048
 #define MLU_MAX_JOB_SYNCS	256
 
 int mlu_job_init(struct mlu_device *mdev);
