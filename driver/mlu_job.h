@@ -19,10 +19,10 @@ struct mlu_ring;
 #define MLU_MAX_JOB_PACKETS	255
 /*
  * Implicit sync holds every BO's reservation lock at once, under one
- * acquire context; lockdep counts such nested ww_mutexes of one class in a
- * 12-bit field, so 4096 of them break it.
+ * acquire context; lockdep counts such nested ww_mutexes of one class in an
+ * 11-bit field (struct held_lock.references), so 2048 of them break it.
  */
-#define MLU_MAX_JOB_BOS		2048
+#define MLU_MAX_JOB_BOS		1024
 #define MLU_MAX_JOB_SYNCS	256
 
 int mlu_job_init(struct mlu_device *mdev);
